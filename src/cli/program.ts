@@ -1,0 +1,37 @@
+// CLI wiring only: each command's logic lives in a module a test can call directly.
+import { Command, CommanderError } from 'commander';
+import { isLlmbenchError } from '../errors.js';
+import { VERSION } from '../version.js';
+
+/** Builds the commander program with every command registered. */
+export function buildProgram(): Command {
+  const program = new Command('llmbench')
+    .description('Benchmark LLM inference optimizations against a baseline, with evidence.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+  // Command registrations (one line per command module).
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its message (or help/version).
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
+    }
+    if (isLlmbenchError(e)) {
+      process.stderr.write(`error: ${e.message}\n`);
+      if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}
+

@@ -1,0 +1,52 @@
+// Percentiles with an enough-samples rule, as pure functions.
+import type { Distribution } from '../types.js';
+
+/** The percentiles every Distribution carries. */
+export const PERCENTILES = [50, 90, 95, 99] as const;
+
+/**
+ * Samples needed before percentile p is reported: at least two observations must lie above it
+ * (n * (1 - p/100) >= 2), so p50 needs 4, p90 20, p95 40, p99 200.
+ */
+export function minSamplesFor(p: number): number {
+  return Math.ceil(2 / (1 - p / 100) - 1e-9);
+}
+
+/** Linear-interpolated percentile (Hyndman-Fan type 7) of an ascending-sorted array. */
+export function percentileSorted(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) throw new RangeError('percentile of an empty sample');
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  const a = sorted[lo] as number;
+  const b = sorted[hi] as number;
+  return a + (b - a) * (rank - lo);
+}
+
+/** Summarizes values; percentiles with too few samples are null and explained in `notes`. */
+export function distribution(values: readonly number[]): Distribution {
+  const sorted = [...values].sort((x, y) => x - y);
+  const n = sorted.length;
+  const notes: string[] = [];
+  const pct = (p: number): number | null => {
+    const need = minSamplesFor(p);
+    if (n < need) {
+      notes.push(`p${p}: too few samples (${n} < ${need})`);
+      return null;
+    }
+    return percentileSorted(sorted, p);
+  };
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    count: n,
+    mean: n > 0 ? sum / n : null,
+    min: n > 0 ? (sorted[0] as number) : null,
+    max: n > 0 ? (sorted[n - 1] as number) : null,
+    p50: pct(50),
+    p90: pct(90),
+    p95: pct(95),
+    p99: pct(99),
+    notes,
+  };
+}

@@ -1,0 +1,274 @@
+// Shared types for llmbench. This module imports nothing from the rest of the project:
+// every layer (model, engine, server, runners, stats, report, gate) depends on it, never the reverse.
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+/** Quantization methods `llmbench quantize` applies. */
+export type QuantMethod = 'int8' | 'int4' | 'int8-weight' | 'fp16';
+export const QUANT_METHODS: readonly QuantMethod[] = ['int8', 'int4', 'int8-weight', 'fp16'];
+
+/** Built-in generated model presets. */
+export type PresetName = 'tiny' | 'small' | 'gpt2';
+export const PRESET_NAMES: readonly PresetName[] = ['tiny', 'small', 'gpt2'];
+
+/** Execution providers llmbench can ask onnxruntime for. */
+export type DeviceName = 'cpu' | 'cuda' | 'webgpu';
+
+/** What the loader learned about a model folder (config.json + graph inputs/outputs). */
+export interface ModelInfo {
+  dir: string;
+  onnxPath: string;
+  architecture: 'gpt2' | 'llama';
+  vocabSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  hiddenSize: number;
+  maxPositions: number;
+  bosTokenId: number | null;
+  eosTokenIds: number[];
+  /** Graph has a `position_ids` input. */
+  hasPositionIds: boolean;
+  /** Element type of the KV-cache tensors the graph expects. */
+  kvDtype: 'float32' | 'float16';
+  fileBytes: number;
+}
+
+/** Quality of a model, and with a reference, how far it moved from it (`llmbench eval`). */
+export interface QualityReport {
+  perplexity: number;
+  referencePerplexity: number | null;
+  perplexityDeltaPct: number | null;
+  top1Agreement: number | null;
+  meanKl: number | null;
+  greedyAgreement: number | null;
+  fileBytes: number;
+  weightBytes: number;
+  evalTokens: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine
+
+export interface SamplingParams {
+  /** 0 means greedy. */
+  temperature: number;
+  topP: number;
+  seed: number | null;
+}
+
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'timeout' | 'error';
+
+/** One sequence handed to a batch engine. */
+export interface SequenceRequest {
+  id: string;
+  promptIds: number[];
+  maxTokens: number;
+  sampling: SamplingParams;
+  /** Token ids that end the sequence (EOS and friends). */
+  stopTokenIds: number[];
+}
+
+/** What one engine step produced for one sequence. */
+export interface TokenEvent {
+  id: string;
+  tokenId: number;
+  /** Set on the last token of a sequence. */
+  finishReason: FinishReason | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+export type SampleStatus = 'ok' | 'error' | 'timeout';
+
+/**
+ * One request as the load driver saw it. All times are milliseconds on the driver's monotonic clock,
+ * relative to the start of the pipeline's measured run. Latencies are from the *scheduled* send time.
+ */
+export interface Sample {
+  /** Index of the request in the workload (same prompt across pipelines). */
+  index: number;
+  warmup: boolean;
+  status: SampleStatus;
+  error: string | null;
+  httpStatus: number | null;
+  scheduledMs: number;
+  sentMs: number;
+  /** First chunk with non-empty generated text; null if none arrived. */
+  firstTokenMs: number | null;
+  endMs: number;
+  ttftMs: number | null;
+  e2eMs: number;
+  /** (E2E - TTFT) / (outputTokens - 1); 0 for one-token outputs; null when not ok or not streamed. */
+  tpotMs: number | null;
+  /** Gaps between streamed content chunks (per chunk, not per token). */
+  itlMs: number[];
+  promptTokens: number | null;
+  outputTokens: number;
+  outputTokensSource: 'usage' | 'tokenizer' | 'none';
+  /** Server-reported and locally counted output tokens, when both exist and differ. */
+  tokenCountMismatch: { usage: number; tokenizer: number } | null;
+  /** Replica that served the request, when the server or balancer says so. */
+  replica: string | null;
+  /** Retries a balancer reported for this request (x-llmbench-retries), if any. */
+  retries: number | null;
+}
+
+/** Summary of a numeric distribution; a percentile is null when there are too few samples for it. */
+export interface Distribution {
+  count: number;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+  p50: number | null;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+  /** e.g. "p99: too few samples (37 < 200)". */
+  notes: string[];
+}
+
+/** Memory sampled over time for one process. */
+export interface ProcessTrace {
+  pid: number;
+  name: string;
+  role: ProcessRole;
+  /** [msSinceStart, rssBytes] */
+  rss: Array<[number, number]>;
+  /** [msSinceStart, gpuBytes]; empty when no GPU data. */
+  gpu: Array<[number, number]>;
+}
+
+export interface ResourceTrace {
+  intervalMs: number;
+  processes: ProcessTrace[];
+  /** null when nvidia-smi is absent. */
+  gpuAvailable: boolean;
+  clientCpuPct: number | null;
+}
+
+export interface MemorySummary {
+  /** Sum over the pipeline's server processes of each one's peak RSS. */
+  peakRssBytes: number | null;
+  /** Sum over processes of median RSS during the measured window. */
+  steadyRssBytes: number | null;
+  /** Per-process GPU memory (nvidia-smi), summed; null when no GPU / no tool. */
+  gpuPeakBytes: number | null;
+  gpuSteadyBytes: number | null;
+  /** Bytes of the model file(s) the pipeline serves. */
+  modelFileBytes: number | null;
+  processCount: number;
+}
+
+export interface LoadSummary {
+  profile: string;
+  /** Requests/s the schedule intended (null for closed loop). */
+  intendedRate: number | null;
+  achievedRate: number;
+  p95ScheduleLagMs: number | null;
+  maxScheduleLagMs: number | null;
+  clientCpuPct: number | null;
+}
+
+export interface ReplicaSummary {
+  replica: string;
+  requests: number;
+  share: number;
+  errors: number;
+  e2eMs: Distribution;
+}
+
+export interface PipelineSummary {
+  counts: { total: number; ok: number; error: number; timeout: number };
+  ttftMs: Distribution;
+  tpotMs: Distribution;
+  itlMs: Distribution;
+  e2eMs: Distribution;
+  /** First send to last completion of measured (non-warm-up) requests. */
+  windowMs: number;
+  requestsPerSecond: number;
+  outputTokensPerSecond: number;
+  /** null when the scenario has no SLO. */
+  goodputRequestsPerSecond: number | null;
+  outputTokens: number;
+  tokenCountMismatches: number;
+  memory: MemorySummary;
+  load: LoadSummary;
+  replicas: ReplicaSummary[];
+  retries: number;
+  valid: boolean;
+  invalidReasons: string[];
+}
+
+/** Everything measured for one pipeline in one run (pooled over repeats). */
+export interface PipelineResult {
+  name: string;
+  baseline: boolean;
+  /** The pipeline as the scenario declared it (after defaults). */
+  spec: Record<string, unknown>;
+  summary: PipelineSummary;
+  quality: QualityReport | null;
+  samples: Sample[];
+  resources: ResourceTrace | null;
+  /** Points of a sweep (rate or concurrency -> summary), when the load profile is a sweep. */
+  sweep: Array<{ level: number; summary: PipelineSummary }> | null;
+  /** Fault-injection events that happened during the run. */
+  events: Array<{ atMs: number; kind: string; detail: string }>;
+  /** False when the run was interrupted or failed part-way for this pipeline. */
+  complete: boolean;
+  error: string | null;
+}
+
+export interface Provenance {
+  llmbenchVersion: string;
+  gitCommit: string | null;
+  node: string;
+  onnxruntime: string;
+  os: string;
+  cpuModel: string;
+  cpuCores: number;
+  totalMemoryBytes: number;
+  gpu: string | null;
+  modelHashes: Record<string, string>;
+}
+
+/** results/<run-id>/result.json */
+export interface ResultFile {
+  schemaVersion: 1;
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  complete: boolean;
+  /** The validated scenario (plain data). */
+  scenario: Record<string, unknown>;
+  provenance: Provenance;
+  repeats: number;
+  pipelines: PipelineResult[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deployments
+
+export type ProcessRole = 'server' | 'stage' | 'balancer' | 'nginx';
+
+export interface DeployedProcess {
+  pid: number;
+  name: string;
+  role: ProcessRole;
+}
+
+/** A live pipeline: a URL to send requests to, the processes behind it, and a way to stop them. */
+export interface Deployment {
+  url: string;
+  kind: 'local' | 'external';
+  /** Processes whose memory counts for the pipeline (empty for external targets). */
+  processes(): DeployedProcess[];
+  /** Individually addressable replicas, by name (replica-0, replica-1, ...). */
+  replicas: Array<{ name: string; url: string }>;
+  /** Kill a replica now (fault injection); restart it after `restartAfterMs` if given. */
+  kill?(replica: string, restartAfterMs: number | null): Promise<void>;
+  stop(): Promise<void>;
+}
