@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { isLlmbenchError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerModel } from './model.js';
 
 /** Builds the commander program with every command registered. */
 export function buildProgram(): Command {
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)');
   // Command registrations (one line per command module).
+  registerModel(program);
   return program;
 }
 

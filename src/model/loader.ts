@@ -1,0 +1,119 @@
+// Reads a decoder model folder in the Hugging Face ONNX layout (generated here or brought by a user):
+// config.json for the shape, the ONNX file, and (once a session exists) the graph's inputs and outputs.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ModelError } from '../errors.js';
+import type { ModelInfo } from '../types.js';
+
+/** ONNX file names tried, in order, inside a model folder. */
+export const ONNX_CANDIDATES = ['onnx/model.onnx', 'model.onnx', 'onnx/decoder_model_merged.onnx', 'decoder_model_merged.onnx'];
+
+/** Graph-level facts the engine needs beyond config.json. */
+export interface GraphIO {
+  hasPositionIds: boolean;
+  hasNumLogitsToKeep: boolean;
+  kvDtype: 'float32' | 'float16';
+}
+
+/** Everything the loader learned about a folder. */
+export type LoadedModelInfo = ModelInfo & { hasNumLogitsToKeep: boolean };
+
+type Json = Record<string, unknown>;
+
+/** Reads config.json and locates the ONNX file; throws ModelError naming what is missing. */
+export function readModelFolder(dirIn: string): Omit<ModelInfo, 'hasPositionIds' | 'kvDtype'> {
+  const dir = resolve(dirIn);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new ModelError(`model folder not found: ${dir}`, 'Pass a folder with config.json and onnx/model.onnx, or a preset name (tiny, small, gpt2).');
+  }
+  const cfgPath = join(dir, 'config.json');
+  if (!existsSync(cfgPath)) throw new ModelError(`${dir}: missing config.json`, 'A model folder needs config.json (Hugging Face layout).');
+  let cfg: Json;
+  try {
+    cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Json;
+  } catch (e) {
+    throw new ModelError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
+  }
+  const onnxRel = ONNX_CANDIDATES.find((p) => existsSync(join(dir, p)));
+  if (!onnxRel) throw new ModelError(`${dir}: no ONNX file (looked for ${ONNX_CANDIDATES.join(', ')})`, 'Export the model to ONNX with KV cache (e.g. optimum-cli export onnx --task text-generation-with-past).');
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new ModelError(`${dir}: missing tokenizer.json`, 'The tokenizer is needed to encode prompts and count tokens.');
+
+  const modelType = String(cfg.model_type ?? '');
+  const num = (field: string, ...alts: string[]): number => {
+    for (const f of [field, ...alts]) {
+      const v = cfg[f];
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+    }
+    throw new ModelError(`${cfgPath}: missing numeric field "${field}"${alts.length ? ` (or ${alts.join(', ')})` : ''}`);
+  };
+  const architecture: ModelInfo['architecture'] = modelType === 'gpt2' ? 'gpt2' : 'llama';
+  const numLayers = num('num_hidden_layers', 'n_layer');
+  const numHeads = num('num_attention_heads', 'n_head');
+  const hiddenSize = num('hidden_size', 'n_embd');
+  const numKvHeads = typeof cfg.num_key_value_heads === 'number' ? cfg.num_key_value_heads : numHeads;
+  const headDim = typeof cfg.head_dim === 'number' ? cfg.head_dim : hiddenSize / numHeads;
+  if (!Number.isInteger(headDim)) throw new ModelError(`${cfgPath}: hidden size ${hiddenSize} is not divisible by ${numHeads} heads`);
+  const eos = cfg.eos_token_id;
+  const eosTokenIds = Array.isArray(eos) ? eos.filter((x): x is number => typeof x === 'number') : typeof eos === 'number' ? [eos] : [];
+  const onnxPath = join(dir, onnxRel);
+  return {
+    dir,
+    onnxPath,
+    architecture,
+    vocabSize: num('vocab_size'),
+    numLayers,
+    numHeads,
+    numKvHeads,
+    headDim,
+    hiddenSize,
+    maxPositions: num('max_position_embeddings', 'n_positions', 'n_ctx'),
+    bosTokenId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null,
+    eosTokenIds,
+    fileBytes: onnxFileBytes(onnxPath),
+  };
+}
+
+/** Bytes of the ONNX file plus external data files next to it (`model.onnx_data` and friends). */
+export function onnxFileBytes(onnxPath: string): number {
+  let total = statSync(onnxPath).size;
+  for (const ext of ['_data', '.data']) {
+    const p = onnxPath + ext;
+    if (existsSync(p)) total += statSync(p).size;
+  }
+  return total;
+}
+
+/**
+ * Checks a session's input/output names against what a KV-cache decoder must have and returns the
+ * graph facts. Throws ModelError naming the first missing input or output.
+ */
+export function checkGraphIO(
+  info: Pick<ModelInfo, 'numLayers' | 'onnxPath'>,
+  inputNames: readonly string[],
+  outputNames: readonly string[],
+  inputTypes: ReadonlyMap<string, string> = new Map(),
+): GraphIO {
+  const need = (names: readonly string[], n: string, kind: string): void => {
+    if (!names.includes(n)) {
+      throw new ModelError(
+        `${info.onnxPath}: graph has no ${kind} "${n}" (has: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''})`,
+        'llmbench needs a decoder exported with KV cache: inputs input_ids, attention_mask, past_key_values.{i}.key|value; outputs logits, present.{i}.key|value.',
+      );
+    }
+  };
+  need(inputNames, 'input_ids', 'input');
+  need(inputNames, 'attention_mask', 'input');
+  need(outputNames, 'logits', 'output');
+  for (let i = 0; i < info.numLayers; i++) {
+    need(inputNames, `past_key_values.${i}.key`, 'input');
+    need(inputNames, `past_key_values.${i}.value`, 'input');
+    need(outputNames, `present.${i}.key`, 'output');
+    need(outputNames, `present.${i}.value`, 'output');
+  }
+  const kvType = inputTypes.get('past_key_values.0.key');
+  return {
+    hasPositionIds: inputNames.includes('position_ids'),
+    hasNumLogitsToKeep: inputNames.includes('num_logits_to_keep'),
+    kvDtype: kvType === 'float16' ? 'float16' : 'float32',
+  };
+}
