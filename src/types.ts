@@ -254,6 +254,39 @@ export interface ResultFile {
 
 export type ProcessRole = 'server' | 'stage' | 'balancer' | 'nginx';
 
+/** Policies of the built-in balancer. */
+export type BalancerPolicy = 'least-connections' | 'round-robin' | 'power-of-two-choices';
+export const BALANCER_POLICIES: readonly BalancerPolicy[] = ['least-connections', 'round-robin', 'power-of-two-choices'];
+
+/** Counters for one upstream behind a balancer. */
+export interface BalancerUpstreamStats {
+  name: string;
+  url: string;
+  /** Attempts sent to this upstream, retries included. */
+  requests: number;
+  /** Attempts that ended in a connect error, timeout, 5xx or a broken stream. */
+  failures: number;
+  /** Attempts that were a retry of a request first tried elsewhere. */
+  retries: number;
+  /** null where the balancer cannot tell (nginx). */
+  inFlight: number | null;
+  /** false while skipped after a failure; null where unknown (nginx). */
+  healthy: boolean | null;
+}
+
+/** What a balancer saw, as returned by `BalancerHandle.stats()` and GET /balancer/stats. */
+export interface BalancerStats {
+  kind: 'builtin' | 'nginx';
+  policy: BalancerPolicy;
+  /** Client requests answered (or aborted). */
+  requests: number;
+  /** Client requests that needed more than one attempt. */
+  retriedRequests: number;
+  /** Client requests that ended with a 5xx status (the balancer's or an upstream's) or a broken response. */
+  failedRequests: number;
+  upstreams: BalancerUpstreamStats[];
+}
+
 export interface DeployedProcess {
   pid: number;
   name: string;

@@ -1,0 +1,5 @@
+// Load balancing for llmbench pipelines: the built-in proxy (in-process or as a child process) and the nginx driver.
+export { startBuiltinBalancer, BuiltinBalancer, STATS_PATH } from './proxy.js';
+export { BALANCER_DEFAULTS, resolveBalancerOptions, type BalancerHandle, type BuiltinBalancerOptions } from './options.js';
+export { createPolicy, type Policy } from './policies.js';
+export { parseUpstreamArg, validateUpstreams, type UpstreamSpec } from './upstreamSpec.js';
