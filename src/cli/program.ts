@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isLlmbenchError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerModel } from './model.js';
+import { registerScenarios } from './scenarios.js';
 
 /** Builds the commander program with every command registered. */
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   // Command registrations (one line per command module).
   registerModel(program);
+  registerScenarios(program);
   return program;
 }
 

@@ -1,0 +1,75 @@
+// Reads a scenario (YAML or JSON) into a validated Scenario, or throws ScenarioError listing every problem.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { ScenarioError, UsageError } from '../errors.js';
+import { builtinScenarioPath, listBuiltinScenarios } from './builtin.js';
+import { finalizeScenario } from './finalize.js';
+import { formatIssues } from './issues.js';
+import { scenarioFileSchema } from './schema.js';
+import type { Scenario } from './types.js';
+
+/** How to read one scenario text. */
+export interface ParseOptions {
+  /** Shown in errors and kept in the Scenario. */
+  source: string;
+  /** Folder relative paths resolve against. */
+  baseDir: string;
+  /** Check that model folders and JSONL files exist (default true). */
+  checkFiles?: boolean;
+}
+
+/** Parses and validates scenario text (YAML, of which JSON is a subset). */
+export function parseScenario(text: string, opts: ParseOptions): Scenario {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      const what = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+      return `${pos ? `line ${pos.line}, column ${pos.col}` : 'syntax'}: ${what}`;
+    });
+    throw new ScenarioError(opts.source, problems);
+  }
+  const data: unknown = doc.toJS();
+  return validateScenario(data, opts);
+}
+
+/** Validates already-parsed data (e.g. a scenario object built in code). */
+export function validateScenario(data: unknown, opts: ParseOptions): Scenario {
+  const parsed = scenarioFileSchema.safeParse(data);
+  if (!parsed.success) throw new ScenarioError(opts.source, formatIssues(parsed.error.issues, data));
+  const { scenario, problems } = finalizeScenario(parsed.data, {
+    source: opts.source,
+    baseDir: opts.baseDir,
+    checkFiles: opts.checkFiles ?? true,
+  });
+  if (problems.length > 0) throw new ScenarioError(opts.source, problems);
+  return scenario;
+}
+
+/** Loads a scenario file from disk. */
+export function loadScenarioFile(path: string): Scenario {
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read scenario ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return parseScenario(text, { source: path, baseDir: dirname(abs) });
+}
+
+/** A path to a scenario file, or the name of a shipped one (`fp32-vs-int8`). */
+export function loadScenario(pathOrName: string): Scenario {
+  if (existsSync(pathOrName) && statSync(pathOrName).isFile()) return loadScenarioFile(pathOrName);
+  const builtin = builtinScenarioPath(pathOrName);
+  if (builtin) {
+    const text = readFileSync(builtin, 'utf8');
+    return parseScenario(text, { source: `builtin:${pathOrName.replace(/\.ya?ml$/, '')}`, baseDir: dirname(builtin) });
+  }
+  const names = listBuiltinScenarios().map((s) => s.name);
+  throw new UsageError(
+    `no scenario file or shipped scenario named "${pathOrName}"`,
+    `shipped scenarios: ${names.join(', ') || '(none)'}; see \`llmbench scenarios list\``,
+  );
+}

@@ -1,0 +1,156 @@
+// The typed Scenario every other part consumes: what a scenario file says, validated, with defaults applied,
+// durations in milliseconds and paths made absolute. Produced only by loadScenario/parseScenario.
+import type { QuantMethod } from '../types.js';
+
+/** Which OpenAI-compatible route requests go to. */
+export type ApiKind = 'completions' | 'chat' | 'generate';
+
+/** A token-length distribution; drawn values are rounded and clamped to [min, max]. */
+export type LengthDist =
+  | { dist: 'fixed'; value: number }
+  | { dist: 'uniform'; min: number; max: number }
+  | { dist: 'normal' | 'lognormal'; mean: number; sd: number; min: number; max: number | null };
+
+/** Seeded synthetic prompts, or prompts read from a JSONL file. */
+export type WorkloadSpec =
+  | {
+      kind: 'synthetic';
+      api: ApiKind;
+      stream: boolean;
+      distinctRequests: number;
+      promptTokens: LengthDist;
+      outputTokens: LengthDist;
+    }
+  | {
+      kind: 'jsonl';
+      api: ApiKind;
+      stream: boolean;
+      /** Absolute path of the JSONL file. */
+      path: string;
+      /** max_tokens for lines that do not carry their own. */
+      outputTokens: LengthDist;
+    };
+
+export type LoadProfile = 'concurrency' | 'constant' | 'poisson' | 'sweep';
+
+export interface SweepSpec {
+  over: 'rate' | 'concurrency';
+  levels: number[];
+  /** Arrival process for rate sweeps. */
+  arrival: 'constant' | 'poisson';
+  /** Stop early at the first level that saturates or breaks the SLO; null runs every level. */
+  stopWhen: 'saturated' | 'slo' | null;
+}
+
+export interface LoadSpec {
+  profile: LoadProfile;
+  /** Closed-loop users (profile concurrency). */
+  concurrency: number;
+  /** Requests/s (constant, poisson). */
+  rate: number | null;
+  /** Gamma shape of inter-arrival times for poisson; 1 is exponential (Poisson), < 1 burstier. */
+  burstiness: number;
+  /** Cap on requests in flight for open-loop profiles; null = uncapped. */
+  maxConcurrency: number | null;
+  warmupRequests: number;
+  durationMs: number;
+  /** Measured request count bound; null = bounded by duration only. */
+  requests: number | null;
+  sweep: SweepSpec | null;
+  driver: 'streaming' | 'autocannon';
+  requestTimeoutMs: number;
+}
+
+/** Latency limits for goodput; a null field is not checked. */
+export interface SloSpec {
+  ttftMs: number | null;
+  tpotMs: number | null;
+  e2eMs: number | null;
+}
+
+export interface StageSpec {
+  /** First and last layer (inclusive) of the stage. */
+  firstLayer: number;
+  lastLayer: number;
+  device: string;
+  threads: number;
+}
+
+export interface ServingSpec {
+  replicas: number;
+  threads: number;
+  /** One device per replica (a single device in the file is repeated). */
+  devices: string[];
+  maxBatch: number;
+  maxQueue: number;
+  timeoutMs: number;
+  /** Layer split: a stage count (even split) or explicit stages; null = unsplit. */
+  stages: { count: number; explicit: StageSpec[] | null } | null;
+}
+
+export interface BalancerSpec {
+  kind: 'none' | 'builtin' | 'nginx';
+  policy: 'least-connections' | 'round-robin' | 'power-of-two-choices';
+  tries: number;
+  upstreamTimeoutMs: number;
+}
+
+export interface FaultSpec {
+  atMs: number;
+  /** Replica name, e.g. replica-1. */
+  kill: string;
+  restartAfterMs: number | null;
+}
+
+export interface LocalPipelineSpec {
+  kind: 'local';
+  name: string;
+  baseline: boolean;
+  /** `source` is a preset name or an absolute model folder. */
+  model: { source: string; quantize: QuantMethod | null };
+  serving: ServingSpec;
+  balancer: BalancerSpec;
+  faults: FaultSpec[];
+}
+
+export interface ExternalPipelineSpec {
+  kind: 'external';
+  name: string;
+  baseline: boolean;
+  target: {
+    url: string;
+    model: string | null;
+    apiKeyEnv: string | null;
+    /** Preset or folder whose tokenizer counts output tokens when the server sends no usage. */
+    tokenizer: string | null;
+  };
+}
+
+export type PipelineSpec = LocalPipelineSpec | ExternalPipelineSpec;
+
+/** Overrides `--quick` applies. */
+export interface QuickSpec {
+  durationMs: number;
+  requests: number | null;
+  warmupRequests: number;
+  /** Sweep levels kept (the first N). */
+  sweepLevels: number;
+}
+
+/** A validated scenario. */
+export interface Scenario {
+  name: string;
+  description: string | null;
+  seed: number;
+  workload: WorkloadSpec;
+  load: LoadSpec;
+  slo: SloSpec | null;
+  /** Gate expressions, parsed by the gate module. */
+  gates: string[];
+  repeat: number;
+  quick: QuickSpec;
+  /** Exactly one has baseline: true. */
+  pipelines: PipelineSpec[];
+  /** Where the scenario came from ("<builtin>/x.yaml" or an absolute path). */
+  source: string;
+}

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { ScenarioError } from '../../src/errors.js';
+import { parseScenario } from '../../src/scenarios/load.js';
+
+const base = `
+name: t
+pipelines:
+  - name: a
+    model: { source: tiny }
+`;
+
+function problems(text: string): string[] {
+  try {
+    parseScenario(text, { source: 'bad.yaml', baseDir: '/tmp', checkFiles: true });
+  } catch (e) {
+    expect(e).toBeInstanceOf(ScenarioError);
+    expect((e as ScenarioError).exitCode).toBe(2);
+    return (e as ScenarioError).problems;
+  }
+  throw new Error('scenario was accepted');
+}
+
+describe('scenario validation', () => {
+  const cases: Array<[string, string, string[]]> = [
+    ['missing name and pipelines', 'seed: 1\n', ['name: required', 'pipelines: required']],
+    ['empty pipelines', 'name: x\npipelines: []\n', ['pipelines: must have at least 1 item']],
+    [
+      'bad quantize in second pipeline',
+      `name: x
+pipelines:
+  - name: a
+    model: { source: tiny }
+  - name: b
+    model: { source: tiny, quantize: int3 }
+`,
+      ['pipelines[1].model.quantize: expected one of int8, int4, int8-weight, fp16'],
+    ],
+    [
+      'several problems at once, each with its path',
+      `name: x
+load: { profile: ramp, duration: 30, concurrency: 0, extra: 1 }
+pipelines:
+  - name: "a b"
+    model: { source: tiny }
+    serving: { replicas: 17 }
+`,
+      [
+        'load.profile: expected one of concurrency, constant, poisson, sweep',
+        'load.concurrency: must be >= 1',
+        'load.duration: expected a duration like 500ms, 30s or 2m',
+        'load.extra: unknown field',
+        'pipelines[0].name: must be 1-64 characters of A-Z a-z 0-9 . _ -',
+        'pipelines[0].serving.replicas: must be <= 16',
+      ],
+    ],
+    [
+      'rate required for open loop',
+      `name: x\nload: { profile: poisson }\n${base.split('\n').slice(2).join('\n')}`,
+      ['load.rate: required for profile poisson'],
+    ],
+    [
+      'balancer none with replicas, bad fault target, device count',
+      `name: x
+pipelines:
+  - name: a
+    model: { source: tiny }
+    serving: { replicas: 2, device: [cpu, cpu, cpu] }
+    balancer: { kind: none }
+    faults: [{ at: 2s, kill: replica-2 }]
+`,
+      [
+        'pipelines[0].serving.device: lists 3 devices for 2 replicas',
+        'pipelines[0].balancer.kind: none needs serving.replicas 1 (got 2)',
+        'pipelines[0].faults[0].kill: no replica "replica-2" (this pipeline has replica-0..replica-1)',
+      ],
+    ],
+    [
+      'duplicate names and two baselines',
+      `name: x
+pipelines:
+  - { name: a, baseline: true, model: { source: tiny } }
+  - { name: a, baseline: true, model: { source: small } }
+`,
+      [
+        'pipelines[1].name: duplicate name "a" (also pipelines[0])',
+        'pipelines[1].baseline: only one pipeline can be the baseline (pipelines[0] already is)',
+      ],
+    ],
+    [
+      'non-loopback external target',
+      `name: x
+pipelines:
+  - name: ext
+    target: { url: "http://example.com:8000/v1" }
+`,
+      [
+        'pipelines[0].target.url: host "example.com" is not loopback; llmbench only sends load to this machine ' +
+          '(127.0.0.1, localhost, ::1) so that a benchmark never floods a shared or remote service by mistake',
+      ],
+    ],
+    [
+      'non-http target',
+      `name: x\npipelines:\n  - { name: e, target: { url: "ftp://127.0.0.1/" } }\n`,
+      ['pipelines[0].target.url: expected an http:// or https:// URL, got ftp:'],
+    ],
+    [
+      'unknown model folder',
+      `name: x\npipelines:\n  - { name: a, model: { source: ./no-such-model } }\n`,
+      ['pipelines[0].model.source: "./no-such-model" is neither a preset (tiny, small, gpt2) nor an existing folder'],
+    ],
+    [
+      'length distributions',
+      `name: x
+workload:
+  promptTokens: { dist: zipf }
+  outputTokens: { dist: uniform, min: 10, max: 5 }
+${base.split('\n').slice(2).join('\n')}`,
+      ['workload.promptTokens.dist: expected one of fixed, uniform, normal, lognormal', 'workload.outputTokens.max: must be >= min (10)'],
+    ],
+    [
+      'token count of the wrong type',
+      `name: x\nworkload: { promptTokens: "many" }\n${base.split('\n').slice(2).join('\n')}`,
+      ['workload.promptTokens: expected a number or an object, got "many"'],
+    ],
+    [
+      'sweep rules',
+      `name: x
+load: { profile: sweep, sweep: { over: concurrency, levels: [1, 2.5], stopWhen: slo }, maxConcurrency: 4 }
+${base.split('\n').slice(2).join('\n')}`,
+      [
+        'load.sweep.stopWhen: "slo" needs an slo section',
+        'load.sweep.levels[1]: concurrency levels must be integers',
+        'load.maxConcurrency: only applies to open-loop profiles (constant, poisson, sweep over rate)',
+      ],
+    ],
+    [
+      'autocannon with poisson',
+      `name: x\nload: { profile: poisson, rate: 5, driver: autocannon }\n${base.split('\n').slice(2).join('\n')}`,
+      ['load.driver: autocannon supports profiles concurrency and constant (got poisson)'],
+    ],
+    [
+      'explicit stages must cover layers in order',
+      `name: x
+pipelines:
+  - name: a
+    model: { source: tiny }
+    serving: { stages: [{ layers: [0, 1] }, { layers: [3, 2] }] }
+`,
+      [
+        'pipelines[0].serving.stages[1].layers: must start at layer 2',
+        'pipelines[0].serving.stages[1].layers: last layer 2 is before first 3',
+      ],
+    ],
+    ['YAML syntax error', 'name: [x\n', ['line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]']],
+  ];
+
+  for (const [title, text, expected] of cases) {
+    it(title, () => {
+      expect(problems(text)).toEqual(expected);
+    });
+  }
+
+  it('the thrown message lists the file and every problem', () => {
+    try {
+      parseScenario('name: x\npipelines: []\n', { source: 'bad.yaml', baseDir: '/tmp' });
+    } catch (e) {
+      expect((e as Error).message).toBe('bad.yaml: invalid scenario\n  pipelines: must have at least 1 item');
+      return;
+    }
+    throw new Error('accepted');
+  });
+});
