@@ -1,0 +1,258 @@
+// Baseline vs variant: the change of every metric, a bootstrap confidence interval for it, and rank tests on
+// the latency distributions. Pure: same inputs and seed, same numbers.
+import type { PipelineResult, ResultFile } from '../types.js';
+import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
+import { METRICS, type MetricDef, type MetricUnit } from './metrics.js';
+import { createRng } from './prng.js';
+import {
+  COLUMN_NAMES,
+  drawWeights,
+  measuredSamples,
+  requestColumns,
+  weightedColumnStats,
+  weightedTotals,
+  type ColumnName,
+  type ColumnStat,
+  type RequestColumns,
+} from './requestColumns.js';
+
+/** Bootstrap settings. */
+export interface BootstrapOptions {
+  resamples: number;
+  seed: number;
+  /** e.g. 0.95 */
+  confidence: number;
+}
+
+/** Settings every report uses unless told otherwise, so re-rendering a result reproduces its intervals. */
+export const DEFAULT_BOOTSTRAP: Readonly<BootstrapOptions> = { resamples: 2000, seed: 7, confidence: 0.95 };
+
+/** One metric, baseline vs variant. */
+export interface MetricChange {
+  metric: string;
+  label: string;
+  unit: MetricUnit;
+  better: 'lower' | 'higher';
+  baseline: number | null;
+  variant: number | null;
+  /** Why a value is null ("too few samples", "no GPU", ...). */
+  baselineNote: string | null;
+  variantNote: string | null;
+  /** (variant - baseline) / baseline, in percent. */
+  changePct: number | null;
+  /** Confidence interval of changePct. */
+  ci: { lowPct: number; highPct: number } | null;
+  /** Why there is no interval. */
+  ciNote: string | null;
+  /** The interval excludes 0; null when there is no interval. */
+  significant: boolean | null;
+  /** Direction judged by the metric's "better" side; 'same' when the change is exactly 0. */
+  direction: 'better' | 'worse' | 'same' | null;
+}
+
+/** Mann-Whitney U test of a variant's per-request distribution against the baseline's. */
+export interface DistributionTest extends MannWhitneyResult {
+  column: Exclude<ColumnName, 'itlMs'>;
+}
+
+/** Everything that compares one variant with the baseline. */
+export interface PipelineComparison {
+  baseline: string;
+  variant: string;
+  metrics: Record<string, MetricChange>;
+  tests: DistributionTest[];
+  bootstrap: BootstrapOptions;
+}
+
+/** The baseline pipeline of a run: the one flagged `baseline`, else the first. */
+export function baselineOf(result: ResultFile): PipelineResult {
+  const flagged = result.pipelines.find((p) => p.baseline);
+  const first = flagged ?? result.pipelines[0];
+  if (!first) throw new RangeError('result has no pipelines');
+  return first;
+}
+
+/** The pipelines compared against the baseline. */
+export function variantsOf(result: ResultFile): PipelineResult[] {
+  const base = baselineOf(result);
+  return result.pipelines.filter((p) => p !== base);
+}
+
+type StatKey = `${ColumnName}.${ColumnStat}` | 'okRequests' | 'outputTokens' | 'busyMs';
+
+/** Statistics of one (re)sample that the CI methods need (only the columns asked for). */
+function resampleStats(cols: RequestColumns, w: Uint32Array, columns: ReadonlySet<ColumnName>): Map<StatKey, number> {
+  const out = new Map<StatKey, number>();
+  for (const c of COLUMN_NAMES) {
+    if (!columns.has(c)) continue;
+    const s = weightedColumnStats(cols[c], w);
+    for (const [k, v] of Object.entries(s)) out.set(`${c}.${k as ColumnStat}`, v);
+  }
+  const t = weightedTotals(cols, w);
+  out.set('okRequests', t.okRequests);
+  out.set('outputTokens', t.outputTokens);
+  out.set('busyMs', t.busyMs);
+  return out;
+}
+
+function statKeyOf(def: MetricDef): StatKey | null {
+  if (def.ci.kind === 'column') return `${def.ci.column}.${def.ci.stat}`;
+  if (def.ci.kind === 'throughput') return def.ci.basis;
+  return null;
+}
+
+function quantileOf(sorted: readonly number[], q: number): number {
+  const rank = q * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const a = sorted[lo] as number;
+  const b = sorted[Math.ceil(rank)] as number;
+  return a + (b - a) * (rank - lo);
+}
+
+/** Percentile interval; null when too many resamples were undefined (too few samples in them). */
+function interval(changes: number[], resamples: number, confidence: number): { lowPct: number; highPct: number } | null {
+  if (changes.length < 0.9 * resamples || changes.length === 0) return null;
+  changes.sort((a, b) => a - b);
+  const alpha = (1 - confidence) / 2;
+  return { lowPct: quantileOf(changes, alpha), highPct: quantileOf(changes, 1 - alpha) };
+}
+
+function pct(baseline: number | null, variant: number | null): number | null {
+  if (baseline === null || variant === null || baseline === 0) return null;
+  return ((variant - baseline) / baseline) * 100;
+}
+
+/**
+ * Bootstrap distributions of the percent change of every resampleable metric: each round resamples the
+ * baseline's and the variant's measured requests independently (with replacement, same sizes) and recomputes.
+ * Throughput is one number per window, so it is resampled through a ratio estimator: by Little's law a window's
+ * throughput is (work done / summed request time) x (mean requests in flight). Holding the in-flight level fixed,
+ * the reported value is scaled by the resample's (ok requests or output tokens) / (summed E2E) relative to the full
+ * sample's, so the interval reflects variation in per-request service time and output length.
+ */
+function bootstrapChanges(
+  base: PipelineResult,
+  variant: PipelineResult,
+  defs: readonly MetricDef[],
+  opts: BootstrapOptions,
+): Map<string, { changes: number[] } | { why: string }> {
+  const out = new Map<string, { changes: number[] } | { why: string }>();
+  const colsB = requestColumns(base.samples);
+  const colsV = requestColumns(variant.samples);
+  const wanted = defs.filter((d) => statKeyOf(d) !== null);
+  const columns = new Set(wanted.flatMap((d) => (d.ci.kind === 'column' ? [d.ci.column] : [])));
+  if (colsB.n === 0 || colsV.n === 0) {
+    for (const d of wanted) out.set(d.key, { why: 'no per-request samples' });
+    return out;
+  }
+  const fullB = resampleStats(colsB, new Uint32Array(colsB.n).fill(1), columns);
+  const fullV = resampleStats(colsV, new Uint32Array(colsV.n).fill(1), columns);
+  const lists = new Map<string, number[]>(wanted.map((d) => [d.key, []]));
+  const rng = createRng(opts.seed);
+  const wB = new Uint32Array(colsB.n);
+  const wV = new Uint32Array(colsV.n);
+  for (let r = 0; r < opts.resamples; r++) {
+    const sB = resampleStats(colsB, drawWeights(rng, colsB.n, wB), columns);
+    const sV = resampleStats(colsV, drawWeights(rng, colsV.n, wV), columns);
+    for (const d of wanted) {
+      const key = statKeyOf(d) as StatKey;
+      let b = sB.get(key) as number;
+      let v = sV.get(key) as number;
+      if (d.ci.kind === 'throughput') {
+        const rate = (s: Map<StatKey, number>): number => (s.get(key) as number) / (s.get('busyMs') as number);
+        b = (d.read(base).value ?? NaN) * (rate(sB) / rate(fullB));
+        v = (d.read(variant).value ?? NaN) * (rate(sV) / rate(fullV));
+      }
+      const c = ((v - b) / b) * 100;
+      if (Number.isFinite(c)) (lists.get(d.key) as number[]).push(c);
+    }
+  }
+  for (const d of wanted) out.set(d.key, { changes: lists.get(d.key) as number[] });
+  return out;
+}
+
+function distributionTests(base: PipelineResult, variant: PipelineResult): DistributionTest[] {
+  const tests: DistributionTest[] = [];
+  const okB = measuredSamples(base.samples).filter((s) => s.status === 'ok');
+  const okV = measuredSamples(variant.samples).filter((s) => s.status === 'ok');
+  const pick = {
+    e2eMs: (s: (typeof okB)[number]) => s.e2eMs,
+    ttftMs: (s: (typeof okB)[number]) => s.ttftMs,
+    tpotMs: (s: (typeof okB)[number]) => s.tpotMs,
+  };
+  for (const column of ['e2eMs', 'ttftMs', 'tpotMs'] as const) {
+    const xs = okV.map(pick[column]).filter((v): v is number => v !== null);
+    const ys = okB.map(pick[column]).filter((v): v is number => v !== null);
+    const r = mannWhitneyU(xs, ys);
+    if (r) tests.push({ column, ...r });
+  }
+  return tests;
+}
+
+/** Quality of the baseline model: its own evaluation, or the reference the variant was evaluated against. */
+function baselineQualityValue(def: MetricDef, base: PipelineResult, variant: PipelineResult): { value: number | null; note: string | null } {
+  const own = def.read(base);
+  if (own.value !== null) return own;
+  if (def.key === 'quality.perplexity' && variant.quality?.referencePerplexity != null) {
+    return { value: variant.quality.referencePerplexity, note: null };
+  }
+  // Agreement, KL and delta are measured against the baseline model itself.
+  return { value: null, note: 'reference' };
+}
+
+/** Options of a comparison: bootstrap settings, and optionally which metric keys to compute (default: all). */
+export interface CompareOptions extends Partial<BootstrapOptions> {
+  metrics?: readonly string[];
+}
+
+/** Compares one variant with a baseline on every registered metric (or the ones asked for). */
+export function comparePipelines(base: PipelineResult, variant: PipelineResult, opts: CompareOptions = {}): PipelineComparison {
+  const { metrics: only, ...rest } = opts;
+  const bootstrap: BootstrapOptions = { ...DEFAULT_BOOTSTRAP, ...rest };
+  const defs = only ? METRICS.filter((d) => only.includes(d.key)) : METRICS;
+  const boot = bootstrapChanges(base, variant, defs, bootstrap);
+  const metrics: Record<string, MetricChange> = {};
+  for (const def of defs) {
+    const vb = def.key.startsWith('quality.') ? baselineQualityValue(def, base, variant) : def.read(base);
+    const vv = def.read(variant);
+    const relative = def.key.startsWith('quality.') && def.key !== 'quality.perplexity';
+    const changePct = relative ? null : pct(vb.value, vv.value);
+    let ci: MetricChange['ci'] = null;
+    let ciNote: string | null = null;
+    if (def.ci.kind === 'none') ciNote = def.ci.why;
+    else if (changePct === null) ciNote = 'no change to estimate';
+    else {
+      const b = boot.get(def.key);
+      if (!b) ciNote = 'no samples';
+      else if ('why' in b) ciNote = b.why;
+      else {
+        ci = interval(b.changes, bootstrap.resamples, bootstrap.confidence);
+        if (!ci) ciNote = 'too few samples';
+      }
+    }
+    const direction: MetricChange['direction'] =
+      changePct === null ? null : changePct === 0 ? 'same' : (changePct < 0) === (def.better === 'lower') ? 'better' : 'worse';
+    metrics[def.key] = {
+      metric: def.key,
+      label: def.label,
+      unit: def.unit,
+      better: def.better,
+      baseline: vb.value,
+      variant: vv.value,
+      baselineNote: vb.note,
+      variantNote: vv.note,
+      changePct,
+      ci,
+      ciNote,
+      significant: ci === null ? null : ci.lowPct > 0 || ci.highPct < 0,
+      direction,
+    };
+  }
+  return { baseline: base.name, variant: variant.name, metrics, tests: distributionTests(base, variant), bootstrap };
+}
+
+/** Every variant of a run compared with its baseline. */
+export function compareRun(result: ResultFile, opts: CompareOptions = {}): PipelineComparison[] {
+  const base = baselineOf(result);
+  return variantsOf(result).map((v) => comparePipelines(base, v, opts));
+}

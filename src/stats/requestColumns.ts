@@ -1,0 +1,168 @@
+// Measured requests laid out for fast resampling. The bootstrap resamples *requests* (the independent unit):
+// a request drawn k times contributes its E2E, TTFT, TPOT and every one of its inter-token gaps k times.
+// Each column is sorted once with the owning request of every value, so a resample needs no sorting:
+// percentiles are found by walking the sorted values with per-request weights.
+import type { Sample } from '../types.js';
+import { minSamplesFor } from './distribution.js';
+
+/** Values of one metric, ascending, each tagged with the index of the request it came from. */
+export interface SortedColumn {
+  values: Float64Array;
+  owners: Uint32Array;
+  /** How many values each request contributes (1 or 0 for per-request metrics, chunk gaps for ITL). */
+  perRequest: Uint32Array;
+}
+
+/** Per-request columns of the measured (non-warm-up) requests of one pipeline. */
+export interface RequestColumns {
+  /** Number of measured requests: the resampling unit. */
+  n: number;
+  ok: Uint8Array;
+  /** Output tokens of ok requests (0 for failed ones). */
+  outputTokens: Float64Array;
+  /** E2E of every measured request, failed ones included: the time each request held a user or a slot. */
+  busyMs: Float64Array;
+  e2eMs: SortedColumn;
+  ttftMs: SortedColumn;
+  tpotMs: SortedColumn;
+  itlMs: SortedColumn;
+}
+
+/** Names of the per-request columns. */
+export type ColumnName = 'e2eMs' | 'ttftMs' | 'tpotMs' | 'itlMs';
+export const COLUMN_NAMES: readonly ColumnName[] = ['e2eMs', 'ttftMs', 'tpotMs', 'itlMs'];
+
+/** Statistics of a column the bootstrap can recompute on a resample. */
+export type ColumnStat = 'p50' | 'p90' | 'p95' | 'p99' | 'mean';
+export const COLUMN_STATS: readonly ColumnStat[] = ['p50', 'p90', 'p95', 'p99', 'mean'];
+
+/** Requests that count: measured (not warm-up). Latency columns use only the ok ones. */
+export function measuredSamples(samples: readonly Sample[]): Sample[] {
+  return samples.filter((s) => !s.warmup);
+}
+
+function sortedColumn(n: number, entries: Array<[number, number]>): SortedColumn {
+  entries.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const values = new Float64Array(entries.length);
+  const owners = new Uint32Array(entries.length);
+  const perRequest = new Uint32Array(n);
+  entries.forEach(([v, o], i) => {
+    values[i] = v;
+    owners[i] = o;
+    perRequest[o] = (perRequest[o] as number) + 1;
+  });
+  return { values, owners, perRequest };
+}
+
+/** Builds the resampling columns from a pipeline's samples. */
+export function requestColumns(samples: readonly Sample[]): RequestColumns {
+  const measured = measuredSamples(samples);
+  const n = measured.length;
+  const ok = new Uint8Array(n);
+  const outputTokens = new Float64Array(n);
+  const busyMs = new Float64Array(n);
+  const e2e: Array<[number, number]> = [];
+  const ttft: Array<[number, number]> = [];
+  const tpot: Array<[number, number]> = [];
+  const itl: Array<[number, number]> = [];
+  measured.forEach((s, i) => {
+    busyMs[i] = s.e2eMs;
+    if (s.status !== 'ok') return;
+    ok[i] = 1;
+    outputTokens[i] = s.outputTokens;
+    e2e.push([s.e2eMs, i]);
+    if (s.ttftMs !== null) ttft.push([s.ttftMs, i]);
+    if (s.tpotMs !== null) tpot.push([s.tpotMs, i]);
+    for (const g of s.itlMs) itl.push([g, i]);
+  });
+  return {
+    n,
+    ok,
+    outputTokens,
+    busyMs,
+    e2eMs: sortedColumn(n, e2e),
+    ttftMs: sortedColumn(n, ttft),
+    tpotMs: sortedColumn(n, tpot),
+    itlMs: sortedColumn(n, itl),
+  };
+}
+
+/** Draws n request indices with replacement and returns how many times each was drawn. */
+export function drawWeights(rng: () => number, n: number, out: Uint32Array): Uint32Array {
+  out.fill(0);
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(rng() * n);
+    out[k] = (out[k] as number) + 1;
+  }
+  return out;
+}
+
+/**
+ * Mean and type-7 percentiles of a column where request i's values count weights[i] times; exactly what
+ * `distribution` would give on the expanded resample, including null (NaN here) below the minimum sample count.
+ */
+export function weightedColumnStats(col: SortedColumn, weights: Uint32Array): Record<ColumnStat, number> {
+  let total = 0;
+  let sum = 0;
+  const len = col.values.length;
+  for (let i = 0; i < len; i++) {
+    const w = weights[col.owners[i] as number] as number;
+    total += w;
+    sum += w * (col.values[i] as number);
+  }
+  const out: Record<ColumnStat, number> = { p50: NaN, p90: NaN, p95: NaN, p99: NaN, mean: total > 0 ? sum / total : NaN };
+  if (total === 0) return out;
+  const ps = [50, 90, 95, 99] as const;
+  // Positions (0-based, in the expanded order) each percentile interpolates between.
+  const targets: Array<{ key: ColumnStat; lo: number; hi: number; frac: number; a: number; b: number }> = [];
+  for (const p of ps) {
+    if (total < minSamplesFor(p)) continue;
+    const rank = (p / 100) * (total - 1);
+    targets.push({ key: `p${p}`, lo: Math.floor(rank), hi: Math.ceil(rank), frac: rank - Math.floor(rank), a: NaN, b: NaN });
+  }
+  if (targets.length === 0) return out;
+  let cum = 0;
+  let t = 0;
+  let needHi = false;
+  for (let i = 0; i < len && t < targets.length; i++) {
+    const w = weights[col.owners[i] as number] as number;
+    if (w === 0) continue;
+    cum += w;
+    const v = col.values[i] as number;
+    // Several percentiles may fall on the same run of copies of v.
+    while (t < targets.length) {
+      const tg = targets[t] as (typeof targets)[number];
+      if (!needHi) {
+        if (tg.lo < cum) {
+          tg.a = v;
+          needHi = true;
+        } else break;
+      }
+      if (tg.hi < cum) {
+        tg.b = v;
+        needHi = false;
+        t++;
+      } else break;
+    }
+  }
+  for (const tg of targets) out[tg.key] = tg.a + (tg.b - tg.a) * tg.frac;
+  return out;
+}
+
+/** Ok requests, their output tokens, and the summed E2E of all requests, under the given weights. */
+export function weightedTotals(
+  cols: RequestColumns,
+  weights: Uint32Array,
+): { okRequests: number; outputTokens: number; busyMs: number } {
+  let okRequests = 0;
+  let outputTokens = 0;
+  let busyMs = 0;
+  for (let i = 0; i < cols.n; i++) {
+    const w = weights[i] as number;
+    if (w === 0) continue;
+    okRequests += w * (cols.ok[i] as number);
+    outputTokens += w * (cols.outputTokens[i] as number);
+    busyMs += w * (cols.busyMs[i] as number);
+  }
+  return { okRequests, outputTokens, busyMs };
+}
