@@ -3,3 +3,5 @@ export { startBuiltinBalancer, BuiltinBalancer, STATS_PATH } from './proxy.js';
 export { BALANCER_DEFAULTS, resolveBalancerOptions, type BalancerHandle, type BuiltinBalancerOptions } from './options.js';
 export { createPolicy, type Policy } from './policies.js';
 export { parseUpstreamArg, validateUpstreams, type UpstreamSpec } from './upstreamSpec.js';
+export { spawnBuiltinBalancer, type SpawnBalancerOptions } from './spawn.js';
+export { runBalance, readyLine, READY_PREFIX } from './balanceCommand.js';
