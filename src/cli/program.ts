@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isLlmbenchError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerModel } from './model.js';
+import { registerBalance } from './balance.js';
 import { registerScenarios } from './scenarios.js';
 
 /** Builds the commander program with every command registered. */
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   // Command registrations (one line per command module).
   registerModel(program);
+  registerBalance(program);
   registerScenarios(program);
   return program;
 }
