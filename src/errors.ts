@@ -48,6 +48,12 @@ export class ModelError extends LlmbenchError {
   }
 }
 
+export class QuantizeError extends LlmbenchError {
+  constructor(message: string, hint: string | null = null) {
+    super('QUANTIZE', message, hint);
+  }
+}
+
 export class ProviderError extends LlmbenchError {
   constructor(message: string, hint: string | null = null) {
     super('PROVIDER', message, hint);
