@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerModel } from './model.js';
 import { registerBalance } from './balance.js';
 import { registerScenarios } from './scenarios.js';
+import { registerQuantize } from './quantize.js';
 
 /** Builds the commander program with every command registered. */
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerModel(program);
   registerBalance(program);
   registerScenarios(program);
+  registerQuantize(program);
   return program;
 }
 

@@ -1,0 +1,28 @@
+// `llmbench quantize`: wiring only (logic in src/model/quantize.ts).
+import type { Command } from 'commander';
+import { quantizeModelDir, DEFAULT_BLOCK_SIZE } from '../model/quantize.js';
+import { formatQuantizeSummary } from '../model/quantizeSummary.js';
+import { QUANT_METHODS } from '../types.js';
+import { parseIntOption } from './options.js';
+
+export function registerQuantize(program: Command): void {
+  program
+    .command('quantize')
+    .description('Write a quantized copy of a model folder (ONNX graph rewrite of every MatMul with a constant weight)')
+    .argument('<model>', 'model folder or preset (tiny, small, gpt2)')
+    .requiredOption('--method <method>', `int8 (dynamic, like onnxruntime quantize_dynamic), int4 / int8-weight (MatMulNBits, weight-only), fp16 (weights stored fp16): ${QUANT_METHODS.join(', ')}`)
+    .option('--block-size <n>', 'block size along K for int4 / int8-weight (power of two >= 16)', String(DEFAULT_BLOCK_SIZE))
+    .option('--symmetric', 'int4 / int8-weight: symmetric blocks without zero points', false)
+    .option('--accuracy-level <n>', 'MatMulNBits accuracy_level (4 = int8 compute, fast on CPU; 0 = float32)', '4')
+    .option('--out <dir>', 'output folder (default: <model>-<method> next to a folder, the cache for a preset)')
+    .action(async (model: string, opts: { method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; out?: string }) => {
+      const summary = await quantizeModelDir(model, opts.method, {
+        blockSize: parseIntOption('--block-size', opts.blockSize, 16),
+        symmetric: opts.symmetric,
+        accuracyLevel: parseIntOption('--accuracy-level', opts.accuracyLevel, 0, 4),
+        outDir: opts.out,
+        onProgress: (m) => process.stderr.write(`${m}\n`),
+      });
+      process.stdout.write(formatQuantizeSummary(summary));
+    });
+}

@@ -1,0 +1,195 @@
+// `llmbench quantize`: reads a model folder (or preset), rewrites its graph (quantizeGraph.ts) and writes a
+// complete model folder next to it or into the cache; `resolveQuantizedModelDir` is the cached form the
+// server and the run orchestrator use.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ModelError, UsageError } from '../errors.js';
+import { QUANT_METHODS, type QuantMethod } from '../types.js';
+import { onnxFileBytes, readModelFolder } from './loader.js';
+import { decodeModel, encodeModel, type TensorProto } from './onnxBuilder.js';
+import { externalizeData, inlineExternalData } from './onnxTensorData.js';
+import { quantizeGraph, type GraphQuantizeResult, type QuantizeOptions } from './quantizeGraph.js';
+import { cacheRoot, resolveModelDir } from './resolve.js';
+
+/** Version of the quantizer; part of the cache key so a changed rewrite never reuses old files. */
+export const QUANTIZER_VERSION = 1;
+/** Default block size along K for int4 / int8-weight. */
+export const DEFAULT_BLOCK_SIZE = 32;
+/** File written next to config.json describing how the folder was made. */
+export const QUANT_INFO_FILE = 'llmbench_quantization.json';
+/** Above this many initializer bytes the output uses an external data file (protobuf caps a message at 2 GB). */
+const EXTERNAL_DATA_THRESHOLD_BYTES = 1.8e9;
+
+/** Options of quantizeModelDir (all optional). */
+export interface QuantizeDirOptions {
+  blockSize?: number;
+  symmetric?: boolean;
+  accuracyLevel?: number;
+  /** Output folder; default `<src>-<method>` next to a folder source, the cache for a preset. */
+  outDir?: string;
+  onProgress?: (msg: string) => void;
+  /** For tests: initializer bytes above which external data is written. */
+  externalDataThresholdBytes?: number;
+}
+
+/** What quantizeModelDir did, as printed and as stored in llmbench_quantization.json. */
+export interface QuantizeSummary extends GraphQuantizeResult {
+  method: QuantMethod;
+  blockSize: number | null;
+  symmetric: boolean | null;
+  accuracyLevel: number | null;
+  srcDir: string;
+  outDir: string;
+  sourceHash: string;
+  fileBytesBefore: number;
+  fileBytesAfter: number;
+  externalData: boolean;
+  elapsedMs: number;
+  quantizerVersion: number;
+}
+
+/** Checks a method name and options; throws UsageError listing valid choices. */
+export function checkQuantizeOptions(method: string, opts: QuantizeDirOptions = {}): { method: QuantMethod; graph: QuantizeOptions } {
+  if (!(QUANT_METHODS as readonly string[]).includes(method)) {
+    throw new UsageError(`--method: unknown quantization method "${method}"`, `Choose one of: ${QUANT_METHODS.join(', ')}.`);
+  }
+  const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (!Number.isInteger(blockSize) || blockSize < 16 || blockSize > 4096 || (blockSize & (blockSize - 1)) !== 0) {
+    throw new UsageError(`--block-size: must be a power of two from 16 to 4096, got ${blockSize}`);
+  }
+  const accuracyLevel = opts.accuracyLevel ?? 4;
+  if (![0, 1, 2, 3, 4].includes(accuracyLevel)) throw new UsageError(`--accuracy-level: must be 0..4, got ${accuracyLevel}`);
+  return { method: method as QuantMethod, graph: { method: method as QuantMethod, blockSize, symmetric: opts.symmetric ?? false, accuracyLevel } };
+}
+
+/** Quantizes the model in `src` (folder or preset) and writes a complete model folder; returns the summary. */
+export async function quantizeModelDir(src: string, methodIn: string, opts: QuantizeDirOptions = {}): Promise<QuantizeSummary> {
+  const t0 = performance.now();
+  const { method, graph: gopts } = checkQuantizeOptions(methodIn, opts);
+  const isFolder = existsSync(src);
+  const srcDir = await resolveModelDir(src, opts.onProgress);
+  const info = readModelFolder(srcDir);
+  const sourceHash = await hashModelFiles(info.onnxPath);
+  const outDir = resolve(opts.outDir ?? (isFolder ? `${srcDir}-${method}` : quantCacheDir(sourceHash, gopts)));
+  if (outDir === srcDir) throw new UsageError(`--out: output folder is the source folder (${srcDir})`);
+
+  const model = decodeModel(await readFile(info.onnxPath));
+  const inits: TensorProto[] = [];
+  const walk = (g: typeof model.graph): void => {
+    if (!g) return;
+    inits.push(...(g.initializer ?? []));
+    for (const n of g.node ?? []) for (const a of n.attribute ?? []) [a.g, ...(a.graphs ?? [])].forEach((sg) => sg && walk(sg));
+  };
+  walk(model.graph);
+  inlineExternalData(inits, dirname(info.onnxPath));
+
+  const result = quantizeGraph(model, gopts);
+  const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
+  await mkdir(join(tmp, 'onnx'), { recursive: true });
+  try {
+    const external = result.weightBytesAfter > (opts.externalDataThresholdBytes ?? EXTERNAL_DATA_THRESHOLD_BYTES);
+    if (external) {
+      const outInits: TensorProto[] = [];
+      const collect = (g: typeof model.graph): void => {
+        if (!g) return;
+        outInits.push(...(g.initializer ?? []));
+        for (const n of g.node ?? []) for (const a of n.attribute ?? []) [a.g, ...(a.graphs ?? [])].forEach((sg) => sg && collect(sg));
+      };
+      collect(model.graph);
+      externalizeData(outInits, join(tmp, 'onnx', 'model.onnx_data'), 'model.onnx_data');
+    }
+    await writeFile(join(tmp, 'onnx', 'model.onnx'), encodeModel(model));
+    const summary: QuantizeSummary = {
+      method,
+      blockSize: method === 'int4' || method === 'int8-weight' ? gopts.blockSize : null,
+      symmetric: method === 'int4' || method === 'int8-weight' ? gopts.symmetric : null,
+      accuracyLevel: method === 'int4' || method === 'int8-weight' ? gopts.accuracyLevel : null,
+      srcDir,
+      outDir,
+      sourceHash,
+      fileBytesBefore: info.fileBytes,
+      fileBytesAfter: onnxFileBytes(join(tmp, 'onnx', 'model.onnx')),
+      externalData: external,
+      elapsedMs: 0,
+      quantizerVersion: QUANTIZER_VERSION,
+      ...result,
+    };
+    await copyFolderFiles(srcDir, tmp, summary);
+    summary.elapsedMs = performance.now() - t0;
+    await writeFile(join(tmp, QUANT_INFO_FILE), `${JSON.stringify(summary, null, 2)}\n`);
+    await mkdir(dirname(outDir), { recursive: true });
+    await rm(outDir, { recursive: true, force: true });
+    await rename(tmp, outDir);
+    return summary;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Copies config, tokenizer and other small files (never ONNX files); records the quantization in config.json. */
+async function copyFolderFiles(srcDir: string, outDir: string, s: QuantizeSummary): Promise<void> {
+  for (const name of readdirSync(srcDir)) {
+    const p = join(srcDir, name);
+    if (!statSync(p).isFile() || /\.onnx(_data|\.data)?$/.test(name) || name === QUANT_INFO_FILE) continue;
+    if (name === 'config.json') {
+      const cfg = JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
+      cfg.llmbench_quantization = { method: s.method, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, source_sha256: s.sourceHash };
+      await writeFile(join(outDir, name), `${JSON.stringify(cfg, null, 2)}\n`);
+    } else {
+      await copyFile(p, join(outDir, name));
+    }
+  }
+}
+
+/** sha256 of an ONNX file and its external data file, if any. */
+export async function hashModelFiles(onnxPath: string): Promise<string> {
+  const h = createHash('sha256');
+  for (const p of [onnxPath, `${onnxPath}_data`, `${onnxPath}.data`]) {
+    if (!existsSync(p)) continue;
+    h.update(basename(p));
+    for await (const chunk of createReadStream(p, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+  }
+  return h.digest('hex');
+}
+
+/** Cache folder of a quantized model: source hash + method + options + quantizer version. */
+export function quantCacheDir(sourceHash: string, o: QuantizeOptions): string {
+  const blockwise = o.method === 'int4' || o.method === 'int8-weight';
+  const opts = blockwise ? `-b${o.blockSize}${o.symmetric ? '-sym' : ''}-acc${o.accuracyLevel}` : '';
+  return join(cacheRoot(), 'quantized', `${sourceHash.slice(0, 16)}-${o.method}${opts}-q${QUANTIZER_VERSION}`);
+}
+
+/**
+ * A quantized copy of `spec` (folder or preset) for `method`, built on first use into the cache and reused
+ * after (keyed by the source file hash, so an edited source is re-quantized).
+ */
+export async function resolveQuantizedModelDir(spec: string, method: string, opts: Omit<QuantizeDirOptions, 'outDir'> = {}): Promise<string> {
+  const { graph } = checkQuantizeOptions(method, opts);
+  const srcDir = await resolveModelDir(spec, opts.onProgress);
+  const info = readModelFolder(srcDir);
+  const dir = quantCacheDir(await hashModelFiles(info.onnxPath), graph);
+  if (existsSync(join(dir, 'onnx', 'model.onnx')) && existsSync(join(dir, QUANT_INFO_FILE))) return dir;
+  opts.onProgress?.(`quantizing ${srcDir} (${method}) into ${dir}`);
+  try {
+    await quantizeModelDir(srcDir, method, { ...opts, outDir: dir });
+  } catch (e) {
+    // Another process may have finished the same cache entry first; its result is equally valid.
+    if (existsSync(join(dir, QUANT_INFO_FILE))) return dir;
+    throw e;
+  }
+  return dir;
+}
+
+/** Reads llmbench_quantization.json of a folder, or null for an unquantized one. */
+export function readQuantizeInfo(dir: string): QuantizeSummary | null {
+  const p = join(dir, QUANT_INFO_FILE);
+  if (!existsSync(p)) return null;
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as QuantizeSummary;
+  } catch (e) {
+    throw new ModelError(`${p}: not valid JSON (${(e as Error).message})`);
+  }
+}
