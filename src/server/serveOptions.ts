@@ -1,0 +1,54 @@
+// Options of `llmbench serve` and their defaults (one defaults object), checked once into a resolved form.
+import { UsageError } from '../errors.js';
+import type { DeviceName, QuantMethod } from '../types.js';
+
+/** Options of one inference server process. */
+export interface ServeOptions {
+  /** Model folder or preset name (tiny, small, gpt2, optionally name@seed). */
+  model: string;
+  quantize: QuantMethod | null;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  device: DeviceName;
+  /** Intra-op threads for onnxruntime; null lets it choose. */
+  threads: number | null;
+  maxBatch: number;
+  /** Requests allowed to wait beyond the running batch before 503. */
+  maxQueue: number;
+  /** Per-request limit from arrival to last token; null disables it. */
+  timeoutMs: number | null;
+  apiKey: string | null;
+  replicaName: string;
+  bodyLimitBytes: number;
+  /** How long shutdown lets running requests finish before cancelling them. */
+  drainMs: number;
+}
+
+/** Defaults for everything but the model. */
+export const SERVE_DEFAULTS: Omit<ServeOptions, 'model'> = {
+  quantize: null,
+  host: '127.0.0.1',
+  port: 8000,
+  device: 'cpu',
+  threads: null,
+  maxBatch: 8,
+  maxQueue: 64,
+  timeoutMs: 120_000,
+  apiKey: null,
+  replicaName: 'replica-0',
+  bodyLimitBytes: 1024 * 1024,
+  drainMs: 5000,
+};
+
+/** Fills defaults and checks values that the CLI parser cannot (throws UsageError). */
+export function resolveServeOptions(partial: Partial<ServeOptions> & { model: string }): ServeOptions {
+  const o: ServeOptions = { ...SERVE_DEFAULTS, ...partial };
+  if (o.model.trim() === '') throw new UsageError('--model: expected a model folder or a preset name');
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(o.replicaName)) throw new UsageError(`--replica-name: use 1-64 letters, digits, ".", "_", ":" or "-", got "${o.replicaName}"`);
+  if (o.apiKey !== null && (o.apiKey === '' || /\s/.test(o.apiKey))) throw new UsageError('--api-key: must be non-empty and contain no whitespace');
+  if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1) throw new UsageError(`--max-batch: expected an integer >= 1, got ${o.maxBatch}`);
+  if (!Number.isInteger(o.maxQueue) || o.maxQueue < 0) throw new UsageError(`--max-queue: expected an integer >= 0, got ${o.maxQueue}`);
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new UsageError(`--port: expected 0..65535, got ${o.port}`);
+  return o;
+}

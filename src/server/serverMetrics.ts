@@ -1,0 +1,73 @@
+// The inference server's metrics: what /metrics exposes, named after what they count, with units in the names.
+import { MetricsRegistry, type Counter, type Histogram } from './metricsRegistry.js';
+
+/** Live values the scheduler provides at scrape time. */
+export interface SchedulerGauges {
+  queueDepth(): number;
+  running(): number;
+}
+
+/** Every metric the server updates. */
+export interface ServerMetrics {
+  registry: MetricsRegistry;
+  /** labels: endpoint (route path or "other"), status (HTTP status code). */
+  requests: Counter;
+  promptTokens: Counter;
+  generationTokens: Counter;
+  /** Requests refused with 503 because the queue was full. */
+  queueRejections: Counter;
+  timeouts: Counter;
+  /** label reason: client_disconnect | shutdown. */
+  cancellations: Counter;
+  engineErrors: Counter;
+  batchSize: Histogram;
+  ttftSeconds: Histogram;
+  timePerOutputTokenSeconds: Histogram;
+  e2eSeconds: Histogram;
+  stepSeconds: Histogram;
+  /** Largest batch seen in one engine step. */
+  notePeakBatch(size: number): void;
+}
+
+const LATENCY_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 40, 80];
+const TOKEN_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2.5];
+
+function batchBuckets(maxBatch: number): number[] {
+  const out: number[] = [];
+  for (let b = 1; b < maxBatch; b *= 2) out.push(b);
+  out.push(maxBatch);
+  return out;
+}
+
+/** Creates the server's metrics; gauges read the scheduler and the process at scrape time. */
+export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): ServerMetrics {
+  const r = new MetricsRegistry();
+  let peakBatch = 0;
+  const m: ServerMetrics = {
+    registry: r,
+    requests: r.counter('llmbench_requests_total', 'HTTP requests answered, by endpoint and status code.', ['endpoint', 'status']),
+    promptTokens: r.counter('llmbench_prompt_tokens_total', 'Prompt tokens of admitted generation requests.'),
+    generationTokens: r.counter('llmbench_generation_tokens_total', 'Tokens generated (every engine token, including ones cut by stop strings).'),
+    queueRejections: r.counter('llmbench_queue_rejections_total', 'Requests refused with 503 because the waiting queue was full.'),
+    timeouts: r.counter('llmbench_request_timeouts_total', 'Requests that ran past --timeout-ms and were cancelled.'),
+    cancellations: r.counter('llmbench_request_cancellations_total', 'Generations cancelled before they finished, by reason.', ['reason']),
+    engineErrors: r.counter('llmbench_engine_errors_total', 'Engine steps that threw; their requests were answered with 500.'),
+    batchSize: r.histogram('llmbench_batch_size', 'Sequences in the running batch, observed once per engine step.', batchBuckets(maxBatch)),
+    ttftSeconds: r.histogram('llmbench_time_to_first_token_seconds', 'Arrival of a request to its first generated token.', LATENCY_BUCKETS_S),
+    timePerOutputTokenSeconds: r.histogram('llmbench_time_per_output_token_seconds', 'Gap between consecutive generated tokens of one request.', TOKEN_BUCKETS_S),
+    e2eSeconds: r.histogram('llmbench_request_duration_seconds', 'Arrival of a generation request to its last token.', LATENCY_BUCKETS_S),
+    stepSeconds: r.histogram('llmbench_engine_step_seconds', 'Wall time of one engine step.', TOKEN_BUCKETS_S),
+    notePeakBatch(size) {
+      if (size > peakBatch) peakBatch = size;
+    },
+  };
+  r.gauge('llmbench_queue_depth', 'Requests accepted but not yet in the running batch.', () => gauges.queueDepth());
+  r.gauge('llmbench_running_requests', 'Sequences in the running batch now.', () => gauges.running());
+  r.gauge('llmbench_batch_size_peak', 'Largest running batch seen in one engine step.', () => peakBatch);
+  r.gauge('llmbench_max_batch_size', 'The --max-batch setting.', () => maxBatch);
+  r.gauge('process_resident_memory_bytes', 'Resident set size of the server process.', () => process.memoryUsage.rss());
+  r.gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
+  r.gauge('nodejs_heap_total_bytes', 'V8 heap reserved.', () => process.memoryUsage().heapTotal);
+  r.gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JS (includes tensors handed to onnxruntime).', () => process.memoryUsage().external);
+  return m;
+}

@@ -1,0 +1,40 @@
+// The state one inference server process shares between its HTTP handlers: settings, the loaded model
+// (null while loading), the scheduler and the metrics.
+import type { ModelInfo } from '../types.js';
+import type { Scheduler } from './scheduler.js';
+import type { ServerMetrics } from './serverMetrics.js';
+
+/** Encoding and decoding, as the handlers need them. */
+export interface ServerTokenizer {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+}
+
+/** A model ready to serve. */
+export interface ServedModel {
+  /** The id /v1/models lists and responses carry. */
+  id: string;
+  /** Names a request's `model` may use for this model (id, the --model argument, the folder name). */
+  aliases: ReadonlySet<string>;
+  info: ModelInfo;
+  tokenizer: ServerTokenizer;
+  scheduler: Scheduler;
+}
+
+export type ServerPhase = 'loading' | 'ready' | 'draining';
+
+/** Shared by every handler of one server. */
+export interface ServerState {
+  replicaName: string;
+  apiKey: string | null;
+  bodyLimitBytes: number;
+  /** null: no per-request timeout. */
+  timeoutMs: number | null;
+  metrics: ServerMetrics;
+  phase: ServerPhase;
+  model: ServedModel | null;
+  /** Unix seconds the server started (the `created` of /v1/models). */
+  startedAtS: number;
+  /** Requests being answered right now (any endpoint). */
+  inFlight: number;
+}
