@@ -5,3 +5,6 @@ export { createPolicy, type Policy } from './policies.js';
 export { parseUpstreamArg, validateUpstreams, type UpstreamSpec } from './upstreamSpec.js';
 export { spawnBuiltinBalancer, type SpawnBalancerOptions } from './spawn.js';
 export { runBalance, readyLine, READY_PREFIX } from './balanceCommand.js';
+export { startNginx, findNginx, nginxVersion, pickFreePort, type NginxHandle, type NginxOptions } from './nginx.js';
+export { renderNginxConfig, resolveNginxConfig, NGINX_DEFAULTS, type NginxConfigInput, type NginxConfigOptions } from './nginxConfig.js';
+export { nginxStatsFromLog } from './nginxStats.js';
