@@ -1,0 +1,27 @@
+// Metric definitions printed in every report, so a reader never has to guess what a number means.
+
+/** [term, definition] pairs, in the order the report lists them. */
+export const METRIC_DEFINITIONS: ReadonlyArray<readonly [string, string]> = [
+  ['E2E latency', 'Time from when a request was scheduled to be sent until its last token arrived (or, without streaming, until the whole response arrived).'],
+  ['TTFT', 'Time from the scheduled send until the first streamed chunk that carries generated text; chunks holding only a role or only usage do not count.'],
+  ['TPOT', 'Per request: (E2E - TTFT) / (output tokens - 1), or 0 when the output is one token. The table shows its distribution over requests.'],
+  ['ITL', 'Every gap between consecutive streamed chunks, pooled over all requests. It is measured per chunk, not per token: a chunk may carry several tokens.'],
+  ['Throughput', 'Completed requests per second and output tokens per second over the measured window, which runs from the first send to the last completion; warm-up requests are left out.'],
+  ['Goodput', 'Completed requests per second that met every latency objective of the scenario (TTFT, TPOT, E2E), each request judged on its own.'],
+  ['Output tokens', "The server's usage.completion_tokens when it reports it; otherwise a count with the model's own tokenizer. Disagreements between the two are counted and reported."],
+  ['Memory', 'Resident set size (RSS) summed over every server process of the pipeline, found through the process tree: the peak, and the median during the measured window ("steady"). On GPUs, per-process device memory from nvidia-smi, peak and steady. The model file size is shown next to them.'],
+  ['Coordinated omission', 'Latency always starts at the scheduled send time, so a load generator that falls behind shows up as latency rather than as missing requests. Intended vs achieved request rate and schedule lag are reported, and a run where the client, not the server, was the bottleneck is marked INVALID.'],
+  ['Percentiles', 'Linear interpolation between order statistics; a percentile is only shown with enough samples for two observations above it (p50 needs 4, p90 20, p95 40, p99 200), otherwise "too few samples".'],
+];
+
+/** How the comparison numbers were computed, for the report's method section. */
+export function methodNotes(resamples: number, seed: number, confidence: number): string[] {
+  const pct = Math.round(confidence * 100);
+  return [
+    `Change = (variant - baseline) / baseline, from the values in the tables. Arrows give the direction; "better"/"worse" follow each metric's good side (lower latency and memory, higher throughput).`,
+    `${pct}% confidence intervals are percentile-bootstrap intervals of the change: ${resamples} rounds, each resampling the baseline's and the variant's measured requests independently with replacement and recomputing the statistic (seed ${seed}, so re-rendering gives the same intervals).`,
+    'Throughput has one value per window, so it is resampled with a ratio estimator: by Little\'s law, throughput = (work / summed request time) x (requests in flight). The in-flight level is held fixed and the reported value is scaled by the resample\'s ratio of ok requests (or output tokens) to summed E2E. This assumes the load kept the same number of requests in flight (closed loop or saturated open loop).',
+    'A change is significant when its interval excludes 0. The Mann-Whitney U test (two-sided, normal approximation with tie and continuity correction) checks whether one latency distribution sits above the other as a whole; "slower in x% of request pairs" is U / (n1 n2).',
+    'Memory, goodput and quality have no interval: memory is one measurement per process, goodput is an SLO count, quality comes from a deterministic evaluation.',
+  ];
+}

@@ -1,0 +1,53 @@
+// Terminal rendering with cli-table3: validity warnings on top, then one before/after table per variant.
+import Table from 'cli-table3';
+import type { PipelineComparison } from '../stats/compare.js';
+import type { ResultFile } from '../types.js';
+import { comparisonGroups, methodLine, testsLine } from './rows.js';
+import { validityWarnings } from './warnings.js';
+
+/** Column captions of a before/after table. */
+export interface ComparisonLabels {
+  title: string;
+  baseline: string;
+  variant: string;
+}
+
+function newTable(head: string[]): Table.Table {
+  // No colours: output must be identical in a pipe, a file and a terminal.
+  return new Table({ head, style: { head: [], border: [], 'padding-left': 1, 'padding-right': 1, compact: true } });
+}
+
+/** One before/after table as text. */
+export function renderComparisonTable(c: PipelineComparison, labels: ComparisonLabels): string {
+  const pct = Math.round(c.bootstrap.confidence * 100);
+  const table = newTable(['metric', labels.baseline, labels.variant, 'change', `${pct}% CI of change`, 'significant?']);
+  for (const g of comparisonGroups(c)) {
+    table.push([{ colSpan: 6, content: g.title }]);
+    for (const r of g.rows) table.push([r.label, r.baseline, r.variant, r.change, r.ci, r.significant]);
+  }
+  const lines = [labels.title, table.toString()];
+  const tests = testsLine(c);
+  if (tests) lines.push(tests);
+  return lines.join('\n');
+}
+
+/** Warnings block ("" when there are none). */
+export function renderWarnings(warnings: readonly string[]): string {
+  if (warnings.length === 0) return '';
+  return ['Validity warnings:', ...warnings.map((w) => `  ! ${w}`)].join('\n');
+}
+
+/** The run's terminal report. */
+export function renderTerminal(result: ResultFile, comparisons: readonly PipelineComparison[]): string {
+  const name = typeof result.scenario['name'] === 'string' ? result.scenario['name'] : 'scenario';
+  const parts: string[] = [`llmbench run ${result.runId} (${name}), ${result.pipelines.length} pipelines, repeats: ${result.repeats}`];
+  const warnings = renderWarnings(validityWarnings(result));
+  if (warnings) parts.push(warnings);
+  for (const c of comparisons) {
+    const title = c.baseline === 'baseline' ? `${c.variant} vs baseline` : `${c.variant} vs ${c.baseline} (baseline)`;
+    parts.push(renderComparisonTable(c, { title, baseline: c.baseline, variant: c.variant }));
+  }
+  if (comparisons[0]) parts.push(methodLine(comparisons[0]));
+  else parts.push('Only one pipeline: nothing to compare. Use --format md for its full summary.');
+  return `${parts.join('\n\n')}\n`;
+}
