@@ -35,7 +35,8 @@ function lengthDist(raw: RawLength): LengthDist {
 }
 
 function resolveModelSource(source: string, path: string, ctx: FinalizeContext, problems: string[]): string {
-  if ((PRESET_NAMES as readonly string[]).includes(source)) return source;
+  // A preset may carry a seed: tiny@7.
+  if ((PRESET_NAMES as readonly string[]).includes(source.split('@')[0] as string) && /^[a-z0-9]+(@\d+)?$/.test(source)) return source;
   const dir = isAbsolute(source) ? source : resolve(ctx.baseDir, source);
   if (ctx.checkFiles && !(existsSync(dir) && statSync(dir).isDirectory())) {
     problems.push(`${path}: "${source}" is neither a preset (${PRESET_NAMES.join(', ')}) nor an existing folder`);

@@ -1,0 +1,163 @@
+// The seeded workload: the same list of requests, byte for byte, for every pipeline of a run.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ScenarioError } from '../errors.js';
+import { loadHeldoutText } from '../model/corpusFiles.js';
+import type { ApiKind, LengthDist, WorkloadSpec } from '../scenarios/types.js';
+import { SeededRng, subSeed } from './rng.js';
+import type { TokenCounter } from './tokenCounter.js';
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+/** One request of the workload; `index` is its position, shared by every pipeline. */
+export interface WorkloadRequest {
+  index: number;
+  prompt: string;
+  messages: ChatMessage[];
+  /** Prompt length in the model's tokens; null when no tokenizer was available. */
+  promptTokens: number | null;
+  maxTokens: number;
+}
+
+export interface Workload {
+  api: ApiKind;
+  stream: boolean;
+  requests: WorkloadRequest[];
+  /** Tokenizer folder used to size prompts, or null (sizes then approximate 0.75 words per token). */
+  tokenizer: string | null;
+  /** sha256 of the requests, so a result shows every pipeline got the same workload. */
+  sha256: string;
+}
+
+/** Draws one length from a distribution (rounded, clamped to its bounds, at least 1). */
+export function drawLength(dist: LengthDist, rng: SeededRng): number {
+  switch (dist.dist) {
+    case 'fixed':
+      return dist.value;
+    case 'uniform':
+      return rng.int(dist.min, dist.max);
+    case 'normal':
+    case 'lognormal': {
+      let x: number;
+      if (dist.dist === 'normal') {
+        x = dist.mean + dist.sd * rng.normal();
+      } else {
+        // Parameters of the underlying normal so that the drawn values have the requested mean and sd.
+        const sigma2 = Math.log(1 + (dist.sd * dist.sd) / (dist.mean * dist.mean));
+        const mu = Math.log(dist.mean) - sigma2 / 2;
+        x = Math.exp(mu + Math.sqrt(sigma2) * rng.normal());
+      }
+      const hi = dist.max ?? Number.MAX_SAFE_INTEGER;
+      return Math.max(1, Math.min(hi, Math.max(dist.min, Math.round(x))));
+    }
+  }
+}
+
+let corpusWords: string[] | null = null;
+function words(): string[] {
+  corpusWords ??= loadHeldoutText().split(/\s+/).filter((w) => w.length > 0);
+  return corpusWords;
+}
+
+function wordsFrom(start: number, count: number): string {
+  const all = words();
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(all[(start + i) % all.length] as string);
+  return out.join(' ');
+}
+
+/** Consecutive corpus words from a seeded offset, cut to `tokens` model tokens when a tokenizer is known. */
+function syntheticPrompt(tokens: number, rng: SeededRng, tok: TokenCounter | null): { text: string; count: number | null } {
+  const start = rng.int(0, words().length - 1);
+  if (!tok) return { text: wordsFrom(start, Math.max(1, Math.round(tokens * 0.75))), count: null };
+  let wordCount = Math.ceil(tokens * 0.8) + 4;
+  let ids: number[] = [];
+  for (let attempt = 0; attempt < 8; attempt++) {
+    ids = tok.encode(wordsFrom(start, wordCount));
+    if (ids.length >= tokens) break;
+    wordCount = Math.ceil((wordCount * tokens) / Math.max(1, ids.length)) + 4;
+  }
+  const text = tok.decode(ids.slice(0, tokens));
+  return { text, count: tok.count(text) };
+}
+
+const jsonlLine = z
+  .object({
+    prompt: z.string().min(1).optional(),
+    messages: z.array(z.object({ role: z.string().min(1), content: z.string() })).min(1).optional(),
+    max_tokens: z.number().int().min(1).optional(),
+  })
+  .refine((l) => (l.prompt === undefined) !== (l.messages === undefined), { error: 'needs exactly one of "prompt" or "messages"' });
+
+function readJsonl(path: string): Array<z.output<typeof jsonlLine>> {
+  const problems: string[] = [];
+  const lines: Array<z.output<typeof jsonlLine>> = [];
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((raw, i) => {
+      if (raw.trim() === '' || problems.length >= 20) return;
+      let data: unknown;
+      try {
+        data = JSON.parse(raw);
+      } catch {
+        problems.push(`workload.jsonl line ${i + 1}: not valid JSON`);
+        return;
+      }
+      const r = jsonlLine.safeParse(data);
+      if (r.success) lines.push(r.data);
+      else problems.push(`workload.jsonl line ${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || 'line'} ${x.message}`).join('; ')}`);
+    });
+  if (lines.length === 0 && problems.length === 0) problems.push('workload.jsonl: the file has no requests');
+  if (problems.length > 0) throw new ScenarioError(path, problems);
+  return lines;
+}
+
+/** Builds the workload from its spec and the scenario seed. */
+export function buildWorkload(spec: WorkloadSpec, seed: number, tok: TokenCounter | null): Workload {
+  const lengthRng = new SeededRng(subSeed(seed, 'lengths'));
+  const promptRng = new SeededRng(subSeed(seed, 'prompts'));
+  const requests: WorkloadRequest[] = [];
+  if (spec.kind === 'synthetic') {
+    for (let i = 0; i < spec.distinctRequests; i++) {
+      const promptLen = drawLength(spec.promptTokens, lengthRng);
+      const maxTokens = drawLength(spec.outputTokens, lengthRng);
+      const { text, count } = syntheticPrompt(promptLen, promptRng, tok);
+      requests.push({ index: i, prompt: text, messages: [{ role: 'user', content: text }], promptTokens: count, maxTokens });
+    }
+  } else {
+    readJsonl(spec.path).forEach((line, i) => {
+      const maxTokens = line.max_tokens ?? drawLength(spec.outputTokens, lengthRng);
+      const messages = line.messages ?? [{ role: 'user', content: line.prompt as string }];
+      const prompt = line.prompt ?? messages.map((m) => m.content).join('\n');
+      requests.push({ index: i, prompt, messages, promptTokens: tok ? tok.count(prompt) : null, maxTokens });
+    });
+  }
+  const sha256 = createHash('sha256').update(JSON.stringify({ api: spec.api, stream: spec.stream, requests })).digest('hex');
+  return { api: spec.api, stream: spec.stream, requests, tokenizer: tok?.source ?? null, sha256 };
+}
+
+/** Route for an API kind. */
+export function apiPath(api: ApiKind): string {
+  return api === 'chat' ? '/v1/chat/completions' : api === 'completions' ? '/v1/completions' : '/v1/generate';
+}
+
+/**
+ * The JSON body for one request. Greedy decoding (temperature 0) so every pipeline is asked for the same
+ * thing; streaming asks for a final usage chunk so output tokens come from the server when it can say.
+ */
+export function requestBody(req: WorkloadRequest, api: ApiKind, stream: boolean, model: string | null): string {
+  if (api === 'generate') return JSON.stringify({ prompt: req.prompt, max_tokens: req.maxTokens });
+  const body: Record<string, unknown> = {};
+  if (model !== null) body.model = model;
+  if (api === 'chat') body.messages = req.messages;
+  else body.prompt = req.prompt;
+  body.max_tokens = req.maxTokens;
+  body.temperature = 0;
+  body.stream = stream;
+  if (stream) body.stream_options = { include_usage: true };
+  return JSON.stringify(body);
+}

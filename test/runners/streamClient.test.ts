@@ -1,0 +1,167 @@
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StreamClient, type RequestSpec } from '../../src/runners/streamClient.js';
+import type { TokenCounter } from '../../src/runners/tokenCounter.js';
+import { chatChunk, sseSteps, startTestServer, textChunk, usageChunk, type TestServer } from './helpers/testServer.js';
+
+// Whitespace "tokenizer": enough to check which count the client used.
+const wordCounter: TokenCounter = {
+  source: 'words',
+  encode: (t) => t.split(/\s+/).filter(Boolean).map((_, i) => i),
+  decode: () => '',
+  count: (t) => t.split(/\s+/).filter(Boolean).length,
+};
+
+let server: TestServer | null = null;
+let client: StreamClient | null = null;
+afterEach(async () => {
+  client?.close();
+  await server?.close();
+  server = null;
+  client = null;
+});
+
+function spec(path: string, extra: Partial<RequestSpec> = {}): RequestSpec {
+  return { index: 0, warmup: false, path, body: '{}', stream: true, scheduledAt: performance.now(), timeoutMs: 5000, promptTokens: 7, ...extra };
+}
+
+// Timers on a busy shared machine fire late, never early: check lower bounds tightly, upper bounds loosely.
+const SLACK_MS = 25;
+
+describe('streaming client', () => {
+  it('TTFT skips the role-only chunk; ITL per chunk; E2E to the last token; tokens from usage', async () => {
+    server = await startTestServer((_req, res) =>
+      sseSteps(res, [
+        { delayMs: 0, data: chatChunk({ role: 'assistant' }) },
+        { delayMs: 60, data: chatChunk({ content: 'Hello' }) },
+        { delayMs: 40, data: chatChunk({ content: ' big' }) },
+        { delayMs: 30, data: chatChunk({ content: ' world' }) },
+        { delayMs: 0, data: usageChunk(3) },
+      ]),
+    );
+    client = new StreamClient({ baseUrl: server.url, apiKey: null, tokenizer: null }, performance.now());
+    // The first request also pays for connecting and JIT; measure on a warm keep-alive connection.
+    await client.send(spec('/v1/chat/completions'));
+    const s = await client.send(spec('/v1/chat/completions'));
+    expect(s.status).toBe('ok');
+    expect(s.httpStatus).toBe(200);
+    expect(s.ttftMs).toBeGreaterThanOrEqual(59);
+    expect(s.ttftMs).toBeLessThan(60 + SLACK_MS);
+    expect(s.itlMs).toHaveLength(2);
+    expect(s.itlMs[0]).toBeGreaterThanOrEqual(38);
+    expect(s.itlMs[0]).toBeLessThan(40 + SLACK_MS);
+    expect(s.itlMs[1]).toBeGreaterThanOrEqual(28);
+    expect(s.itlMs[1]).toBeLessThan(30 + SLACK_MS);
+    expect(s.e2eMs).toBeGreaterThanOrEqual(128);
+    expect(s.e2eMs).toBeLessThan(130 + 2 * SLACK_MS);
+    expect(s.e2eMs).toBeCloseTo((s.ttftMs as number) + (s.itlMs[0] as number) + (s.itlMs[1] as number), 6);
+    expect(s.outputTokens).toBe(3);
+    expect(s.outputTokensSource).toBe('usage');
+    expect(s.promptTokens).toBe(5);
+    expect(s.tpotMs).toBeCloseTo((s.e2eMs - (s.ttftMs as number)) / 2, 6);
+    expect(s.replica).toBe('replica-7');
+    expect(s.firstTokenMs).not.toBeNull();
+    expect(s.endMs).toBeGreaterThanOrEqual(s.firstTokenMs as number);
+  });
+
+  it('latency counts from the scheduled time, not the actual send', async () => {
+    server = await startTestServer((_req, res) => sseSteps(res, [{ delayMs: 0, data: textChunk('x') }]));
+    client = new StreamClient({ baseUrl: server.url, apiKey: null, tokenizer: null }, performance.now());
+    const s = await client.send(spec('/v1/completions', { scheduledAt: performance.now() - 200 }));
+    expect(s.sentMs - s.scheduledMs).toBeGreaterThanOrEqual(200);
+    expect(s.ttftMs).toBeGreaterThanOrEqual(200);
+    expect(s.e2eMs).toBeGreaterThanOrEqual(200);
+    expect(s.outputTokensSource).toBe('none');
+    expect(s.tpotMs).toBeNull();
+  });
+
+  it('records a usage vs tokenizer mismatch, and falls back to the tokenizer without usage', async () => {
+    let withUsage = true;
+    server = await startTestServer((_req, res) =>
+      sseSteps(res, [
+        { delayMs: 0, data: textChunk('one two') },
+        { delayMs: 0, data: textChunk(' three') },
+        ...(withUsage ? [{ delayMs: 0, data: usageChunk(5) }] : []),
+      ]),
+    );
+    client = new StreamClient({ baseUrl: server.url, apiKey: null, tokenizer: wordCounter }, performance.now());
+    const a = await client.send(spec('/v1/completions'));
+    expect(a.outputTokens).toBe(5);
+    expect(a.outputTokensSource).toBe('usage');
+    expect(a.tokenCountMismatch).toEqual({ usage: 5, tokenizer: 3 });
+    withUsage = false;
+    const b = await client.send(spec('/v1/completions'));
+    expect(b.outputTokens).toBe(3);
+    expect(b.outputTokensSource).toBe('tokenizer');
+    expect(b.tokenCountMismatch).toBeNull();
+    expect(b.promptTokens).toBe(7);
+  });
+
+  it('a one-token output has TPOT 0', async () => {
+    server = await startTestServer((_req, res) => sseSteps(res, [{ delayMs: 5, data: textChunk('a') }, { delayMs: 0, data: usageChunk(1) }]));
+    client = new StreamClient({ baseUrl: server.url, apiKey: null, tokenizer: null }, performance.now());
+    const s = await client.send(spec('/v1/completions'));
+    expect(s.tpotMs).toBe(0);
+    expect(s.itlMs).toEqual([]);
+  });
+
+  it('non-streamed /v1/generate: E2E only, tokens from usage', async () => {
+    server = await startTestServer(async (_req, res) => {
+      await new Promise((r) => setTimeout(r, 30));
+      res.writeHead(200, { 'content-type': 'application/json', 'x-llmbench-upstream-addr': '127.0.0.1:1, 127.0.0.1:2' });
+      res.end(JSON.stringify({ text: 'a b c d', usage: { prompt_tokens: 4, completion_tokens: 4 } }));
+    });
+    client = new StreamClient({ baseUrl: server.url, apiKey: null, tokenizer: null }, performance.now());
+    const s = await client.send(spec('/v1/generate', { stream: false }));
+    expect(s.status).toBe('ok');
+    expect(s.ttftMs).toBeNull();
+    expect(s.tpotMs).toBeNull();
+    expect(s.e2eMs).toBeGreaterThanOrEqual(29);
+    expect(s.outputTokens).toBe(4);
+    expect(s.retries).toBe(1);
+  });
+
+  it('failures are samples: HTTP error, error chunk, broken stream, timeout, refused connection, API key sent', async () => {
+    let mode = 'http500';
+    let auth: string | undefined;
+    server = await startTestServer(async (req, res) => {
+      auth = req.headers.authorization;
+      if (mode === 'http500') {
+        res.writeHead(503, { 'content-type': 'application/json', 'x-llmbench-retries': '2' });
+        res.end('{"error":{"message":"overloaded"}}');
+      } else if (mode === 'errorChunk') {
+        await sseSteps(res, [{ delayMs: 0, data: { error: { message: 'boom' } } }]);
+      } else if (mode === 'broken') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify(textChunk('partial'))}\n\n`);
+        setTimeout(() => res.socket?.destroy(), 20);
+      } else {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify(textChunk('slow'))}\n\n`);
+      }
+    });
+    client = new StreamClient({ baseUrl: server.url, apiKey: 'sekrit', tokenizer: null }, performance.now());
+    const a = await client.send(spec('/v1/completions'));
+    expect(a).toMatchObject({ status: 'error', httpStatus: 503, retries: 2, error: 'HTTP 503: {"error":{"message":"overloaded"}}' });
+    expect(auth).toBe('Bearer sekrit');
+    mode = 'errorChunk';
+    expect(await client.send(spec('/v1/completions'))).toMatchObject({ status: 'error', error: 'server error in stream: boom' });
+    mode = 'broken';
+    const c = await client.send(spec('/v1/completions'));
+    expect(c.status).toBe('error');
+    expect(c.ttftMs).toBeNull();
+    mode = 'hang';
+    const d = await client.send(spec('/v1/completions', { timeoutMs: 150 }));
+    expect(d).toMatchObject({ status: 'timeout', error: 'no complete response within 150 ms' });
+    expect(d.e2eMs).toBeGreaterThanOrEqual(149);
+    const url = server.url;
+    client.close();
+    await server.close();
+    server = null;
+    client = new StreamClient({ baseUrl: url, apiKey: null, tokenizer: null }, performance.now());
+    const e = await client.send(spec('/v1/completions'));
+    expect(e.status).toBe('error');
+    expect(e.error).toMatch(/ECONNREFUSED/);
+    expect(e.httpStatus).toBeNull();
+  });
+});
