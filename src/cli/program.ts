@@ -6,6 +6,7 @@ import { registerModel } from './model.js';
 import { registerBalance } from './balance.js';
 import { registerScenarios } from './scenarios.js';
 import { registerQuantize } from './quantize.js';
+import { registerEval } from './eval.js';
 
 /** Builds the commander program with every command registered. */
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerBalance(program);
   registerScenarios(program);
   registerQuantize(program);
+  registerEval(program);
   return program;
 }
 

@@ -62,7 +62,10 @@ export function floatValues(t: TensorProto): Float32Array {
   if (raw && raw.byteLength > 0) {
     if (raw.byteLength !== n * 4) throw new ModelError(`initializer ${t.name}: ${raw.byteLength} bytes for ${n} floats`);
     if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, n);
-    return new Float32Array(raw.slice().buffer, 0, n);
+    // Buffer.slice is a view, not a copy: copy explicitly into fresh (aligned) memory.
+    const copy = new Uint8Array(raw.byteLength);
+    copy.set(raw);
+    return new Float32Array(copy.buffer, 0, n);
   }
   const fd = t.floatData ?? [];
   if (fd.length !== n) throw new ModelError(`initializer ${t.name}: ${fd.length} float_data values for ${n} elements`);

@@ -1,0 +1,29 @@
+// `llmbench eval`: wiring only (logic in src/model/eval.ts).
+import type { Command } from 'commander';
+import { evaluateModelDetailed } from '../model/eval.js';
+import { formatEvalReport } from '../model/evalReport.js';
+import { resolveModelDir } from '../model/resolve.js';
+import { parseIntOption } from './options.js';
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('Quality of a model on the shipped held-out text, and how far it moved from a reference model')
+    .argument('<model>', 'model folder or preset (tiny, small, gpt2)')
+    .option('--reference <model>', 'reference model folder or preset (e.g. the unquantized source)')
+    .option('--json', 'print one JSON object (QualityReport) instead of text', false)
+    .option('--max-tokens <n>', 'tokens per greedy continuation', '24')
+    .option('--eval-tokens <n>', 'next-token predictions scored on the held-out text', '512')
+    .option('--window <n>', 'tokens per teacher-forced window (capped at the model context)', '256')
+    .action(async (model: string, opts: { reference?: string; json: boolean; maxTokens: string; evalTokens: string; window: string }) => {
+      const progress = (m: string): void => void process.stderr.write(`${m}\n`);
+      const dir = await resolveModelDir(model, progress);
+      const refDir = opts.reference === undefined ? null : await resolveModelDir(opts.reference, progress);
+      const d = await evaluateModelDetailed(dir, refDir, {
+        maxTokens: parseIntOption('--max-tokens', opts.maxTokens, 0, 4096),
+        maxEvalTokens: parseIntOption('--eval-tokens', opts.evalTokens, 1, 1_000_000),
+        windowTokens: parseIntOption('--window', opts.window, 2, 1_000_000),
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(d.report)}\n` : formatEvalReport(d));
+    });
+}
