@@ -115,6 +115,8 @@ export interface Sample {
   replica: string | null;
   /** Retries a balancer reported for this request (x-llmbench-retries), if any. */
   retries: number | null;
+  /** Repeat (0-based) the sample belongs to when a pipeline ran several times; absent means 0. */
+  run?: number;
 }
 
 /** Summary of a numeric distribution; a percentile is null when there are too few samples for it. */
@@ -220,6 +222,27 @@ export interface PipelineResult {
   /** False when the run was interrupted or failed part-way for this pipeline. */
   complete: boolean;
   error: string | null;
+  /** Aggregates from autocannon when the scenario used `driver: autocannon` (no per-request samples then). */
+  autocannon?: AutocannonStats | null;
+}
+
+/** What autocannon measured for one pipeline (its own histograms; it does not report per-request records). */
+export interface AutocannonStats {
+  durationMs: number;
+  connections: number;
+  /** Requests/s the schedule asked for (overallRate), or null for closed loop. */
+  intendedRate: number | null;
+  requestsPerSecond: { mean: number; stddev: number; min: number; max: number };
+  /** Response latency from autocannon's histogram, in ms (it reports p97.5, not p95). */
+  latencyMs: { mean: number; stddev: number; min: number; max: number; p50: number; p90: number; p97_5: number; p99: number };
+  total: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** Sum of usage.completion_tokens over 2xx responses that reported it. */
+  outputTokens: number;
+  note: string;
 }
 
 export interface Provenance {
