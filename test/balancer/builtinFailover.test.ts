@@ -1,4 +1,6 @@
 // Retries, passive health and error handling of the built-in balancer, against real upstream servers.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBuiltinBalancer, type BalancerHandle, type BuiltinBalancerOptions } from '../../src/server/balancer/index.js';
 import { post, startTestUpstream, type TestUpstream } from './helpers/testUpstream.js';
@@ -137,6 +139,37 @@ describe('built-in balancer failover', () => {
     expect(r.headers['x-llmbench-retries']).toBe('1');
     expect(JSON.parse(r.text).error).toMatchObject({ type: 'balancer_error', code: 502 });
     expect(JSON.parse(r.text).error.message).toContain('ECONNREFUSED');
+  });
+
+  it('resends on a fresh connection when a pooled keep-alive socket was closed by the upstream, without counting a failure', async () => {
+    // Mimics an upstream whose idle timeout closes a kept-alive connection just as the balancer reuses it.
+    const server = http.createServer((req, res) => {
+      const socket = req.socket as typeof req.socket & { served?: number };
+      socket.served = (socket.served ?? 0) + 1;
+      if (socket.served > 1) {
+        socket.destroy();
+        return;
+      }
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      balancer = await startBuiltinBalancer({ tries: 1, upstreams: [{ name: 'only', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }] });
+      for (let i = 0; i < 3; i++) {
+        const r = await post(balancer.url, { chunks: 0 });
+        expect(r.text).toBe('ok');
+        expect(r.status).toBe(200);
+        expect(r.headers['x-llmbench-retries']).toBe('0');
+      }
+      const stats = await balancer.stats();
+      expect(stats.upstreams[0]).toMatchObject({ requests: 3, failures: 0, healthy: true });
+    } finally {
+      await balancer?.stop();
+      balancer = null;
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('serves its own stats at GET /balancer/stats', async () => {

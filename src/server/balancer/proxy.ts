@@ -181,12 +181,13 @@ export class BuiltinBalancer {
     let staleResends = 0;
     let last: { reason: string; timedOut: boolean } = { reason: 'no upstream available', timedOut: false };
     let upstream: UpstreamState | null = null;
-    while (attempts < this.options.tries) {
+    for (;;) {
       if (ex.clientGone) {
         this.finishRequest('client-gone', attempts);
         return;
       }
       if (upstream === null) {
+        if (attempts >= this.options.tries) break;
         const candidates = this.pool.candidates(tried);
         if (candidates.length === 0) break;
         upstream = this.policy.pick(candidates);
@@ -200,7 +201,11 @@ export class BuiltinBalancer {
         staleResends += 1;
         continue; // same upstream, same attempt number
       }
-      last = outcome.kind === 'retry' ? outcome : { reason: 'connection reset on a reused socket', timedOut: false };
+      last = outcome.kind === 'retry' ? outcome : { reason: `${upstream.spec.name}: connection reset on reused sockets`, timedOut: false };
+      if (outcome.kind === 'stale') {
+        upstream.requests += 1; // a stale resend is not counted as an attempt; the last one is
+        this.pool.markFailure(upstream);
+      }
       upstream = null;
     }
     const status = last.timedOut ? 504 : 502;
