@@ -1,0 +1,93 @@
+// The layer-split counterpart of openDecoderSession: same checks, same KV strategy and graph patch, then
+// the patched graph is split by layers (cached) and each stage starts in its own worker. The result is a
+// DecoderSession whose runner is a StagedRunner, so the engine and the server run it unchanged.
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { ModelError } from '../errors.js';
+import { checkGraphIO, type LoadedModelInfo, readModelFolder } from '../model/loader.js';
+import { resolveModelDir } from '../model/resolve.js';
+import { splitModel } from '../model/splitModel.js';
+import type { SplitPlan } from '../model/splitPlan.js';
+import type { StagesManifest } from '../model/splitManifest.js';
+import type { DeviceName } from '../types.js';
+import { elemTypeName, readGraphSignature } from './graphIo.js';
+import { LAST_LOGITS, newKvName, type PatchSpec, patchDecoderBytes } from './graphPatch.js';
+import { executionProvidersFor, parseDevice } from './providers.js';
+import type { DecoderSession, KvMode, SessionOptions } from './session.js';
+import { StagedRunner, type StageRuntimeOptions } from './stagedRunner.js';
+
+/** Options of loadStagedRunner: the single-session options plus per-stage device and threads. */
+export interface LoadStagedOptions extends SessionOptions {
+  /** Per stage (index = stage); unset fields fall back to `device` / `threads`. */
+  stages?: StageRuntimeOptions[];
+  onProgress?: (msg: string) => void;
+}
+
+/** A DecoderSession over stage workers, plus where its split lives. */
+export interface StagedDecoderSession extends DecoderSession {
+  runner: StagedRunner;
+  splitDir: string;
+  manifest: StagesManifest;
+}
+
+/**
+ * Opens the decoder in `dir` (a model folder or preset name) split by `plan`: one worker per stage, each
+ * with `threads` intra-op threads (default: the machine's CPUs divided among the stages) on its device.
+ * The caller must `runner.dispose()` it.
+ */
+export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadStagedOptions = {}): Promise<StagedDecoderSession> {
+  const t0 = performance.now();
+  const modelDir = await resolveModelDir(dir, opts.onProgress);
+  const base = readModelFolder(modelDir);
+  const sig = readGraphSignature(readFileSync(base.onnxPath), base.onnxPath);
+  const graph = checkGraphIO(
+    base,
+    sig.inputs.map((v) => v.name),
+    sig.outputs.map((v) => v.name),
+    new Map(sig.inputs.map((v) => [v.name, elemTypeName(v.elemType)])),
+  );
+  const info: LoadedModelInfo = { ...base, ...graph };
+
+  // The same KV strategy and patch as openDecoderSession, so the engine fetches the same outputs.
+  const canPatch = (sig.opsetVersion ?? 0) >= 10;
+  let kvMode: KvMode = graph.hasPositionIds && canPatch ? 'slots' : 'dense';
+  const note = kvMode === 'dense' ? (graph.hasPositionIds ? `opset ${sig.opsetVersion} is too old to patch` : 'graph has no position_ids input') : null;
+  if (opts.kvMode === 'dense') kvMode = 'dense';
+  if (opts.kvMode === 'slots' && kvMode !== 'slots') throw new ModelError(`${base.onnxPath}: slot KV cache needs ${note}`);
+  const addLastLogits = !graph.hasNumLogitsToKeep && canPatch;
+  const past = sig.inputs.find((v) => v.name === 'past_key_values.0.key');
+  const patch: PatchSpec = {
+    numLayers: info.numLayers,
+    numKvHeads: info.numKvHeads,
+    headDim: info.headDim,
+    kvElemType: past?.elemType ?? 1,
+    addLastLogits,
+    addNewKv: kvMode === 'slots',
+  };
+  const transform = patch.addNewKv || patch.addLastLogits ? { key: `engine-patch:${JSON.stringify(patch)}`, apply: (b: Uint8Array) => patchDecoderBytes(b, patch) } : undefined;
+  const split = await splitModel(modelDir, plan, { transform, onProgress: opts.onProgress });
+
+  const stageCount = split.manifest.stages.length;
+  const device: DeviceName = opts.device ?? 'cpu';
+  const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / stageCount));
+  for (const d of new Set([device, ...(opts.stages ?? []).map((s) => s.device ?? device)])) {
+    await executionProvidersFor(parseDevice(d.split(':')[0] ?? d));
+  }
+  const runner = await StagedRunner.start(split.dir, split.manifest, { stages: opts.stages, device, intraOpNumThreads: threads });
+  if (kvMode === 'slots' && !runner.outputNames.includes(newKvName(0, 'key'))) {
+    await runner.dispose();
+    throw new ModelError(`${base.onnxPath}: patched outputs missing from the split stages`);
+  }
+  return {
+    info,
+    runner,
+    kvMode,
+    lastLogitsOutput: addLastLogits ? LAST_LOGITS : 'logits',
+    device,
+    threads,
+    loadMs: performance.now() - t0,
+    note,
+    splitDir: split.dir,
+    manifest: split.manifest,
+  };
+}

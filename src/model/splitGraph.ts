@@ -1,0 +1,290 @@
+// Partitions a KV-cache decoder graph into consecutive stages by layer, without knowing its operators:
+// a node belongs to the layer whose cache it touches (past_key_values.{i} / present.{i}), or whose name
+// or weights say so (`h.3`, `layers.3`), or else to the latest layer it depends on; nodes that depend on
+// no layer (embeddings, the attention-mask subgraph) go to the first stage that needs them. Tensors that
+// cross a boundary become stage outputs and later stages' inputs.
+import { ModelError } from '../errors.js';
+import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from './onnxBuilder.js';
+import { inferElemTypes } from './splitElemTypes.js';
+import { type LayerRange, stageOfLayers } from './splitPlan.js';
+
+/** A tensor one stage hands to later ones. */
+export interface CrossingTensor {
+  name: string;
+  /** ONNX TensorProto.DataType. */
+  elemType: number;
+  fromStage: number;
+  toStages: number[];
+}
+
+/** One stage's graph and what flows in and out of it. */
+export interface StageGraph {
+  index: number;
+  firstLayer: number;
+  lastLayer: number;
+  model: ModelProto;
+  /** Original graph inputs this stage takes (caller feeds). */
+  inputs: string[];
+  /** Original graph outputs this stage produces. */
+  outputs: string[];
+  /** Tensors received from earlier stages. */
+  receives: string[];
+  /** Tensors sent to later stages. */
+  sends: string[];
+  nodeCount: number;
+  initializerBytes: number;
+}
+
+/** Result of partitioning one graph. */
+export interface SplitGraphResult {
+  numLayers: number;
+  stages: StageGraph[];
+  crossings: CrossingTensor[];
+  /** Initializers more than one stage uses (each such stage holds a copy). */
+  sharedInitializers: { name: string; bytes: number; stages: number[] }[];
+}
+
+const KV_INPUT = /^past_key_values\.(\d+)\.(key|value)$/;
+const KV_OUTPUT = /^present\.(\d+)\.(key|value)$/;
+/** A layer index in a node or weight name: `/transformer/h.3/attn/...`, `model.layers.3.mlp...`, `blocks_3`. */
+const LAYER_IN_NAME = /(?:^|[./_])(?:h|layers|layer|blocks|block)[._/](\d+)(?=[./_]|$)/;
+
+/** Number of decoder layers, from the graph's past_key_values inputs (which must be 0..L-1, key and value). */
+export function countGraphLayers(graph: GraphProto, where: string): number {
+  const layers = new Set<number>();
+  for (const vi of graph.input ?? []) {
+    const m = KV_INPUT.exec(vi.name ?? '');
+    if (m) layers.add(Number(m[1]));
+  }
+  if (layers.size === 0) {
+    throw new ModelError(`${where}: cannot split: the graph has no past_key_values.{i}.key|value inputs`, 'Layer splitting needs a decoder exported with KV cache (Hugging Face names).');
+  }
+  const n = Math.max(...layers) + 1;
+  const inputs = new Set((graph.input ?? []).map((v) => v.name));
+  const outputs = new Set((graph.output ?? []).map((v) => v.name));
+  for (let i = 0; i < n; i++) {
+    for (const kv of ['key', 'value']) {
+      if (!inputs.has(`past_key_values.${i}.${kv}`)) throw new ModelError(`${where}: cannot split: input past_key_values.${i}.${kv} is missing`);
+      if (!outputs.has(`present.${i}.${kv}`)) throw new ModelError(`${where}: cannot split: output present.${i}.${kv} is missing`);
+    }
+  }
+  return n;
+}
+
+/** Splits `model` into one stage per range. `where` names the model in errors. */
+export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], where: string): SplitGraphResult {
+  const graph = model.graph;
+  if (!graph) throw new ModelError(`${where}: model has no graph`);
+  if ((graph.sparseInitializer ?? []).length > 0) throw new ModelError(`${where}: cannot split a graph with sparse initializers`);
+  const numLayers = countGraphLayers(graph, where);
+  const lastRange = ranges[ranges.length - 1];
+  if (!lastRange || lastRange.lastLayer !== numLayers - 1) throw new ModelError(`${where}: split ranges do not cover the graph's ${numLayers} layers`);
+  const stageOfLayer = stageOfLayers(ranges, numLayers);
+  const lastStage = ranges.length - 1;
+
+  const nodes = topoOrder(graph.node ?? [], graph, where);
+  for (const n of nodes) {
+    const sub = n.attribute?.find((a) => a.g || (a.graphs ?? []).length > 0);
+    if (sub) {
+      throw new ModelError(
+        `${where}: cannot split: node ${n.name || n.opType} (${n.opType}) has a subgraph`,
+        'Control flow (If/Loop/Scan, e.g. a merged decoder) cannot be split by layer; export a decoder-with-past model instead.',
+      );
+    }
+  }
+  const producer = new Map<string, number>();
+  const consumers = new Map<string, number[]>();
+  for (const [i, n] of nodes.entries()) {
+    for (const o of n.output ?? []) if (o) producer.set(o, i);
+    for (const t of new Set(n.input ?? [])) if (t) consumers.set(t, [...(consumers.get(t) ?? []), i]);
+  }
+
+  // Layer a node must belong to (cache edges) and a hint from names; checked against dependencies below.
+  const kvLayer = nodes.map((n, i) => kvSeed(n, i, where));
+  const down = new Array<number>(nodes.length).fill(numLayers);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    let d = kvLayer[i] ?? numLayers;
+    for (const o of nodes[i]?.output ?? []) for (const c of consumers.get(o) ?? []) d = Math.min(d, down[c] ?? numLayers);
+    down[i] = d;
+  }
+  const layer = new Array<number>(nodes.length).fill(-1);
+  for (const [i, n] of nodes.entries()) {
+    let up = -1;
+    for (const t of n.input ?? []) {
+      const p = t ? producer.get(t) : undefined;
+      if (p !== undefined) up = Math.max(up, layer[p] ?? -1);
+    }
+    const seed = kvLayer[i];
+    if (seed !== undefined) {
+      if (up > seed) throw new ModelError(`${where}: cannot split: node ${n.name || n.opType} of layer ${seed} depends on layer ${up}`, 'The graph is not a sequence of layers.');
+      layer[i] = seed;
+      continue;
+    }
+    const hint = nameHint(n, numLayers);
+    layer[i] = hint !== undefined && hint >= up && hint <= (down[i] ?? numLayers) ? hint : up;
+  }
+
+  // Stage per node; layer-free nodes go to their earliest consumer's stage. Constants are copied to every user.
+  const stage = new Array<number>(nodes.length).fill(0);
+  const isConstant = (n: NodeProto | undefined): boolean => n?.opType === 'Constant' && (n.input ?? []).length === 0;
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const l = layer[i] ?? -1;
+    if (l >= 0) {
+      stage[i] = stageOfLayer[l] ?? lastStage;
+      continue;
+    }
+    let s = Number.POSITIVE_INFINITY;
+    for (const o of nodes[i]?.output ?? []) for (const c of consumers.get(o) ?? []) s = Math.min(s, stage[c] ?? 0);
+    stage[i] = Number.isFinite(s) ? s : 0;
+  }
+  // Nodes after the last layer (final norm, LM head) depend on the last layer, so they land in the last stage.
+
+  const graphInputs = (graph.input ?? []).map((v) => v.name ?? '');
+  const graphOutputs = (graph.output ?? []).map((v) => v.name ?? '');
+  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const valueInfos = new Map<string, ValueInfoProto>();
+  for (const vi of [...(graph.valueInfo ?? []), ...(graph.input ?? []), ...(graph.output ?? [])]) if (vi.name) valueInfos.set(vi.name, vi);
+  const elemTypes = inferElemTypes(graph, nodes);
+
+  const stageNodes: number[][] = ranges.map(() => []);
+  for (const [i, n] of nodes.entries()) {
+    if (isConstant(n)) {
+      const users = new Set<number>();
+      for (const o of n.output ?? []) for (const c of consumers.get(o) ?? []) users.add(stage[c] ?? 0);
+      if (graphOutputs.some((o) => (n.output ?? []).includes(o))) users.add(lastStage);
+      for (const s of users) stageNodes[s]?.push(i);
+      continue;
+    }
+    stageNodes[stage[i] ?? 0]?.push(i);
+  }
+  const constantOutputs = new Set(nodes.filter(isConstant).flatMap((n) => n.output ?? []));
+
+  const crossings = new Map<string, CrossingTensor>();
+  for (const [i, n] of nodes.entries()) {
+    if (isConstant(n)) continue;
+    const from = stage[i] ?? 0;
+    for (const o of n.output ?? []) {
+      for (const c of consumers.get(o) ?? []) {
+        const to = stage[c] ?? 0;
+        if (to < from) throw new ModelError(`${where}: cannot split: ${o} flows from stage ${from} back to stage ${to}`);
+        if (to === from || isConstant(nodes[c])) continue;
+        const elemType = elemTypes.get(o);
+        if (elemType === undefined) {
+          throw new ModelError(`${where}: cannot split: element type of ${o} (output of ${n.opType}) crossing stage ${from} -> ${to} is unknown`, 'Add value_info for it to the graph.');
+        }
+        const x = crossings.get(o) ?? { name: o, elemType, fromStage: from, toStages: [] };
+        if (!x.toStages.includes(to)) x.toStages.push(to);
+        crossings.set(o, x);
+      }
+    }
+  }
+  for (const o of graphOutputs) {
+    if (!producer.has(o)) throw new ModelError(`${where}: cannot split: graph output ${o} is not computed by any node`);
+  }
+
+  const initUsers = new Map<string, Set<number>>();
+  const stages: StageGraph[] = ranges.map((range, s) => {
+    const idx = stageNodes[s] ?? [];
+    const own = new Set(idx.flatMap((i) => nodes[i]?.output ?? []));
+    const used = new Set(idx.flatMap((i) => nodes[i]?.input ?? []).filter((t) => t !== ''));
+    const inputs = graphInputs.filter((name) => used.has(name));
+    const outputs = graphOutputs.filter((name) => own.has(name));
+    const receives = [...crossings.values()].filter((x) => x.toStages.includes(s)).map((x) => x.name);
+    const sends = [...crossings.values()].filter((x) => x.fromStage === s && !outputs.includes(x.name)).map((x) => x.name);
+    const inits: TensorProto[] = [];
+    for (const name of used) {
+      const t = initializers.get(name);
+      if (!t || own.has(name) || constantOutputs.has(name)) continue;
+      inits.push(t);
+      initUsers.set(name, (initUsers.get(name) ?? new Set()).add(s));
+    }
+    const typed = (name: string): ValueInfoProto => valueInfos.get(name) ?? { name, type: { tensorType: { elemType: elemTypes.get(name) ?? 0 } } };
+    const stageGraph: GraphProto = {
+      name: `${graph.name || 'graph'}_stage${s}`,
+      node: idx.map((i) => nodes[i] ?? {}),
+      initializer: inits,
+      input: [...inputs, ...receives].map(typed),
+      output: [...outputs, ...sends].map(typed),
+      valueInfo: (graph.valueInfo ?? []).filter((vi) => vi.name && own.has(vi.name) && !sends.includes(vi.name) && !outputs.includes(vi.name)),
+    };
+    return {
+      index: s,
+      firstLayer: range.firstLayer,
+      lastLayer: range.lastLayer,
+      model: { ...model, graph: stageGraph, producerName: 'llmbench-split' },
+      inputs,
+      outputs,
+      receives,
+      // A crossing tensor that is also an original output is sent as well as returned.
+      sends: [...crossings.values()].filter((x) => x.fromStage === s).map((x) => x.name),
+      nodeCount: idx.length,
+      initializerBytes: inits.reduce((a, t) => a + tensorBytes(t), 0),
+    };
+  });
+  const sharedInitializers = [...initUsers.entries()]
+    .filter(([, users]) => users.size > 1)
+    .map(([name, users]) => ({ name, bytes: tensorBytes(initializers.get(name) ?? {}), stages: [...users].sort((a, b) => a - b) }));
+  return { numLayers, stages, crossings: [...crossings.values()], sharedInitializers };
+}
+
+/** Bytes of an initializer's data (raw or typed fields). */
+export function tensorBytes(t: TensorProto): number {
+  if (t.rawData && t.rawData.length > 0) return t.rawData.length;
+  const ext = t.externalData?.find((e) => e.key === 'length');
+  if (ext?.value) return Number(ext.value);
+  return (
+    (t.floatData?.length ?? 0) * 4 +
+    (t.int32Data?.length ?? 0) * 4 +
+    (t.int64Data?.length ?? 0) * 8 +
+    (t.doubleData?.length ?? 0) * 8 +
+    (t.uint64Data?.length ?? 0) * 8 +
+    (t.stringData ?? []).reduce((a, s) => a + s.length, 0)
+  );
+}
+
+function kvSeed(n: NodeProto, index: number, where: string): number | undefined {
+  const found = new Set<number>();
+  for (const t of n.input ?? []) {
+    const m = KV_INPUT.exec(t);
+    if (m) found.add(Number(m[1]));
+  }
+  for (const t of n.output ?? []) {
+    const m = KV_OUTPUT.exec(t);
+    if (m) found.add(Number(m[1]));
+  }
+  if (found.size > 1) throw new ModelError(`${where}: cannot split: node ${n.name || `#${index}`} (${n.opType}) touches the caches of layers ${[...found].join(', ')}`);
+  return found.values().next().value;
+}
+
+/** Layer named by the node or its weights (`h.3`, `layers.3`), if exactly one layer is named. */
+function nameHint(n: NodeProto, numLayers: number): number | undefined {
+  const found = new Set<number>();
+  for (const s of [n.name ?? '', ...(n.input ?? [])]) {
+    const m = LAYER_IN_NAME.exec(s);
+    if (m && Number(m[1]) < numLayers) found.add(Number(m[1]));
+  }
+  return found.size === 1 ? found.values().next().value : undefined;
+}
+
+/** Nodes in dependency order (ONNX requires it; checked rather than assumed). */
+function topoOrder(nodes: NodeProto[], graph: GraphProto, where: string): NodeProto[] {
+  const available = new Set<string>([...(graph.input ?? []).map((v) => v.name ?? ''), ...(graph.initializer ?? []).map((t) => t.name ?? ''), '']);
+  const ready = (n: NodeProto): boolean => (n.input ?? []).every((t) => available.has(t));
+  if (nodes.every((n) => (ready(n) ? ((n.output ?? []).forEach((o) => available.add(o)), true) : false))) return nodes;
+  // Not stored in order: Kahn-style passes until no node can be placed.
+  available.clear();
+  for (const t of [...(graph.input ?? []).map((v) => v.name ?? ''), ...(graph.initializer ?? []).map((t) => t.name ?? ''), '']) available.add(t);
+  const out: NodeProto[] = [];
+  let pending = [...nodes];
+  while (pending.length > 0) {
+    const next = pending.filter((n) => !ready(n));
+    const placed = pending.filter(ready);
+    if (placed.length === 0) throw new ModelError(`${where}: cannot split: node ${pending[0]?.name || pending[0]?.opType} has an input no node produces`);
+    for (const n of placed) {
+      out.push(n);
+      for (const o of n.output ?? []) available.add(o);
+    }
+    pending = next;
+  }
+  return out;
+}
