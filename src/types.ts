@@ -153,9 +153,9 @@ export interface ResourceTrace {
 }
 
 export interface MemorySummary {
-  /** Sum over the pipeline's server processes of each one's peak RSS. */
+  /** Highest simultaneous sum of RSS over the pipeline's processes (a restarted replica is not counted twice). */
   peakRssBytes: number | null;
-  /** Sum over processes of median RSS during the measured window. */
+  /** Median over the measured window of the summed RSS of the pipeline's processes. */
   steadyRssBytes: number | null;
   /** Per-process GPU memory (nvidia-smi), summed; null when no GPU / no tool. */
   gpuPeakBytes: number | null;
