@@ -224,6 +224,8 @@ export interface PipelineResult {
   error: string | null;
   /** Aggregates from autocannon when the scenario used `driver: autocannon` (no per-request samples then). */
   autocannon?: AutocannonStats | null;
+  /** What the pipeline's balancer counted (last repeat), when it has one. */
+  balancer?: BalancerStats | null;
 }
 
 /** What autocannon measured for one pipeline (its own histograms; it does not report per-request records). */
@@ -326,5 +328,7 @@ export interface Deployment {
   replicas: Array<{ name: string; url: string }>;
   /** Kill a replica now (fault injection); restart it after `restartAfterMs` if given. */
   kill?(replica: string, restartAfterMs: number | null): Promise<void>;
+  /** Counters of the deployment's balancer, or null without one. */
+  balancerStats?(): Promise<BalancerStats | null>;
   stop(): Promise<void>;
 }
