@@ -30,8 +30,9 @@ export interface BlockwiseWeights {
 
 /** Rounds half to even, as numpy and onnxruntime's quantizers do. */
 export function roundHalfEven(x: number): number {
+  // Math.round sends ties up (toward +inf); a tie shows as r - x === 0.5, and an odd r then steps down.
   const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return r - x === 0.5 && (r & 1) !== 0 ? r - 1 : r;
 }
 
 /** Quantizes a [K, N] float weight to int8, symmetric, one scale per output column. */

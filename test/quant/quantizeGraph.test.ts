@@ -1,0 +1,171 @@
+// The graph rewrite on small hand-built graphs run by onnxruntime: MatMulNBits packing gives the same output
+// as a float32 MatMul over the dequantized weight (accuracy_level 0), the int8 rewrite matches onnxruntime's
+// dynamic quantization arithmetic, and skip/removal rules hold.
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { QuantizeError } from '../../src/errors.js';
+import { DT, encodeModel, GraphBuilder, type ModelProto } from '../../src/model/onnxBuilder.js';
+import { blockwiseCode, dequantizeBlockwise, quantizeBlockwise, quantizeInt8PerColumn, roundHalfEven } from '../../src/model/quantMath.js';
+import { quantizeGraph, type QuantizeOptions } from '../../src/model/quantizeGraph.js';
+
+function seeded(n: number, seed: number, amp = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 4294967296 - 0.5) * 2 * amp;
+  }
+  return a;
+}
+
+/** X [2, 3, K] @ W [K, N] + bias -> Y, the shape of every Linear in the generated models. */
+function linearModel(K: number, N: number, w: Float32Array): ModelProto {
+  const g = new GraphBuilder();
+  g.input('X', DT.FLOAT, [2, 3, K]);
+  const mm = g.op('MatMul', ['X', g.f32('W', [K, N], w)]);
+  g.op('Add', [mm, g.f32('bias', [N], seeded(N, 5, 0.1))], {}, 'Y');
+  g.output('Y', DT.FLOAT, [2, 3, N]);
+  return { irVersion: 8, producerName: 'test', opsetImport: [{ domain: '', version: 17 }], graph: g.graph('linear') };
+}
+
+async function runY(model: ModelProto, x: Float32Array, K: number): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(encodeModel(model));
+  try {
+    const out = await s.run({ X: new ort.Tensor('float32', x, [2, 3, K]) });
+    return out.Y?.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+const opts = (o: Partial<QuantizeOptions>): QuantizeOptions => ({ method: 'int4', blockSize: 32, symmetric: false, accuracyLevel: 0, ...o });
+
+describe('MatMulNBits rewrite', () => {
+  const K = 80; // 2.5 blocks of 32: the last block is padded
+  const N = 24;
+  const w = seeded(K * N, 1, 0.3);
+  const x = seeded(2 * 3 * K, 2, 2);
+  for (const [method, bits] of [['int4', 4], ['int8-weight', 8]] as const) {
+    for (const symmetric of [false, true]) {
+      it(`${method} ${symmetric ? 'symmetric' : 'asymmetric'} equals float32 MatMul over the dequantized weight at accuracy_level 0`, async () => {
+        const q = linearModel(K, N, w);
+        const r = quantizeGraph(q, opts({ method, symmetric }));
+        expect(r.rewritten).toBe(1);
+        expect(r.removedInitializers).toBe(1);
+        const nodes = q.graph?.node ?? [];
+        expect(nodes.map((n) => n.opType)).toEqual(['MatMulNBits', 'Add']);
+        expect(q.graph?.initializer?.some((t) => t.name === 'W')).toBe(false);
+        expect(q.opsetImport?.some((o) => o.domain === 'com.microsoft')).toBe(true);
+
+        const deq = dequantizeBlockwise(quantizeBlockwise(w, K, N, { bits, blockSize: 32, symmetric }));
+        const [yq, yd, yf] = await Promise.all([runY(q, x, K), runY(linearModel(K, N, deq), x, K), runY(linearModel(K, N, w), x, K)]);
+        let maxAbs = 0;
+        for (const v of yd) maxAbs = Math.max(maxAbs, Math.abs(v));
+        for (let i = 0; i < yd.length; i++) expect(Math.abs((yq[i] as number) - (yd[i] as number))).toBeLessThanOrEqual(maxAbs * 1e-5);
+        // Against the float weights: within the analytic bound sum_k |x_k| * scale(k, n) / 2.
+        const qw = quantizeBlockwise(w, K, N, { bits, blockSize: 32, symmetric });
+        for (let r = 0; r < 6; r++) {
+          for (let n = 0; n < N; n++) {
+            let bound = 0;
+            for (let k = 0; k < K; k++) bound += (Math.abs(x[r * K + k] as number) * blockwiseCode(qw, k, n).scale) / 2;
+            expect(Math.abs((yq[r * N + n] as number) - (yf[r * N + n] as number))).toBeLessThanOrEqual(bound * 1.001 + 1e-5);
+          }
+        }
+        // And the quantized output really differs from the float one (the weights were changed).
+        expect(yq.some((v, i) => v !== yf[i])).toBe(true);
+      });
+    }
+  }
+
+  it('accuracy_level 4 (int8 compute) stays close to the dequantized result', async () => {
+    const q = linearModel(K, N, w);
+    quantizeGraph(q, opts({ method: 'int4', accuracyLevel: 4 }));
+    const deq = dequantizeBlockwise(quantizeBlockwise(w, K, N, { bits: 4, blockSize: 32, symmetric: false }));
+    const [yq, yd] = await Promise.all([runY(q, x, K), runY(linearModel(K, N, deq), x, K)]);
+    // Activations are quantized to int8 per block: relative error of order 1/127 of the row's scale.
+    let maxAbs = 0;
+    for (const v of yd) maxAbs = Math.max(maxAbs, Math.abs(v));
+    for (let i = 0; i < yd.length; i++) expect(Math.abs((yq[i] as number) - (yd[i] as number))).toBeLessThanOrEqual(maxAbs * 0.05);
+  });
+});
+
+describe('int8 dynamic rewrite', () => {
+  it('matches the arithmetic of DynamicQuantizeLinear + MatMulInteger with per-column int8 weights', async () => {
+    const K = 64;
+    const N = 16;
+    const w = seeded(K * N, 3, 0.2);
+    const x = seeded(2 * 3 * K, 4, 1.5);
+    const q = linearModel(K, N, w);
+    quantizeGraph(q, opts({ method: 'int8' }));
+    expect((q.graph?.node ?? []).map((n) => n.opType)).toEqual(['DynamicQuantizeLinear', 'MatMulInteger', 'Mul', 'Cast', 'Mul', 'Add']);
+    const y = await runY(q, x, K);
+
+    // Reference: uint8 asymmetric activation quantization over the whole tensor, int8 symmetric weights.
+    let lo = 0;
+    let hi = 0;
+    for (const v of x) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    const xs = Math.fround((hi - lo) / 255);
+    const xzp = Math.min(255, Math.max(0, roundHalfEven(-lo / xs)));
+    const xq = Array.from(x, (v) => Math.min(255, Math.max(0, roundHalfEven(v / xs) + xzp)));
+    const wq = quantizeInt8PerColumn(w, K, N);
+    const bias = seeded(N, 5, 0.1);
+    let worst = 0;
+    for (let r = 0; r < 6; r++) {
+      for (let n = 0; n < N; n++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += ((xq[r * K + k] as number) - xzp) * (wq.q[k * N + n] as number);
+        const ref = acc * xs * (wq.scales[n] as number) + (bias[n] as number);
+        worst = Math.max(worst, Math.abs((y[r * N + n] as number) - ref));
+      }
+    }
+    // Float rounding only; one activation code off would show as at least xs * min scale * 1.
+    expect(worst).toBeLessThan(1e-4);
+  });
+});
+
+describe('skip rules and errors', () => {
+  it('a graph whose only MatMul has a non-constant weight is an error, not a silent copy', () => {
+    const g = new GraphBuilder();
+    g.input('A', DT.FLOAT, [4, 8]);
+    g.input('B', DT.FLOAT, [8, 4]);
+    g.op('MatMul', ['A', 'B'], {}, 'Y');
+    g.output('Y', DT.FLOAT, [4, 4]);
+    const m: ModelProto = { irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('g') };
+    expect(() => quantizeGraph(m, opts({ method: 'int8' }))).toThrow(QuantizeError);
+    expect(() => quantizeGraph(m, opts({ method: 'int8' }))).toThrow('nothing to quantize: no MatMul with a constant rank-2 float32 weight (1 x non-constant weight)');
+  });
+
+  it('reports why each MatMul was skipped, quantizes a shared weight once and keeps it while a Gather reads it', () => {
+    const g = new GraphBuilder();
+    g.input('X', DT.FLOAT, [1, 16]);
+    g.input('ids', DT.INT64, [1]);
+    g.input('B', DT.FLOAT, [16, 16]);
+    g.f32('W', [16, 16], seeded(256, 9));
+    g.f32('W3', [1, 16, 16], seeded(256, 10));
+    g.raw('Wi', DT.INT32, [16, 16], new Uint8Array(256 * 4));
+    const a = g.op('MatMul', ['X', 'W']);
+    const b = g.op('MatMul', [a, 'W']);
+    g.op('MatMul', [b, 'B'], {}, 'Y1');
+    g.op('MatMul', ['X', 'W3'], {}, 'Y2');
+    g.op('Gather', ['W', 'ids'], { axis: 0 }, 'Y3');
+    g.op('Gemm', ['X', 'W'], {}, 'Y4');
+    g.op('MatMul', ['ids', 'Wi'], {}, 'Y5');
+    for (const y of ['Y1', 'Y2', 'Y3', 'Y4', 'Y5']) g.output(y, DT.FLOAT, []);
+    const m: ModelProto = { irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('g') };
+    const r = quantizeGraph(m, opts({ method: 'int4', blockSize: 16 }));
+    expect(r.rewritten).toBe(2);
+    expect(r.skipped.map((s) => `${s.weight}: ${s.reason}`).sort()).toEqual([
+      'B: non-constant weight',
+      'W3: weight rank 3',
+      'W: Gemm (only MatMul is rewritten)',
+      'Wi: weight dtype int32',
+    ]);
+    expect(r.keptShared).toEqual(['W']);
+    expect(r.removedInitializers).toBe(0);
+    // One packed copy for both MatMuls that share W.
+    expect((m.graph?.initializer ?? []).filter((t) => t.name?.startsWith('W_Q')).length).toBe(1);
+  });
+});
