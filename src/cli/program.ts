@@ -6,7 +6,9 @@ import { registerModel } from './model.js';
 import { registerBalance } from './balance.js';
 import { registerScenarios } from './scenarios.js';
 import { registerQuantize } from './quantize.js';
+import { registerServe } from './serve.js';
 import { registerEval } from './eval.js';
+import { registerReport } from './report.js';
 
 /** Builds the commander program with every command registered. */
 export function buildProgram(): Command {
@@ -19,7 +21,9 @@ export function buildProgram(): Command {
   registerBalance(program);
   registerScenarios(program);
   registerQuantize(program);
+  registerServe(program);
   registerEval(program);
+  registerReport(program);
   return program;
 }
 

@@ -1,13 +1,15 @@
 // GitHub-flavoured markdown tables.
 
-/** Escapes text for a table cell: pipes and newlines would break the row, angle brackets would become HTML. */
+/**
+ * Escapes text for a table cell: pipes and newlines would break the row, angle brackets outside `code spans`
+ * would become HTML (inside a code span they already print literally, so only pipes are escaped there).
+ */
 export function mdCell(text: string): string {
   return text
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\r?\n/g, ' ');
+    .replace(/\r?\n/g, ' ')
+    .split('`')
+    .map((seg, i) => (i % 2 === 1 ? seg.replace(/\|/g, '\\|') : seg.replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .join('`');
 }
 
 /** A markdown table; `align` uses 'l' or 'r' per column (default left). */

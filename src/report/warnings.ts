@@ -24,7 +24,9 @@ export function validityWarnings(result: ResultFile): string[] {
     if (s.valid && s.load.intendedRate !== null && s.load.achievedRate < 0.9 * s.load.intendedRate) {
       out.push(`${p.name}: achieved ${s.load.achievedRate.toFixed(2)} req/s of the intended ${s.load.intendedRate.toFixed(2)} req/s.`);
     }
-    if (s.counts.total > 0 && p.samples.length === 0) {
+    if (p.autocannon) {
+      out.push(`${p.name}: measured with autocannon (aggregate histograms, response latency only): no TTFT/TPOT, no confidence intervals.`);
+    } else if (s.counts.total > 0 && p.samples.length === 0) {
       out.push(`${p.name}: no per-request samples stored, so no confidence intervals or significance tests.`);
     }
   }

@@ -37,6 +37,9 @@ const COLUMN_LABEL: Record<ColumnName, string> = { e2eMs: 'E2E latency', ttftMs:
 function fromDistribution(d: Distribution, stat: ColumnStat): MetricValue {
   const v = d[stat];
   if (v !== null) return { value: v, note: null };
+  // Notes read "p99: too few samples (37 < 200)" or carry the producer's own reason.
+  const note = d.notes.find((n) => n.startsWith(`${stat}:`))?.slice(stat.length + 1).trim();
+  if (note && !note.startsWith('too few samples')) return { value: null, note };
   if (d.count === 0) return { value: null, note: 'no data' };
   return { value: null, note: 'too few samples' };
 }

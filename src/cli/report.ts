@@ -1,0 +1,70 @@
+// CLI wiring for `llmbench report`, `compare`, `gate` and `baseline save`. Logic lives in src/report/commands.ts
+// and src/gate/command.ts; this file parses flags, prints, and maps a failed gate to exit code 1.
+import type { Command } from 'commander';
+import { LlmbenchError, UsageError } from '../errors.js';
+import { gateCommand } from '../gate/command.js';
+import { verdictHeadline } from '../gate/render.js';
+import { baselineSaveCommand, compareCommand, parseFormat, REPORT_FORMATS, reportCommand } from '../report/commands.js';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Registers report, compare, gate and baseline save. */
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('Re-render a run from its result.json: terminal tables, report.md with charts, JSON, or github-benchmark JSON')
+    .argument('<result>', 'results/<run-id>/result.json (or the run folder)')
+    .option('-f, --format <format>', `one of ${REPORT_FORMATS.join(', ')}`, 'table')
+    .option('-o, --out <dir>', 'folder for report.md and its SVG charts (md; default: the result folder)')
+    .option('--direction <dir>', 'github-benchmark: "smaller" (customSmallerIsBetter: latency, memory) or "bigger" (customBiggerIsBetter: throughput, speedups)', 'smaller')
+    .action(async (file: string, opts: { format: string; out?: string; direction: string }) => {
+      const format = parseFormat(opts.format, REPORT_FORMATS);
+      if (opts.direction !== 'smaller' && opts.direction !== 'bigger') throw new UsageError(`--direction: expected smaller or bigger, got "${opts.direction}"`);
+      const out = await reportCommand({ file, format, out: opts.out ?? null, direction: opts.direction });
+      process.stdout.write(out.stdout);
+    });
+
+  program
+    .command('compare')
+    .description('Before/after tables between two runs, pipelines matched by name (a = before, b = after)')
+    .argument('<a>', 'result.json of the earlier run')
+    .argument('<b>', 'result.json of the later run')
+    .option('-f, --format <format>', 'table, md or json', 'table')
+    .action(async (a: string, b: string, opts: { format: string }) => {
+      const out = await compareCommand({ before: a, after: b, format: parseFormat(opts.format, ['table', 'md', 'json'] as const) });
+      process.stdout.write(out.stdout);
+    });
+
+  program
+    .command('gate')
+    .description('Check a run against gates (scenario gates + --gate) and a saved baseline; exit 0 pass, 1 fail, 2 input error')
+    .argument('<result>', 'results/<run-id>/result.json (or the run folder)')
+    .option('-g, --gate <expr>', 'gate expression, repeatable, e.g. "speedup(outputTokensPerSecond) >= 1.5"', collect, [])
+    .option('-b, --baseline <file>', 'saved baseline result (baselines/<name>.json) to check regressions against')
+    .option('--max-regression <pct>', 'allowed significant worsening vs --baseline (default 10%)')
+    .option('-f, --format <format>', 'table, md or json', 'table')
+    .action((file: string, opts: { gate: string[]; baseline?: string; maxRegression?: string; format: string }) => {
+      const { stdout, verdict } = gateCommand({
+        file,
+        gates: opts.gate,
+        baselineFile: opts.baseline ?? null,
+        maxRegression: opts.maxRegression ?? null,
+        format: parseFormat(opts.format, ['table', 'md', 'json'] as const),
+        stepSummary: process.env['GITHUB_STEP_SUMMARY'] || null,
+      });
+      process.stdout.write(stdout);
+      if (!verdict.pass) throw new LlmbenchError('GATE', `gate failed (${verdictHeadline(verdict)})`, null, 1);
+    });
+
+  const baseline = program.command('baseline').description('Saved reference results for regression gates');
+  baseline
+    .command('save')
+    .description('Save a result as baselines/<name>.json')
+    .argument('<result>', 'results/<run-id>/result.json (or the run folder)')
+    .requiredOption('-n, --name <name>', 'baseline name (letters, digits, . - _)')
+    .option('--dir <dir>', 'baselines folder', 'baselines')
+    .option('--force', 'overwrite an existing baseline, or save an incomplete/invalid run', false)
+    .action((file: string, opts: { name: string; dir: string; force: boolean }) => {
+      process.stdout.write(baselineSaveCommand({ file, name: opts.name, dir: opts.dir, force: opts.force }).stdout);
+    });
+}

@@ -1,0 +1,111 @@
+// Logic of `llmbench report`, `compare` and `baseline save`. The CLI file only parses flags and prints.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { LlmbenchError, UsageError } from '../errors.js';
+import { compareRun } from '../stats/compare.js';
+import type { ResultFile } from '../types.js';
+import { compareRuns, renderCompareMarkdown, renderCompareTerminal } from './compareRuns.js';
+import { renderGithubBenchmark, type BenchmarkDirection } from './githubBenchmark.js';
+import { renderJson } from './json.js';
+import { renderMarkdown } from './markdown.js';
+import { readResultFile } from './resultFile.js';
+import { renderTerminal } from './terminal.js';
+
+export const REPORT_FORMATS = ['table', 'md', 'json', 'github-benchmark'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** What a command prints, and the files it wrote (absolute paths). */
+export interface CommandOutput {
+  stdout: string;
+  written: string[];
+}
+
+/** Validates a --format value. */
+export function parseFormat<T extends string>(value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--format: expected one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
+}
+
+/** Writes report.md and its charts into dir; returns the paths written. */
+export function writeReportFiles(dir: string, markdown: string, files: Record<string, string>): string[] {
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  for (const [name, content] of [['report.md', markdown] as const, ...Object.entries(files)]) {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    written.push(path);
+  }
+  return written;
+}
+
+/** `llmbench report <result.json>`. */
+export async function reportCommand(opts: { file: string; format: ReportFormat; out: string | null; direction: BenchmarkDirection }): Promise<CommandOutput> {
+  const result = readResultFile(opts.file);
+  const comparisons = compareRun(result);
+  switch (opts.format) {
+    case 'table':
+      return { stdout: renderTerminal(result, comparisons), written: [] };
+    case 'json':
+      return { stdout: renderJson(result, comparisons), written: [] };
+    case 'github-benchmark':
+      return { stdout: renderGithubBenchmark(result, comparisons, opts.direction), written: [] };
+    case 'md': {
+      const md = await renderMarkdown(result, comparisons);
+      const dir = resolve(opts.out ?? resultDir(opts.file));
+      const written = writeReportFiles(dir, md.markdown, md.files);
+      return { stdout: `wrote ${join(dir, 'report.md')} and ${written.length - 1} charts\n`, written };
+    }
+  }
+}
+
+function resultDir(file: string): string {
+  return file.endsWith('.json') ? dirname(file) : file;
+}
+
+/** `llmbench compare <before> <after>`. */
+export async function compareCommand(opts: { before: string; after: string; format: 'table' | 'md' | 'json' }): Promise<CommandOutput> {
+  const a = readResultFile(opts.before);
+  const b = readResultFile(opts.after);
+  const rc = compareRuns(a, b);
+  if (rc.comparisons.length === 0) {
+    throw new LlmbenchError('RESULT', `${opts.before} and ${opts.after} have no pipeline names in common`, `before: ${a.pipelines.map((p) => p.name).join(', ')}; after: ${b.pipelines.map((p) => p.name).join(', ')}`);
+  }
+  const stdout =
+    opts.format === 'md' ? renderCompareMarkdown(a, b, rc) : opts.format === 'json' ? `${JSON.stringify(rc, null, 2)}\n` : renderCompareTerminal(a, b, rc);
+  return { stdout, written: [] };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Checks a baseline name: letters, digits, dot, dash, underscore; no path, no ".json". */
+export function validateBaselineName(name: string): string {
+  if (!NAME.test(name) || name.includes('..') || name.toLowerCase().endsWith('.json')) {
+    throw new UsageError(`--name: "${name}" is not a valid baseline name`, 'Use 1-64 letters, digits, ".", "-" or "_", starting with a letter or digit, without ".json" (e.g. --name main-gpt2).');
+  }
+  return name;
+}
+
+/** The result as stored in baselines/: resource traces dropped (memory summaries stay), samples kept for CIs. */
+export function baselineContent(result: ResultFile): ResultFile {
+  return { ...result, pipelines: result.pipelines.map((p) => ({ ...p, resources: null })) };
+}
+
+/** `llmbench baseline save <result.json> --name N`. */
+export function baselineSaveCommand(opts: { file: string; name: string; dir: string; force: boolean }): CommandOutput {
+  const name = validateBaselineName(opts.name);
+  const result = readResultFile(opts.file);
+  const problems = [
+    ...(result.complete ? [] : ['the run is incomplete']),
+    ...result.pipelines.filter((p) => !p.summary.valid).map((p) => `pipeline ${p.name} is marked INVALID`),
+  ];
+  if (problems.length > 0 && !opts.force) {
+    throw new LlmbenchError('RESULT', `${opts.file}: not saving as a baseline: ${problems.join('; ')}`, 'Rerun, or pass --force to save it anyway.');
+  }
+  const path = resolve(opts.dir, `${name}.json`);
+  if (existsSync(path) && !opts.force) {
+    throw new LlmbenchError('RESULT', `${path} already exists`, 'Pass --force to replace it.');
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(baselineContent(result))}\n`);
+  return { stdout: `saved ${result.runId} as baseline "${name}": ${path}\n`, written: [path] };
+}
