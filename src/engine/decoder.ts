@@ -1,0 +1,148 @@
+// Rows of token sequences with their KV cache, advanced by running the decoder graph. The batch engine and
+// `generate` only use the `Decoder` interface; `SlotDecoder` is the fast path (engine-owned cache, ORT returns
+// only new keys/values), `DenseDecoder` the fallback for graphs without position_ids.
+import * as ort from 'onnxruntime-node';
+import { DenseDecoder } from './denseDecoder.js';
+import { newKvName } from './graphPatch.js';
+import { KvArena, type KvArray } from './kvArena.js';
+import type { Feeds } from './runner.js';
+import type { DecoderSession } from './session.js';
+
+/** Token rows with a KV cache. Row numbers are the caller's; `decode` always runs rows 0..n-1. */
+export interface Decoder {
+  readonly rows: number;
+  /** Most tokens a row can hold. */
+  readonly maxSlots: number;
+  readonly vocabSize: number;
+  /** Tokens in a row's cache. */
+  length(row: number): number;
+  /** Appends `ids` to one row (a prefill chunk) and returns the logits after its last token [vocab]. */
+  extend(row: number, ids: readonly number[]): Promise<Float32Array>;
+  /** Appends ids[r] to row r for every r < ids.length; returns logits [ids.length x vocab]. */
+  decode(ids: readonly number[]): Promise<Float32Array>;
+  moveRow(from: number, to: number): void;
+  clearRow(row: number): void;
+}
+
+/** Decoder over a KvArena; requires a session opened in `slots` mode. */
+export class SlotDecoder implements Decoder {
+  readonly arena: KvArena;
+  readonly vocabSize: number;
+  private readonly fetches: string[];
+  private readonly kvNames: Array<[number, 'key' | 'value', string, string]> = [];
+  private ids = new BigInt64Array(0);
+  private positions = new BigInt64Array(0);
+  private mask = new BigInt64Array(0);
+  private readonly keep: ort.Tensor | null;
+
+  constructor(
+    private readonly session: DecoderSession,
+    readonly rows: number,
+    readonly maxSlots: number,
+  ) {
+    if (session.kvMode !== 'slots') throw new Error('SlotDecoder needs a session opened in slots mode');
+    const { info } = session;
+    this.vocabSize = info.vocabSize;
+    this.arena = new KvArena({ layers: info.numLayers, rows, heads: info.numKvHeads, headDim: info.headDim, maxSlots, dtype: info.kvDtype });
+    this.fetches = [session.lastLogitsOutput];
+    for (let i = 0; i < info.numLayers; i++) {
+      for (const kind of ['key', 'value'] as const) {
+        this.kvNames.push([i, kind, `past_key_values.${i}.${kind}`, newKvName(i, kind)]);
+        this.fetches.push(newKvName(i, kind));
+      }
+    }
+    this.keep = info.hasNumLogitsToKeep ? new ort.Tensor('int64', BigInt64Array.from([1n]), []) : null;
+  }
+
+  length(row: number): number {
+    return this.arena.lengths[row] as number;
+  }
+
+  async extend(row: number, ids: readonly number[]): Promise<Float32Array> {
+    return this.run(row, 1, ids, ids.length);
+  }
+
+  async decode(ids: readonly number[]): Promise<Float32Array> {
+    return this.run(0, ids.length, ids, 1);
+  }
+
+  moveRow(from: number, to: number): void {
+    this.arena.moveRow(from, to);
+  }
+
+  clearRow(row: number): void {
+    this.arena.clearRow(row);
+  }
+
+  /** Runs rows [first, first+count) with s new tokens each (ids is [count x s]). */
+  private async run(first: number, count: number, ids: readonly number[], s: number): Promise<Float32Array> {
+    const { arena } = this;
+    const { info } = this.session;
+    let need = 0;
+    for (let r = 0; r < this.rows; r++) need = Math.max(need, arena.lengths[r] as number);
+    for (let r = first; r < first + count; r++) need = Math.max(need, (arena.lengths[r] as number) + s);
+    if (need > this.maxSlots) throw new RangeError(`row would hold ${need} tokens, more than ${this.maxSlots}`);
+    this.fitStride(need);
+    const stride = arena.stride;
+    const total = stride + s;
+
+    const idT = this.buffer('ids', count * s);
+    const posT = this.buffer('positions', count * s);
+    const maskT = this.buffer('mask', count * total);
+    for (let r = 0; r < count; r++) {
+      const len = arena.lengths[first + r] as number;
+      for (let j = 0; j < s; j++) {
+        idT[r * s + j] = BigInt(ids[r * s + j] as number);
+        posT[r * s + j] = BigInt(len + j);
+      }
+      const m = maskT.subarray(r * total, (r + 1) * total);
+      m.fill(1n, 0, len);
+      m.fill(0n, len, stride);
+      m.fill(1n, stride, total);
+    }
+    const feeds: Feeds = {
+      input_ids: new ort.Tensor('int64', idT, [count, s]),
+      attention_mask: new ort.Tensor('int64', maskT, [count, total]),
+      position_ids: new ort.Tensor('int64', posT, [count, s]),
+    };
+    if (this.keep) feeds.num_logits_to_keep = this.keep;
+    const dims = [count, info.numKvHeads, stride, info.headDim];
+    for (const [layer, kind, pastName] of this.kvNames) {
+      feeds[pastName] = new ort.Tensor(info.kvDtype, arena.view(layer, kind, first, count), dims);
+    }
+    const out = await this.session.runner.run(feeds, this.fetches);
+    for (const [layer, kind, , newName] of this.kvNames) {
+      arena.write(layer, kind, (out[newName] as ort.Tensor).data as KvArray, first, count, s);
+    }
+    arena.advance(first, count, s);
+    return (out[this.session.lastLogitsOutput] as ort.Tensor).data as Float32Array;
+  }
+
+  /**
+   * Keeps the stride a little above the longest row: attention (and ORT's concat of past + new) costs in
+   * proportion to the stride, and every change of stride moves the whole cache once.
+   */
+  private fitStride(need: number): void {
+    const target = Math.min(this.maxSlots, roundUp(need + Math.max(16, need >> 3), 16));
+    const s = this.arena.stride;
+    if (s < need || s > 2 * target) this.arena.setStride(Math.max(need, target));
+  }
+
+  private buffer(which: 'ids' | 'positions' | 'mask', n: number): BigInt64Array {
+    let b = this[which];
+    if (b.length < n) {
+      b = new BigInt64Array(Math.max(n, b.length * 2));
+      this[which] = b;
+    }
+    return b.subarray(0, n);
+  }
+}
+
+function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
+}
+
+/** The decoder a session supports, for `rows` sequences of up to `maxSlots` tokens each. */
+export function createDecoder(session: DecoderSession, rows: number, maxSlots: number): Decoder {
+  return session.kvMode === 'slots' ? new SlotDecoder(session, rows, maxSlots) : new DenseDecoder(session, rows, maxSlots);
+}

@@ -1,0 +1,55 @@
+// Adds outputs that carry only this run's new keys/values (a Slice of each `present` past the old length)
+// to a decoder graph, by appending a second `graph` field to the ModelProto bytes: protobuf merges repeated
+// occurrences of a message field, so the original bytes are never decoded or re-encoded.
+// Why: onnxruntime-node copies every fetched output into a fresh JS buffer (even into a preallocated
+// one, it copies again for the return value). Fetching full `present` tensors costs a copy of the whole
+// KV cache per step; fetching only the new slice costs a few KB, and the engine keeps the cache itself.
+import { DT, GraphBuilder, onnx } from '../model/onnxBuilder.js';
+
+/** Output name of layer `i`'s new keys or values. */
+export function newKvName(layer: number, kind: 'key' | 'value'): string {
+  return `llmbench.new.${layer}.${kind}`;
+}
+
+/** Output name of the last position's logits (added when the graph has no num_logits_to_keep). */
+export const LAST_LOGITS = 'llmbench.last_logits';
+
+export interface PatchSpec {
+  numLayers: number;
+  numKvHeads: number;
+  headDim: number;
+  /** ONNX element type of the KV tensors. */
+  kvElemType: number;
+  /** Add the new-key/value outputs. */
+  addNewKv: boolean;
+  /** Add LAST_LOGITS (Slice of logits to the last position). */
+  addLastLogits: boolean;
+}
+
+/** Returns model bytes with the extra outputs appended (the original bytes are copied once). */
+export function patchDecoderBytes(model: Uint8Array, spec: PatchSpec): Uint8Array {
+  const g = new GraphBuilder();
+  const idx2 = g.i64('llmbench_axis2', [2]);
+  const idx1 = g.i64('llmbench_axis1', [1]);
+  const end = g.i64('llmbench_end', [2 ** 62]);
+  const minus1 = g.i64('llmbench_minus1', [-1]);
+  const pastLen = spec.addNewKv ? g.op('Gather', [g.op('Shape', ['past_key_values.0.key'], {}, 'llmbench_past_shape'), idx2], { axis: 0 }, 'llmbench_past_len') : '';
+  for (let i = 0; spec.addNewKv && i < spec.numLayers; i++) {
+    for (const kind of ['key', 'value'] as const) {
+      const out = newKvName(i, kind);
+      g.op('Slice', [`present.${i}.${kind}`, pastLen, end, idx2], {}, out);
+      g.output(out, spec.kvElemType, ['batch_size', spec.numKvHeads, 'sequence_length', spec.headDim]);
+    }
+  }
+  if (spec.addLastLogits) {
+    g.op('Slice', ['logits', minus1, end, idx1], {}, LAST_LOGITS);
+    g.output(LAST_LOGITS, DT.FLOAT, ['batch_size', 1, 'vocab_size']);
+  }
+  // Node names must be unique across the merged graph.
+  for (const n of g.nodes) n.name = `llmbench_patch_${n.name ?? ''}`;
+  const extra = onnx.ModelProto.encode(onnx.ModelProto.create({ graph: { node: g.nodes, initializer: g.initializers, output: g.outputs } })).finish();
+  const merged = new Uint8Array(model.length + extra.length);
+  merged.set(model, 0);
+  merged.set(extra, model.length);
+  return merged;
+}

@@ -1,0 +1,128 @@
+// The KV cache as preallocated arrays, one per layer and kind, laid out [row, head, slot, dim] with a
+// row-independent slot stride. ORT reads them in place (inputs are not copied by the binding): the first R
+// rows, seen as a tensor [R, heads, stride, dim], are the `past` of a batch; slots a row has not filled are
+// masked by attention_mask. The stride grows (and shrinks) with the longest row, re-laid out in place.
+
+/** Storage for float32 (Float32Array) or float16 (raw Uint16Array bits) caches. */
+export type KvArray = Float32Array | Uint16Array;
+
+export interface KvArenaShape {
+  layers: number;
+  rows: number;
+  heads: number;
+  headDim: number;
+  /** Most slots a row can hold (the context limit). */
+  maxSlots: number;
+  dtype: 'float32' | 'float16';
+}
+
+/** Preallocated per-layer key and value arrays with a variable slot stride. */
+export class KvArena {
+  readonly keys: KvArray[] = [];
+  readonly values: KvArray[] = [];
+  /** Slots per (row, head) in the current layout. */
+  stride: number;
+  /** Filled slots per row (slot i holds the token at position i). */
+  readonly lengths: Int32Array;
+
+  constructor(readonly shape: KvArenaShape) {
+    const n = shape.rows * shape.heads * shape.maxSlots * shape.headDim;
+    for (let i = 0; i < shape.layers; i++) {
+      this.keys.push(shape.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n));
+      this.values.push(shape.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n));
+    }
+    this.stride = 0;
+    this.lengths = new Int32Array(shape.rows);
+  }
+
+  /** Bytes reserved (virtual; pages become resident as they are written). */
+  get reservedBytes(): number {
+    const per = this.shape.dtype === 'float16' ? 2 : 4;
+    return 2 * this.shape.layers * this.shape.rows * this.shape.heads * this.shape.maxSlots * this.shape.headDim * per;
+  }
+
+  /** Elements of one row in the current layout. */
+  rowElems(): number {
+    return this.shape.heads * this.stride * this.shape.headDim;
+  }
+
+  /** Rows [first, first+count) of a layer as one contiguous array in the current layout. */
+  view(layer: number, kind: 'key' | 'value', first: number, count: number): KvArray {
+    const a = (kind === 'key' ? this.keys : this.values)[layer] as KvArray;
+    const re = this.rowElems();
+    return a.subarray(first * re, (first + count) * re);
+  }
+
+  /**
+   * Writes new keys/values for `count` consecutive rows starting at `firstRow`: `src` is [count, heads, s, dim]
+   * and lands in slots lengths[row] .. lengths[row]+s-1. Lengths are not advanced here (see `advance`).
+   */
+  write(layer: number, kind: 'key' | 'value', src: KvArray, firstRow: number, count: number, s: number): void {
+    const a = (kind === 'key' ? this.keys : this.values)[layer] as KvArray;
+    const { heads, headDim } = this.shape;
+    const block = s * headDim;
+    for (let r = 0; r < count; r++) {
+      const row = firstRow + r;
+      const slot = this.lengths[row] as number;
+      for (let h = 0; h < heads; h++) {
+        const srcOff = (r * heads + h) * block;
+        const dstOff = ((row * heads + h) * this.stride + slot) * headDim;
+        a.set(src.subarray(srcOff, srcOff + block), dstOff);
+      }
+    }
+  }
+
+  /** Marks `s` more slots filled in rows [firstRow, firstRow+count). */
+  advance(firstRow: number, count: number, s: number): void {
+    for (let r = firstRow; r < firstRow + count; r++) this.lengths[r] = (this.lengths[r] as number) + s;
+  }
+
+  /** Changes the slot stride, moving every filled slot of every row (in place, no scratch memory). */
+  setStride(newStride: number): void {
+    const old = this.stride;
+    if (newStride === old) return;
+    if (newStride > this.shape.maxSlots) throw new RangeError(`stride ${newStride} exceeds ${this.shape.maxSlots} slots`);
+    for (const len of this.lengths) if (len > newStride) throw new RangeError(`stride ${newStride} is shorter than a row (${len})`);
+    const { rows, heads, headDim } = this.shape;
+    const blocks = rows * heads;
+    for (const a of [...this.keys, ...this.values]) {
+      if (old === 0) break;
+      // Each (row, head) block moves from b*old to b*new. Growing, destinations lie after sources, so go
+      // last to first; shrinking, first to last. copyWithin handles overlap within a block.
+      if (newStride > old) {
+        for (let b = blocks - 1; b >= 0; b--) copyBlock(a, b, old, newStride, this.lengths[Math.floor(b / heads)] as number, headDim);
+      } else {
+        for (let b = 0; b < blocks; b++) copyBlock(a, b, old, newStride, this.lengths[Math.floor(b / heads)] as number, headDim);
+      }
+    }
+    this.stride = newStride;
+  }
+
+  /** Moves row `from` (its filled slots) to row `to`; `from` becomes empty. */
+  moveRow(from: number, to: number): void {
+    if (from === to) return;
+    const { heads, headDim } = this.shape;
+    const len = this.lengths[from] as number;
+    for (const a of [...this.keys, ...this.values]) {
+      for (let h = 0; h < heads; h++) {
+        const src = ((from * heads + h) * this.stride) * headDim;
+        const dst = ((to * heads + h) * this.stride) * headDim;
+        a.copyWithin(dst, src, src + len * headDim);
+      }
+    }
+    this.lengths[to] = len;
+    this.lengths[from] = 0;
+  }
+
+  /** Forgets a row's contents (its slots keep stale, finite values that the mask hides). */
+  clearRow(row: number): void {
+    this.lengths[row] = 0;
+  }
+}
+
+function copyBlock(a: KvArray, b: number, oldStride: number, newStride: number, filled: number, headDim: number): void {
+  if (filled === 0) return;
+  const src = b * oldStride * headDim;
+  const dst = b * newStride * headDim;
+  a.copyWithin(dst, src, src + filled * headDim);
+}

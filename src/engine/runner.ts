@@ -1,0 +1,53 @@
+// The one place the engine calls onnxruntime. The engine only sees `DecoderRunner`, so a layer-split
+// runner (several sessions or stages in sequence) can stand in for a single session.
+import type * as ort from 'onnxruntime-node';
+
+/** Input tensors by graph input name. */
+export type Feeds = Record<string, ort.Tensor>;
+
+/** Counters a runner keeps so callers can split step time into "inside ORT" and "everything else". */
+export interface RunnerStats {
+  runs: number;
+  /** Wall time spent inside run() calls, summed. */
+  runMs: number;
+}
+
+/** Runs a decoder graph: feeds in, the requested outputs out. */
+export interface DecoderRunner {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly stats: RunnerStats;
+  run(feeds: Feeds, fetches: readonly string[]): Promise<Record<string, ort.Tensor>>;
+  dispose(): Promise<void>;
+}
+
+/** A DecoderRunner over one onnxruntime session. */
+export class OrtRunner implements DecoderRunner {
+  readonly stats: RunnerStats = { runs: 0, runMs: 0 };
+  private disposed = false;
+
+  constructor(private readonly session: ort.InferenceSession) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Feeds, fetches: readonly string[]): Promise<Record<string, ort.Tensor>> {
+    if (this.disposed) throw new Error('decoder session already disposed');
+    const t0 = performance.now();
+    const out = (await this.session.run(feeds, fetches)) as Record<string, ort.Tensor>;
+    this.stats.runMs += performance.now() - t0;
+    this.stats.runs += 1;
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.session.release();
+  }
+}

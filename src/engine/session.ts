@@ -1,0 +1,136 @@
+// Opens a decoder model folder as an onnxruntime session the engine can drive: checks the folder and the
+// graph's inputs/outputs, picks the execution provider, patches in the outputs the KV strategy needs.
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ModelError, UsageError } from '../errors.js';
+import { checkGraphIO, type LoadedModelInfo, readModelFolder } from '../model/loader.js';
+import type { DeviceName } from '../types.js';
+import { elemTypeName, readGraphSignature } from './graphIo.js';
+import { LAST_LOGITS, newKvName, patchDecoderBytes } from './graphPatch.js';
+import { executionProvidersFor } from './providers.js';
+import { type DecoderRunner, OrtRunner } from './runner.js';
+
+/**
+ * How the KV cache lives between steps. `slots`: the engine owns the cache in preallocated arrays and ORT
+ * returns only each step's new keys/values (needs position_ids, so gaps in the cache are harmless).
+ * `dense`: ORT's `present` tensors are fetched and fed back, one sequence per run.
+ */
+export type KvMode = 'slots' | 'dense';
+
+/** Options for opening a decoder session. */
+export interface SessionOptions {
+  device?: DeviceName;
+  /** Intra-op threads; default: all logical CPUs. */
+  threads?: number | null;
+  /** Force a KV strategy (default: slots when the graph allows it). */
+  kvMode?: KvMode | 'auto';
+  /** onnxruntime memory-pattern planning (default off: shapes change every few steps). */
+  memPattern?: boolean;
+}
+
+/** An open decoder: model facts, the runner, and how to read its outputs. */
+export interface DecoderSession {
+  info: LoadedModelInfo;
+  runner: DecoderRunner;
+  kvMode: KvMode;
+  /** Output that holds the last position's logits during generation. */
+  lastLogitsOutput: string;
+  device: DeviceName;
+  threads: number;
+  loadMs: number;
+  /** Why `dense` was chosen, when it was. */
+  note: string | null;
+}
+
+/** Opens `modelDir` (a folder, not a preset name: resolve presets first). */
+export async function openDecoderSession(modelDir: string, opts: SessionOptions = {}): Promise<DecoderSession> {
+  const t0 = performance.now();
+  const device = opts.device ?? 'cpu';
+  const threads = opts.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`threads must be a positive integer, got ${threads}`);
+  const base = readModelFolder(modelDir);
+  const executionProviders = await executionProvidersFor(device);
+
+  const bytes = readFileSync(base.onnxPath);
+  const sig = readGraphSignature(bytes, base.onnxPath);
+  const inputTypes = new Map(sig.inputs.map((v) => [v.name, elemTypeName(v.elemType)]));
+  const graph = checkGraphIO(
+    base,
+    sig.inputs.map((v) => v.name),
+    sig.outputs.map((v) => v.name),
+    inputTypes,
+  );
+  const past = sig.inputs.find((v) => v.name === 'past_key_values.0.key');
+  if (past && typeof past.dims[1] === 'number' && past.dims[1] !== base.numKvHeads) {
+    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has ${past.dims[1]} heads but config.json says ${base.numKvHeads} key/value heads`);
+  }
+  if (past && typeof past.dims[3] === 'number' && past.dims[3] !== base.headDim) {
+    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has head size ${past.dims[3]} but config.json implies ${base.headDim}`);
+  }
+  const info: LoadedModelInfo = { ...base, ...graph };
+
+  const canPatch = (sig.opsetVersion ?? 0) >= 10;
+  let kvMode: KvMode = graph.hasPositionIds && canPatch ? 'slots' : 'dense';
+  let note: string | null = null;
+  if (kvMode === 'dense') note = graph.hasPositionIds ? `opset ${sig.opsetVersion} is too old to patch` : 'graph has no position_ids input';
+  if (opts.kvMode === 'dense') kvMode = 'dense';
+  if (opts.kvMode === 'slots' && kvMode !== 'slots') throw new ModelError(`${base.onnxPath}: slot KV cache needs ${note}`);
+
+  const addLastLogits = !graph.hasNumLogitsToKeep && canPatch;
+  const modelBytes =
+    kvMode === 'slots' || addLastLogits
+      ? patchDecoderBytes(bytes, {
+          numLayers: info.numLayers,
+          numKvHeads: info.numKvHeads,
+          headDim: info.headDim,
+          kvElemType: past?.elemType ?? 1,
+          addLastLogits,
+          addNewKv: kvMode === 'slots',
+        })
+      : bytes;
+
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders,
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    enableMemPattern: opts.memPattern ?? false,
+    logSeverityLevel: 3,
+  };
+  const external = externalDataFiles(base.onnxPath);
+  if (external.length > 0) sessionOptions.externalData = external;
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(modelBytes, sessionOptions);
+  } catch (e) {
+    throw new ModelError(`${base.onnxPath}: onnxruntime could not load the model: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (kvMode === 'slots' && !session.outputNames.includes(newKvName(0, 'key'))) {
+    await session.release();
+    throw new ModelError(`${base.onnxPath}: patched outputs missing after load`);
+  }
+  return {
+    info,
+    runner: new OrtRunner(session),
+    kvMode,
+    lastLogitsOutput: addLastLogits ? LAST_LOGITS : 'logits',
+    device,
+    threads,
+    loadMs: performance.now() - t0,
+    note,
+  };
+}
+
+/** External-data files next to the model (loading from bytes, ORT cannot find them by itself). */
+function externalDataFiles(onnxPath: string): Array<{ path: string; data: Uint8Array }> {
+  const out: Array<{ path: string; data: Uint8Array }> = [];
+  for (const suffix of ['_data', '.data']) {
+    const p = onnxPath + suffix;
+    if (existsSync(p)) out.push({ path: basename(p), data: readFileSync(p) });
+  }
+  return out;
+}
