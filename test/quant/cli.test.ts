@@ -1,0 +1,63 @@
+// `llmbench quantize` and `llmbench eval --json` through the CLI entry (in process): the output a user and
+// the run orchestrator read, and the exit code and message for a user mistake.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/program.js';
+
+const work = mkdtempSync(join(tmpdir(), 'llmbench-quant-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(['node', 'llmbench', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('llmbench quantize / eval', () => {
+  it('quantize prints the summary; eval --json prints exactly one QualityReport object', async () => {
+    const q8 = join(work, 'q8');
+    const q = await cli(['quantize', 'tiny', '--method', 'int8', '--out', q8]);
+    expect(q.code).toBe(0);
+    expect(q.stdout).toMatch(/MatMuls rewritten: 9\n/);
+    expect(q.stdout).toMatch(/MatMuls skipped: {3}4\n {4}4 x non-constant weight: /);
+    expect(q.stdout).toMatch(/weight bytes: [\d.]+ MB -> [\d.]+ MB \(\d+\.\d%\)/);
+
+    const r = await cli(['eval', q8, '--reference', 'tiny', '--json', '--eval-tokens', '64', '--max-tokens', '4']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+    expect(Object.keys(report).sort()).toEqual(
+      ['evalTokens', 'fileBytes', 'greedyAgreement', 'meanKl', 'perplexity', 'perplexityDeltaPct', 'referencePerplexity', 'top1Agreement', 'weightBytes'].sort(),
+    );
+    expect(report.evalTokens).toBe(64);
+    for (const k of ['perplexity', 'referencePerplexity', 'meanKl', 'top1Agreement', 'greedyAgreement']) expect(typeof report[k]).toBe('number');
+
+    const text = await cli(['eval', q8, '--eval-tokens', '32']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/perplexity: +[\d.e+]+\n/);
+    expect(text.stdout).toContain('reference: (none');
+  });
+
+  it('an unknown method exits 2 with one clear line and the valid choices', async () => {
+    const r = await cli(['quantize', 'tiny', '--method', 'int2', '--out', join(work, 'x')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('error: --method: unknown quantization method "int2"\nhint: Choose one of: int8, int4, int8-weight, fp16.\n');
+  });
+});
