@@ -2,9 +2,9 @@
 // stop strings held back and cut), enforces the per-request timeout, and reports how it ended. Timeouts, client
 // disconnects, shutdown and engine errors each end with their own outcome, never with a normal-looking answer.
 import type { FinishReason, SamplingParams } from '../types.js';
-import { IncrementalDetokenizer, type TokenDecoder } from './incrementalDetokenizer.js';
 import type { Scheduler, SequenceFailure } from './scheduler.js';
 import type { ServerMetrics } from './serverMetrics.js';
+import type { ServerTokenizer } from './serverState.js';
 import { StopMatcher } from './stopStrings.js';
 
 /** Everything needed to run one sequence. */
@@ -38,7 +38,7 @@ export interface RunningGeneration {
 
 export interface GenerationDeps {
   scheduler: Scheduler;
-  decoder: TokenDecoder;
+  tokenizer: ServerTokenizer;
   metrics: ServerMetrics;
 }
 
@@ -48,7 +48,7 @@ export interface GenerationDeps {
  */
 export function startGeneration(deps: GenerationDeps, job: GenerationJob, onText: (delta: string) => void): RunningGeneration {
   const { scheduler, metrics } = deps;
-  const detok = new IncrementalDetokenizer(deps.decoder);
+  const detok = deps.tokenizer.streamDecoder();
   const stops = new StopMatcher(job.stopStrings);
   const stopIds = new Set(job.stopTokenIds);
   let text = '';

@@ -1,7 +1,7 @@
 // POST /v1/completions, /v1/chat/completions and /v1/generate: validate, tokenize, check the context, run the
 // generation, and answer as JSON or as an SSE stream. A stream that times out or fails ends with a
 // `data: {"error":{...}}` event and `data: [DONE]`; a non-stream one with the matching status (504/503/500).
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, badRequest, internalError, requestTimeout, unavailable } from './apiError.js';
 import { renderChatPrompt } from './chatTemplate.js';
@@ -68,13 +68,14 @@ async function handle(state: ServerState, res: ServerResponse, req: ParsedReques
     id,
     promptIds,
     maxTokens,
-    sampling: { temperature: s.temperature, topP: s.topP, seed: s.seed },
+    // Without a seed, the server draws one, so every sequence still has its own reproducible generator.
+    sampling: { temperature: s.temperature, topP: s.topP, seed: s.seed ?? randomInt(0, 2 ** 47) },
     stopTokenIds: model.info.eosTokenIds,
     stopStrings: s.stop,
     timeoutMs: state.timeoutMs,
     arrivedAtMs,
   };
-  const deps = { scheduler: model.scheduler, decoder: model.tokenizer, metrics: state.metrics };
+  const deps = { scheduler: model.scheduler, tokenizer: model.tokenizer, metrics: state.metrics };
   const streaming = s.stream && req.kind !== 'generate';
   const sse = streaming ? new SseWriter(res, {}) : null;
   const onText = (delta: string): void => {

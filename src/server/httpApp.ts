@@ -2,7 +2,7 @@
 // header on every response, per-request metrics, and turning any thrown error into an OpenAI-style error body.
 // Nothing a client sends can crash the process: every handler error ends as a response.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ApiError, badRequest, bodyTooLarge, internalError, methodNotAllowed, notFound, unauthorized } from './apiError.js';
 import type { ServerState } from './serverState.js';
 
@@ -116,7 +116,7 @@ export function createRequestListener(state: ServerState, routes: readonly Route
 }
 
 /** Answers HTTP the parser rejected (bad request line, huge headers) instead of dropping the socket silently. */
-export function handleClientError(state: ServerState, err: NodeJS.ErrnoException, socket: Socket): void {
+export function handleClientError(state: ServerState, err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') {
     socket.destroy();
     return;

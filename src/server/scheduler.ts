@@ -118,7 +118,16 @@ export class Scheduler {
     for (const id of cancels) this.engine.cancel(id);
     const adds = this.pendingAdds;
     this.pendingAdds = [];
-    for (const r of adds) this.engine.add(r);
+    for (const r of adds) {
+      try {
+        this.engine.add(r);
+      } catch (e) {
+        // Handlers validate first; an add the engine still refuses fails that request alone.
+        const sink = this.sinks.get(r.id);
+        this.sinks.delete(r.id);
+        sink?.onFailure({ kind: 'engine-error', message: e instanceof Error ? e.message : String(e) });
+      }
+    }
   }
 
   private async loop(): Promise<void> {
@@ -138,12 +147,7 @@ export class Scheduler {
         const t1 = performance.now();
         this.metrics.stepSeconds.observe((t1 - t0) / 1000);
         this.recordBatch(events);
-        for (const ev of events) {
-          const sink = this.sinks.get(ev.id);
-          if (!sink) continue;
-          if (ev.finishReason !== null) this.sinks.delete(ev.id);
-          sink.onToken(ev.tokenId, ev.finishReason, t1);
-        }
+        for (const ev of events) this.deliver(ev, t1);
         // Lets HTTP handlers run (new arrivals, disconnects) between steps even when step() resolved at once.
         await yieldToEventLoop();
       }
@@ -151,6 +155,19 @@ export class Scheduler {
       this.looping = false;
       if (this.pendingAdds.length > 0 || this.pendingCancels.length > 0) this.kick();
       else if (this.sinks.size === 0 || this.closed) this.wakeIdle();
+    }
+  }
+
+  private deliver(ev: TokenEvent, atMs: number): void {
+    const sink = this.sinks.get(ev.id);
+    if (!sink) return;
+    if (ev.finishReason !== null) this.sinks.delete(ev.id);
+    try {
+      sink.onToken(ev.tokenId, ev.finishReason, atMs);
+    } catch (e) {
+      // A failure while handling one request's token (e.g. decoding) ends that request, not the server.
+      if (ev.finishReason === null) this.cancel(ev.id);
+      sink.onFailure({ kind: 'engine-error', message: e instanceof Error ? e.message : String(e) });
     }
   }
 

@@ -61,6 +61,8 @@ export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): 
       if (size > peakBatch) peakBatch = size;
     },
   };
+  // Known label sets start at 0 so a scrape shows them before the first event.
+  for (const reason of ['client_disconnect', 'shutdown']) m.cancellations.inc({ reason }, 0);
   r.gauge('llmbench_queue_depth', 'Requests accepted but not yet in the running batch.', () => gauges.queueDepth());
   r.gauge('llmbench_running_requests', 'Sequences in the running batch now.', () => gauges.running());
   r.gauge('llmbench_batch_size_peak', 'Largest running batch seen in one engine step.', () => peakBatch);

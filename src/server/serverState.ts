@@ -4,10 +4,18 @@ import type { ModelInfo } from '../types.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServerMetrics } from './serverMetrics.js';
 
+/** Turns one sequence's token ids into whole-character text pieces. */
+export interface TokenStreamDecoder {
+  push(id: number): string;
+  flush(): string;
+}
+
 /** Encoding and decoding, as the handlers need them. */
 export interface ServerTokenizer {
   encode(text: string): number[];
   decode(ids: number[]): string;
+  /** A fresh streaming decoder for one sequence. */
+  streamDecoder(): TokenStreamDecoder;
 }
 
 /** A model ready to serve. */

@@ -1,0 +1,86 @@
+// `llmbench serve`: wiring only; the server lives in src/server.
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { runServe } from '../server/serveCommand.js';
+import { resolveServeOptions, SERVE_DEFAULTS } from '../server/serveOptions.js';
+import { QUANT_METHODS, type DeviceName, type QuantMethod } from '../types.js';
+import { parseIntOption } from './options.js';
+
+interface ServeFlags {
+  model: string;
+  quantize?: string;
+  host: string;
+  port: string;
+  device: string;
+  threads?: string;
+  maxBatch: string;
+  maxQueue: string;
+  timeoutMs: string;
+  apiKey?: string;
+  replicaName: string;
+  drainMs: string;
+  exitWithParent?: boolean;
+}
+
+const DEVICES: readonly DeviceName[] = ['cpu', 'cuda', 'webgpu'];
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run an OpenAI-compatible inference server (continuous batching) on a model folder or preset')
+    .requiredOption('--model <dir|preset>', 'model folder (Hugging Face ONNX layout) or preset: tiny, small, gpt2')
+    .option('--quantize <method>', `serve a quantized copy (built and cached on first use): ${QUANT_METHODS.join(' | ')}`)
+    .option('--host <addr>', 'address to listen on', SERVE_DEFAULTS.host)
+    .option('--port <n>', 'port to listen on (0 = a free port; the ready line says which)', String(SERVE_DEFAULTS.port))
+    .option('--device <name>', `onnxruntime execution provider: ${DEVICES.join(' | ')}`, SERVE_DEFAULTS.device)
+    .option('--threads <n>', 'intra-op threads for onnxruntime (default: its own choice)')
+    .option('--max-batch <n>', 'most sequences decoded together in one step', String(SERVE_DEFAULTS.maxBatch))
+    .option('--max-queue <n>', 'requests allowed to wait beyond the running batch; more get 503 + Retry-After', String(SERVE_DEFAULTS.maxQueue))
+    .option('--timeout-ms <n>', 'per-request limit from arrival to last token (0 = none); past it: 504 or an SSE error event', String(SERVE_DEFAULTS.timeoutMs))
+    .option('--api-key <key>', 'require "Authorization: Bearer <key>" on /v1/* routes')
+    .option('--replica-name <name>', 'value of the x-llmbench-replica response header', SERVE_DEFAULTS.replicaName)
+    .option('--drain-ms <n>', 'on SIGTERM/SIGINT, how long running requests may finish before they are cancelled', String(SERVE_DEFAULTS.drainMs))
+    .addOption(new Option('--exit-with-parent', 'stop when stdin closes (for launchers)').hideHelp())
+    .action(async (flags: ServeFlags) => {
+      if (flags.quantize !== undefined && !(QUANT_METHODS as readonly string[]).includes(flags.quantize)) {
+        throw new UsageError(`--quantize: unknown method "${flags.quantize}"`, `Choose one of: ${QUANT_METHODS.join(', ')}.`);
+      }
+      if (!(DEVICES as readonly string[]).includes(flags.device)) {
+        throw new UsageError(`--device: unknown device "${flags.device}"`, `Choose one of: ${DEVICES.join(', ')}.`);
+      }
+      const timeoutMs = parseIntOption('--timeout-ms', flags.timeoutMs, 0);
+      const options = resolveServeOptions({
+        model: flags.model,
+        quantize: (flags.quantize as QuantMethod | undefined) ?? null,
+        host: flags.host,
+        port: parseIntOption('--port', flags.port, 0, 65535),
+        device: flags.device as DeviceName,
+        threads: flags.threads === undefined ? null : parseIntOption('--threads', flags.threads, 1, 1024),
+        maxBatch: parseIntOption('--max-batch', flags.maxBatch, 1, 1024),
+        maxQueue: parseIntOption('--max-queue', flags.maxQueue, 0),
+        timeoutMs: timeoutMs === 0 ? null : timeoutMs,
+        apiKey: flags.apiKey ?? null,
+        replicaName: flags.replicaName,
+        drainMs: parseIntOption('--drain-ms', flags.drainMs, 0, 600_000),
+      });
+      const stopRequested = new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+        if (flags.exitWithParent) {
+          process.stdin.once('end', () => resolve());
+          process.stdin.once('close', () => resolve());
+          process.stdin.resume();
+        }
+      });
+      try {
+        await runServe(options, {
+          stdout: (t) => process.stdout.write(t),
+          stderr: (t) => process.stderr.write(t),
+          stopRequested,
+        });
+      } finally {
+        // An open stdin would keep the process alive after the server stopped.
+        if (flags.exitWithParent) process.stdin.destroy();
+      }
+    });
+}

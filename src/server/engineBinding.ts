@@ -1,0 +1,38 @@
+// Loads the model a server serves: resolves the folder (preset cache, quantized copy) and opens a BatchEngine.
+// The rest of the server sees only the narrow views it needs (StepEngine, ServerTokenizer, ModelInfo).
+import { BatchEngine } from '../engine/batchEngine.js';
+import { StreamDecoder } from '../engine/tokenizer.js';
+import { resolveQuantizedModelDir } from '../model/quantize.js';
+import { resolveModelDir } from '../model/resolve.js';
+import type { ModelInfo } from '../types.js';
+import type { StepEngine } from './scheduler.js';
+import type { ServerTokenizer } from './serverState.js';
+import type { ServeOptions } from './serveOptions.js';
+
+/** A loaded engine as the server uses it. */
+export interface ServingEngine {
+  modelDir: string;
+  info: ModelInfo;
+  tokenizer: ServerTokenizer;
+  stepper: StepEngine;
+  dispose(): Promise<void>;
+}
+
+/** Resolves `opts.model` (and `opts.quantize`) to a folder and loads it with `opts.maxBatch` rows. */
+export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<ServingEngine> {
+  const modelDir = opts.quantize ? await resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress }) : await resolveModelDir(opts.model, onProgress);
+  const engine = await BatchEngine.load({ modelDir, device: opts.device, threads: opts.threads, maxBatch: opts.maxBatch });
+  // The tokenizer library throws on an empty id list, which a streaming window can be; empty decodes to ''.
+  const decode = (ids: readonly number[]): string => (ids.length === 0 ? '' : engine.tokenizer.decode(ids));
+  return {
+    modelDir,
+    info: engine.info,
+    tokenizer: {
+      encode: (text) => engine.tokenizer.encode(text),
+      decode,
+      streamDecoder: () => new StreamDecoder({ decode }),
+    },
+    stepper: engine,
+    dispose: () => engine.dispose(),
+  };
+}

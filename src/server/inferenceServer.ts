@@ -1,0 +1,121 @@
+// One inference server process: listens first (so /health can say 503 while loading), resolves and loads the
+// model into a batch engine, then serves. `close()` drains: it stops accepting, lets running requests finish for
+// up to `drainMs`, cancels what is left, and releases the engine.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+import { LlmbenchError } from '../errors.js';
+import { generationRoutes } from './generationRoutes.js';
+import { createRequestListener, handleClientError } from './httpApp.js';
+import { infoRoutes } from './infoRoutes.js';
+import { loadServingEngine, type ServingEngine } from './engineBinding.js';
+import { Scheduler } from './scheduler.js';
+import { createServerMetrics } from './serverMetrics.js';
+import type { ServeOptions } from './serveOptions.js';
+import type { ServerState } from './serverState.js';
+
+/** A running server. */
+export interface InferenceServerHandle {
+  url: string;
+  port: number;
+  modelId: string;
+  state: ServerState;
+  /** Graceful shutdown (idempotent). */
+  close(): Promise<void>;
+}
+
+/** Model id for responses: the preset spec as given, or the folder's name; quantized models get "-<method>". */
+export function servedModelId(spec: string, modelDir: string, quantize: string | null): string {
+  const base = spec.includes('/') || spec.includes('\\') ? basename(modelDir) : spec;
+  return quantize ? `${base}-${quantize}` : base;
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException): void => {
+      reject(new LlmbenchError('SERVER', `cannot listen on ${host}:${port}: ${e.code ?? e.message}`, e.code === 'EADDRINUSE' ? 'Pick another --port, or --port 0 for a free one.' : null));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const tick = (): void => {
+      if (cond()) resolve(true);
+      else if (Date.now() - t0 >= timeoutMs) resolve(false);
+      else setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+/** Starts a server and resolves once the model is loaded and requests are served. */
+export async function startInferenceServer(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<InferenceServerHandle> {
+  let engine: ServingEngine | null = null;
+  let scheduler: Scheduler | null = null;
+  const metrics = createServerMetrics(opts.maxBatch, {
+    queueDepth: () => scheduler?.queueDepth ?? 0,
+    running: () => scheduler?.runningCount ?? 0,
+  });
+  const state: ServerState = {
+    replicaName: opts.replicaName,
+    apiKey: opts.apiKey,
+    bodyLimitBytes: opts.bodyLimitBytes,
+    timeoutMs: opts.timeoutMs,
+    metrics,
+    phase: 'loading',
+    model: null,
+    startedAtS: Math.floor(Date.now() / 1000),
+    inFlight: 0,
+  };
+  const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, createRequestListener(state, [...infoRoutes, ...generationRoutes]));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(state, err, socket));
+  const addr = await listen(server, opts.host, opts.port);
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+
+  try {
+    engine = await loadServingEngine(opts, onProgress);
+  } catch (e) {
+    await new Promise<void>((r) => server.close(() => r()));
+    throw e;
+  }
+  scheduler = new Scheduler(engine.stepper, { maxBatch: opts.maxBatch, maxQueue: opts.maxQueue }, metrics);
+  const modelId = servedModelId(opts.model, engine.modelDir, opts.quantize);
+  state.model = {
+    id: modelId,
+    aliases: new Set([modelId, opts.model, basename(engine.modelDir), engine.modelDir]),
+    info: engine.info,
+    tokenizer: engine.tokenizer,
+    scheduler,
+  };
+  state.phase = 'ready';
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      state.phase = 'draining';
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const sched = scheduler;
+      if (sched) {
+        await waitUntil(() => sched.active === 0, opts.drainMs);
+        sched.cancelAll();
+        // Cancelled handlers answer at once; give their last bytes a moment to leave.
+        await waitUntil(() => state.inFlight === 0, 500);
+        await sched.close();
+      }
+      server.closeAllConnections();
+      await closed;
+      await engine?.dispose();
+    })();
+    return closing;
+  };
+
+  return { url: `http://${hostForUrl}:${addr.port}`, port: addr.port, modelId, state, close };
+}

@@ -1,0 +1,32 @@
+// `llmbench serve` logic: start the server, print the ready line, serve until asked to stop, drain, return.
+import { startInferenceServer } from './inferenceServer.js';
+import type { ServeOptions } from './serveOptions.js';
+
+/** Prefix of the one machine-readable stdout line runners wait for. */
+export const READY_PREFIX = 'llmbench-ready ';
+
+/** The ready line: `llmbench-ready {"url":...,"pid":...,"model":...}`. */
+export function readyLine(url: string, pid: number, modelId: string): string {
+  return `${READY_PREFIX}${JSON.stringify({ url, pid, model: modelId })}\n`;
+}
+
+export interface ServeIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Resolves when the server should shut down (SIGTERM, SIGINT, parent gone). */
+  stopRequested: Promise<void>;
+}
+
+/** Runs one server until `stopRequested`; resolves after the drain. */
+export async function runServe(opts: ServeOptions, io: ServeIo): Promise<void> {
+  let stop = false;
+  void io.stopRequested.then(() => (stop = true));
+  const handle = await startInferenceServer(opts, (msg) => io.stderr(`${msg}\n`));
+  if (!stop) {
+    io.stdout(readyLine(handle.url, process.pid, handle.modelId));
+    io.stderr(`serving ${handle.modelId} on ${handle.url} (replica ${opts.replicaName}, max batch ${opts.maxBatch}, max queue ${opts.maxQueue})\n`);
+    await io.stopRequested;
+  }
+  io.stderr(`shutting down (drain up to ${opts.drainMs} ms)\n`);
+  await handle.close();
+}
