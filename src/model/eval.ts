@@ -5,11 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { InferenceSession } from 'onnxruntime-node';
 import { ModelError, UsageError } from '../errors.js';
 import type { QualityReport } from '../types.js';
 import { loadHeldoutText } from './corpusFiles.js';
 import { emptyStats, greedyAgreement, perplexity, scoreWindow, type GreedyAgreement } from './evalMetrics.js';
+import type { SessionOptions } from '../engine/session.js';
 import { closeEvalModel, greedyContinuation, openEvalModel, teacherForcedLogits, type EvalModel } from './evalSession.js';
 import { decodeModel } from './onnxBuilder.js';
 import { modelWeightBytes } from './quantizeGraph.js';
@@ -27,7 +27,8 @@ export interface EvalOptions {
   promptTokens?: number;
   /** Text to score instead of the shipped held-out text. */
   text?: string;
-  sessionOptions?: InferenceSession.SessionOptions;
+  /** Engine session options (threads, device). */
+  sessionOptions?: SessionOptions;
   onProgress?: (msg: string) => void;
 }
 
