@@ -82,8 +82,7 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
   const stageOfLayer = stageOfLayers(ranges, numLayers);
   const lastStage = ranges.length - 1;
 
-  const nodes = topoOrder(graph.node ?? [], graph, where);
-  for (const n of nodes) {
+  for (const n of graph.node ?? []) {
     const sub = n.attribute?.find((a) => a.g || (a.graphs ?? []).length > 0);
     if (sub) {
       throw new ModelError(
@@ -92,6 +91,7 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
       );
     }
   }
+  const nodes = topoOrder(graph.node ?? [], graph, where);
   const producer = new Map<string, number>();
   const consumers = new Map<string, number[]>();
   for (const [i, n] of nodes.entries()) {
