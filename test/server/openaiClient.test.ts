@@ -114,6 +114,26 @@ describe('openai client', () => {
     expect(chunks.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
   });
 
+  it('cuts at a stop string (not included) with finish_reason stop, streamed or not', async () => {
+    const base = { model: 'tiny', prompt: 'The old bridge', max_tokens: 60, temperature: 0 };
+    const full = (await client.completions.create(base)).choices[0]?.text ?? '';
+    const stop = [...full].slice(12, 15).join('');
+    expect(stop.length).toBeGreaterThan(0);
+    const expected = full.slice(0, full.indexOf(stop));
+    const cut = await client.completions.create({ ...base, stop: [stop, 'never-appears'] });
+    expect(cut.choices[0]?.text).toBe(expected);
+    expect(cut.choices[0]?.finish_reason).toBe('stop');
+    const stream = await client.completions.create({ ...base, stop, stream: true });
+    let text = '';
+    let finish: string | null = null;
+    for await (const c of stream) {
+      text += c.choices[0]?.text ?? '';
+      finish = c.choices[0]?.finish_reason ?? finish;
+    }
+    expect(text).toBe(expected);
+    expect(finish).toBe('stop');
+  });
+
   it('surfaces errors as the client error types', async () => {
     await expect(client.completions.create({ model: 'tiny', prompt: 'x', max_tokens: 0 })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
     await expect(client.completions.create({ model: 'tiny', prompt: 'x', max_tokens: 5, n: 2 })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
