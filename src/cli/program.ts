@@ -5,10 +5,12 @@ import { VERSION } from '../version.js';
 import { registerModel } from './model.js';
 import { registerBalance } from './balance.js';
 import { registerScenarios } from './scenarios.js';
+import { registerRun } from './run.js';
 import { registerQuantize } from './quantize.js';
 import { registerServe } from './serve.js';
 import { registerEval } from './eval.js';
 import { registerReport } from './report.js';
+import { registerGenerate } from './generate.js';
 
 /** Builds the commander program with every command registered. */
 export function buildProgram(): Command {
@@ -20,17 +22,24 @@ export function buildProgram(): Command {
   registerModel(program);
   registerBalance(program);
   registerScenarios(program);
+  registerRun(program);
   registerQuantize(program);
   registerServe(program);
   registerEval(program);
   registerReport(program);
+  registerGenerate(program);
   return program;
 }
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
+  // Subcommands copy the exit callback when created, so set it on every command (else a missing option exits 1).
+  const overrideAll = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(overrideAll);
+  };
+  overrideAll(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

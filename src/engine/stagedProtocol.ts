@@ -47,8 +47,45 @@ export interface StageWorkerData {
   downstream: { stage: number; port: MessagePort }[];
 }
 
+/** One layer's cache names in a stage: the past inputs and the new-keys/values outputs the engine patch adds. */
+export interface KvBinding {
+  layer: number;
+  pastKey: string;
+  pastValue: string;
+  newKey: string;
+  newValue: string;
+}
+
+/** Creates a stage-resident KV cache for one decoder (its layers only). */
+export interface KvOpen {
+  decoderId: number;
+  rows: number;
+  maxSlots: number;
+  heads: number;
+  headDim: number;
+  dtype: 'float32' | 'float16';
+  bindings: KvBinding[];
+}
+
+/** Row bookkeeping mirrored from the main thread's decoder, applied in order with the runs. */
+export type KvOp = { decoderId: number; op: 'move'; from: number; to: number } | { decoderId: number; op: 'clear'; row: number } | { decoderId: number; op: 'close' };
+
+/** A run that reads and extends a resident cache: rows [first, first+count), s new tokens each. */
+export interface KvStep {
+  decoderId: number;
+  first: number;
+  count: number;
+  s: number;
+  /** Slot stride for this step (the stage re-lays its arena out to it first). */
+  stride: number;
+}
+
 /** Main thread -> stage worker. */
-export type ToStage = { kind: 'run'; runId: number; feeds: WireTensor[]; fetch: string[] } | { kind: 'close' };
+export type ToStage =
+  | { kind: 'run'; runId: number; feeds: WireTensor[]; fetch: string[]; kv: KvStep | null }
+  | { kind: 'kvOpen'; open: KvOpen }
+  | { kind: 'kvOp'; op: KvOp }
+  | { kind: 'close' };
 
 /** Stage worker -> main thread. */
 export type FromStage =

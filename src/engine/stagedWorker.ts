@@ -1,9 +1,11 @@
 // One pipeline stage in a worker thread: its own onnxruntime session (threads, device), runs in the order
 // the main thread issued them, each once the activations it needs have arrived from earlier stages.
 // Activations go straight to the later stages' ports; original outputs (logits, presents) go to main.
-// Self-contained on purpose (type imports only): it may be transpiled and run from a temp folder.
+// With a resident cache (KvStep), the stage feeds its own layers' past from its arena and keeps the new
+// keys/values. Imports no onnxruntime statically: it may be transpiled and run from a temp folder.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromStage, PeerMessage, StageWorkerData, TensorData, ToStage, WireTensor } from './stagedProtocol.js';
+import { StageKvCaches } from './stagedKv.js';
+import type { FromStage, KvOp, KvStep, PeerMessage, StageWorkerData, TensorData, ToStage, WireTensor } from './stagedProtocol.js';
 
 interface OrtTensor {
   type: string;
@@ -21,18 +23,23 @@ interface OrtModule {
   InferenceSession: { create(path: string, opts: object): Promise<OrtSession> };
 }
 interface PendingRun {
+  kind: 'run';
   runId: number;
   feeds: WireTensor[];
   fetch: string[];
+  kv: KvStep | null;
   arrivedAt: number;
 }
+/** Work in arrival order: cache bookkeeping must apply between the runs it came between. */
+type QueueItem = PendingRun | { kind: 'kvOp'; op: KvOp };
 
 const data = workerData as StageWorkerData;
 const port = parentPort;
 if (!port) throw new Error('stagedWorker must run in a worker thread');
 const post = (m: FromStage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 
-const queue: PendingRun[] = [];
+const queue: QueueItem[] = [];
+const caches = new StageKvCaches();
 /** Activations that arrived before their run was due, by run id. */
 const inbox = new Map<number, Map<string, WireTensor>>();
 /** Runs an upstream stage failed: they are dropped here and the failure passed on. */
@@ -64,7 +71,9 @@ port.on('message', (m: ToStage) => {
     void close();
     return;
   }
-  queue.push({ runId: m.runId, feeds: m.feeds, fetch: m.fetch, arrivedAt: performance.now() });
+  if (m.kind === 'kvOpen') caches.open(m.open);
+  else if (m.kind === 'kvOp') queue.push({ kind: 'kvOp', op: m.op });
+  else queue.push({ kind: 'run', runId: m.runId, feeds: m.feeds, fetch: m.fetch, kv: m.kv, arrivedAt: performance.now() });
   void pump();
 });
 
@@ -84,6 +93,11 @@ async function pump(): Promise<void> {
   while (!busy && !closing && session && ort) {
     const head = queue[0];
     if (!head) return;
+    if (head.kind === 'kvOp') {
+      queue.shift();
+      caches.apply(head.op);
+      continue;
+    }
     const upstreamError = failed.get(head.runId);
     if (upstreamError !== undefined) {
       queue.shift();
@@ -112,9 +126,17 @@ async function execute(run: PendingRun, received: Map<string, WireTensor>): Prom
   const started = performance.now();
   try {
     const feeds: Record<string, OrtTensor> = {};
-    for (const t of [...run.feeds, ...received.values()]) feeds[t.name] = new o.Tensor(t.type, t.data, t.dims);
-    const fetch = [...new Set([...run.fetch, ...data.sends.map((x) => x.name)])];
+    const resident = run.kv ? caches.feeds(run.kv) : { feeds: [], fetch: [] };
+    for (const t of [...run.feeds, ...received.values(), ...resident.feeds]) feeds[t.name] = new o.Tensor(t.type, ortReadable(t.data), t.dims);
+    const fetch = [...new Set([...run.fetch, ...data.sends.map((x) => x.name), ...resident.fetch])];
     const out = await s.run(feeds, fetch);
+    if (run.kv) {
+      caches.absorb(run.kv, (name) => {
+        const t = out[name];
+        if (!t) throw new Error(`session did not return ${name}`);
+        return t.data as TensorData;
+      });
+    }
     const runMs = performance.now() - started;
     deliver(run, out, runMs, started - run.arrivedAt);
   } catch (e) {
@@ -154,6 +176,11 @@ function deliver(run: PendingRun, out: Record<string, OrtTensor>, runMs: number,
     down.postMessage({ runId: run.runId, tensors: toPeer.get(stage) ?? [] } satisfies PeerMessage, transferFor.get(stage) ?? []);
   }
   post({ kind: 'result', runId: run.runId, outputs: toMain, runMs, waitMs }, transferFor.get('main') ?? []);
+}
+
+/** onnxruntime-node rejects SharedArrayBuffer-backed arrays: those are copied into plain memory here. */
+function ortReadable(a: TensorData): TensorData {
+  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer ? (a.slice() as TensorData) : a;
 }
 
 function abortDownstream(runId: number, error: string): void {

@@ -50,6 +50,7 @@ export class TextTokenizer {
 
   /** Text of `ids`; special tokens (EOS) are dropped and spaces are kept exactly as encoded. */
   decode(ids: readonly number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return '';
     return this.tok.decode([...ids], { skip_special_tokens: opts.skipSpecialTokens ?? true, clean_up_tokenization_spaces: false });
   }
 
