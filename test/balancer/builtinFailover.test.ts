@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBuiltinBalancer, type BalancerHandle, type BuiltinBalancerOptions } from '../../src/server/balancer/index.js';
-import { post, startTestUpstream, type TestUpstream } from './helpers/testUpstream.js';
+import { post, startTestUpstream, waitFor, type TestUpstream } from './helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
 let balancer: BalancerHandle | null = null;
@@ -112,8 +112,9 @@ describe('built-in balancer failover', () => {
     expect(r.headers['x-llmbench-retries']).toBe('1');
     expect(elapsedMs).toBeLessThan(1_500);
     expect(JSON.parse(r.text).error.message).toContain('timeout');
-    await new Promise((res) => setTimeout(res, 50));
-    expect(upstreams.map((u) => u.abortedByPeer)).toEqual([1, 1]);
+    // Both upstream requests were aborted by the balancer, not left running.
+    await waitFor(() => upstreams.every((u) => u.abortedByPeer === 1), 2_000);
+    expect(upstreams.map((u) => u.inFlight)).toEqual([0, 0]);
   });
 
   it('a timed-out upstream is retried on a fast one', async () => {
@@ -170,6 +171,16 @@ describe('built-in balancer failover', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  it('answers 413 to a body over maxBodyBytes without contacting an upstream', async () => {
+    const b = await setup({ maxBodyBytes: 1024 });
+    const r = await post(b.url, { chunks: 0, pad: 'y'.repeat(2048) });
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.text).error.message).toBe('request body exceeds 1024 bytes');
+    expect(upstreams.map((u) => u.requests)).toEqual([0, 0]);
+    const ok = await post(b.url, { chunks: 0 });
+    expect(ok.status).toBe(200);
   });
 
   it('serves its own stats at GET /balancer/stats', async () => {

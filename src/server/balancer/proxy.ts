@@ -160,9 +160,11 @@ export class BuiltinBalancer {
     const body = await readBody(req, this.options.maxBodyBytes);
     if (body === 'aborted') return;
     if (body === 'too-large') {
+      // The rest of the body is never read, so the connection cannot be reused: close it once the answer is out.
+      res.setHeader('connection', 'close');
+      res.on('finish', () => req.destroy());
       sendJsonError(res, 413, `request body exceeds ${this.options.maxBodyBytes} bytes`, 0);
       this.finishRequest(413, 0);
-      req.destroy();
       return;
     }
     const ex: Exchange = { req, res, body, clientGone: false, current: null };

@@ -4,6 +4,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Wall-clock ms with sub-ms resolution; the same clock in every module of this process. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export interface TestUpstream {
   name: string;
   url: string;
@@ -93,7 +98,7 @@ export async function startTestUpstream(name: string, defaults: UpstreamDefaults
         let i = 0;
         const tick = (): void => {
           if (res.destroyed) return;
-          res.write(`data: ${JSON.stringify({ i, replica: name })}\n\n`);
+          res.write(`data: ${JSON.stringify({ i, replica: name, sentAtMs: nowMs() })}\n\n`);
           i += 1;
           if (i < t.chunks) later(t.chunkDelayMs, tick);
           else later(t.chunkDelayMs, () => res.end('data: [DONE]\n\n'));
@@ -126,6 +131,8 @@ export interface ClientResult {
   text: string;
   /** Arrival time of each received chunk, ms since the request was sent. */
   chunkTimesMs: number[];
+  /** Each received chunk with its arrival time on the `nowMs()` clock. */
+  chunks: Array<{ atMs: number; text: string }>;
   /** Time until response headers, ms since send. */
   headersMs: number;
   /** Set when the response was cut before its end. */
@@ -147,19 +154,33 @@ export function post(url: string, body: unknown, opts: { path?: string; signal?:
     req.on('response', (res) => {
       const headersMs = performance.now() - t0;
       const chunkTimesMs: number[] = [];
+      const chunks: Array<{ atMs: number; text: string }> = [];
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
         chunkTimesMs.push(performance.now() - t0);
+        chunks.push({ atMs: nowMs(), text: c });
         text += c;
       });
       res.on('error', () => undefined);
       res.on('close', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, chunkTimesMs, headersMs, error: res.complete ? null : 'response cut' });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, chunkTimesMs, chunks, headersMs, error: res.complete ? null : 'response cut' });
       });
     });
     req.end(payload);
   });
+}
+
+/**
+ * For every SSE event that carries the upstream's `sentAtMs`, how long after it was written it reached the
+ * client. Small delays for every event mean nothing in between held chunks back.
+ */
+export function eventDelaysMs(r: ClientResult): number[] {
+  const delays: number[] = [];
+  for (const c of r.chunks) {
+    for (const m of c.text.matchAll(/"sentAtMs":([\d.]+)/g)) delays.push(c.atMs - Number(m[1]));
+  }
+  return delays;
 }
 
 /** Waits until `cond` holds, polling every 5 ms, for at most `timeoutMs`. */
