@@ -19,6 +19,8 @@ export interface GateCheck {
   actualText: string;
   pass: boolean;
   reason: string;
+  /** A passing regression check with nothing to look at (within the limit, or not judged); tables fold these. */
+  quiet: boolean;
 }
 
 /** The outcome of all gates. */
@@ -104,18 +106,18 @@ function checkGate(result: ResultFile, gate: Gate, bootstrap: Partial<BootstrapO
   const want = `${OP_TEXT[gate.op]} ${thresholdText(gate)}`;
   if (ps.length === 0) {
     const what = gate.metric.startsWith('quality.') ? 'no variant has a quality evaluation' : 'no variant pipelines in this result';
-    return [{ expression: gate.source, source: 'gate', pipeline: null, actual: null, actualText: 'n/a', pass: false, reason: `${what}; nothing to check` }];
+    return [{ expression: gate.source, source: 'gate', pipeline: null, actual: null, actualText: 'n/a', pass: false, reason: `${what}; nothing to check`, quiet: false }];
   }
   const base = baselineOf(result);
   return ps.map((p): GateCheck => {
     if (gate.kind === 'value') {
       const v = def.read(p);
       if (v.value === null) {
-        return { expression: gate.source, source: 'gate', pipeline: p.name, actual: null, actualText: v.note ?? 'n/a', pass: false, reason: `${p.name}: ${def.key} has no value (${v.note ?? 'missing'}), so ${want} cannot be shown` };
+        return { expression: gate.source, source: 'gate', pipeline: p.name, actual: null, actualText: v.note ?? 'n/a', pass: false, reason: `${p.name}: ${def.key} has no value (${v.note ?? 'missing'}), so ${want} cannot be shown`, quiet: false };
       }
       const pass = compare(v.value, gate.op, gate.threshold);
       const text = formatValue(v.value, def.unit);
-      return { expression: gate.source, source: 'gate', pipeline: p.name, actual: v.value, actualText: text, pass, reason: `${p.name}: ${def.key} = ${text}, ${pass ? 'meets' : 'needs'} ${want}` };
+      return { expression: gate.source, source: 'gate', pipeline: p.name, actual: v.value, actualText: text, pass, reason: `${p.name}: ${def.key} = ${text}, ${pass ? 'meets' : 'needs'} ${want}`, quiet: false };
     }
     const c = comparePipelines(base, p, { ...bootstrap, metrics: [gate.metric] });
     const m = c.metrics[gate.metric] as MetricChange;
@@ -123,10 +125,10 @@ function checkGate(result: ResultFile, gate: Gate, bootstrap: Partial<BootstrapO
     const label = `${gate.kind}(${gate.metric})`;
     if (d.actual === null) {
       const why = m.baselineNote ?? m.variantNote ?? 'no comparable values';
-      return { expression: gate.source, source: 'gate', pipeline: p.name, actual: null, actualText: 'n/a', pass: false, reason: `${p.name}: ${label} cannot be computed (${why})` };
+      return { expression: gate.source, source: 'gate', pipeline: p.name, actual: null, actualText: 'n/a', pass: false, reason: `${p.name}: ${label} cannot be computed (${why})`, quiet: false };
     }
     const pass = compare(d.actual, gate.op, gate.threshold);
-    return { expression: gate.source, source: 'gate', pipeline: p.name, actual: d.actual, actualText: d.text, pass, reason: `${p.name} vs ${base.name}: ${label} = ${d.text}${d.ci}, ${pass ? 'meets' : 'needs'} ${want}` };
+    return { expression: gate.source, source: 'gate', pipeline: p.name, actual: d.actual, actualText: d.text, pass, reason: `${p.name} vs ${base.name}: ${label} = ${d.text}${d.ci}, ${pass ? 'meets' : 'needs'} ${want}`, quiet: false };
   });
 }
 

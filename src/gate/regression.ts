@@ -1,5 +1,7 @@
 // Regression limits against a saved result: a metric regresses only when it got worse by more than the limit
-// AND the bootstrap interval of the change lies entirely on the worse side of zero. Noise alone cannot fail a build.
+// AND the bootstrap interval of the change lies entirely on the worse side of zero. Because one verdict checks
+// many (pipeline, metric) pairs, the intervals are Bonferroni-widened so that the chance of any false alarm on an
+// unchanged build stays near FAMILY_ALPHA, not 5% per check.
 import { formatCi, formatPct } from '../report/format.js';
 import { comparePipelines, type BootstrapOptions, type MetricChange } from '../stats/compare.js';
 import type { ResultFile } from '../types.js';
@@ -17,33 +19,47 @@ export const REGRESSION_METRICS: readonly string[] = [
   'memory.peakRssBytes',
 ];
 
-function judge(pipeline: string, m: MetricChange, limitPct: number, mwuP: number | null): GateCheck {
+/** Family-wise false-alarm rate for all regression checks of one verdict. */
+export const FAMILY_ALPHA = 0.05;
+const MAX_RESAMPLES = 10_000;
+
+/** Interval level and resample count for k simultaneous checks (enough resamples to reach into each tail). */
+export function familyBootstrap(k: number, base: Partial<BootstrapOptions>): Partial<BootstrapOptions> {
+  const alpha = FAMILY_ALPHA / Math.max(1, k);
+  const resamples = Math.min(MAX_RESAMPLES, Math.max(base.resamples ?? 2000, Math.ceil(20 / (alpha / 2))));
+  return { ...base, confidence: 1 - alpha, resamples };
+}
+
+function judge(pipeline: string, m: MetricChange, limitPct: number, mwuP: number | null, confidence: number): GateCheck {
   const expression = `regression: ${pipeline} ${m.metric}`;
   const base = { expression, source: 'regression' as const, pipeline, actual: m.changePct, actualText: m.changePct === null ? 'n/a' : formatPct(m.changePct) };
   if (m.changePct === null) {
-    return { ...base, pass: true, reason: `${m.metric}: not comparable (${m.baselineNote ?? m.variantNote ?? 'no value'}); not judged` };
+    return { ...base, pass: true, quiet: true, reason: `${m.metric}: not comparable (${m.baselineNote ?? m.variantNote ?? 'no value'}); not judged` };
   }
   const worsePct = m.better === 'lower' ? m.changePct : -m.changePct;
   const beyond = worsePct > limitPct;
   const change = `${m.metric} ${formatPct(m.changePct)} vs saved`;
   if (m.ci === null) {
-    return { ...base, pass: true, reason: `${change}: no confidence interval (${m.ciNote ?? 'none'}), so not judged; bound it with a ratio gate instead` };
+    return { ...base, pass: true, quiet: true, reason: `${change}: no confidence interval (${m.ciNote ?? 'none'}), so not judged; bound it with a ratio gate instead` };
   }
   const worseSide = m.better === 'lower' ? m.ci.lowPct > 0 : m.ci.highPct < 0;
   const p = mwuP === null ? '' : `, Mann-Whitney p=${mwuP < 0.001 ? '<0.001' : mwuP.toFixed(3)}`;
-  const ci = `CI ${formatCi(m)}${p}`;
+  const ci = `${(confidence * 100).toFixed(2)}% CI ${formatCi(m)}${p}`;
   if (beyond && worseSide) {
-    return { ...base, pass: false, reason: `${change}: worse by more than ${limitPct}% and significant (${ci})` };
+    return { ...base, pass: false, quiet: false, reason: `${change}: worse by more than ${limitPct}% and significant (${ci})` };
   }
   if (beyond) {
-    return { ...base, pass: true, reason: `${change}: beyond the ${limitPct}% limit but not significant (${ci} includes 0)` };
+    return { ...base, pass: true, quiet: false, reason: `${change}: beyond the ${limitPct}% limit but not significant (${ci} includes 0)` };
   }
-  return { ...base, pass: true, reason: `${change}: within the ${limitPct}% limit (${ci})` };
+  return { ...base, pass: true, quiet: true, reason: `${change}: within the ${limitPct}% limit (${ci})` };
 }
 
 /** Regression checks of every pipeline of the saved result that `current` should still have. */
 export function regressionChecks(current: ResultFile, saved: ResultFile, limitPct: number, bootstrap: Partial<BootstrapOptions> = {}): GateCheck[] {
   const checks: GateCheck[] = [];
+  const common = saved.pipelines.filter((p) => current.pipelines.some((q) => q.name === p.name)).length;
+  const judged = REGRESSION_METRICS.filter((k) => !k.startsWith('memory.')).length;
+  const boot = familyBootstrap(common * judged, bootstrap);
   for (const before of saved.pipelines) {
     const after = current.pipelines.find((p) => p.name === before.name);
     if (!after) {
@@ -55,16 +71,17 @@ export function regressionChecks(current: ResultFile, saved: ResultFile, limitPc
         actualText: 'missing',
         pass: false,
         reason: `pipeline "${before.name}" is in the saved baseline (${saved.runId}) but not in this result`,
+        quiet: false,
       });
       continue;
     }
-    const c = comparePipelines(before, after, { ...bootstrap, metrics: REGRESSION_METRICS });
+    const c = comparePipelines(before, after, { ...boot, metrics: REGRESSION_METRICS });
     for (const key of REGRESSION_METRICS) {
       const m = c.metrics[key];
       if (!m) continue;
       const column = key.split('.')[0];
       const test = c.tests.find((t) => t.column === column);
-      checks.push(judge(after.name, m, limitPct, test ? test.pValue : null));
+      checks.push(judge(after.name, m, limitPct, test ? test.pValue : null, c.bootstrap.confidence));
     }
   }
   return checks;

@@ -9,15 +9,28 @@ export function verdictHeadline(v: GateVerdict): string {
   return v.pass ? `PASS: ${v.checks.length} checks passed` : `FAIL: ${failed} of ${v.checks.length} checks failed`;
 }
 
-/** The verdict as a terminal table. */
-export function renderVerdictTable(v: GateVerdict): string {
-  const t = new Table({ head: ['', 'check', 'actual', 'reason'], style: { head: [], border: [], compact: true }, wordWrap: true, colWidths: [6, 44, 12, 70] });
-  for (const c of v.checks) t.push([c.pass ? 'pass' : 'FAIL', c.expression, c.actualText, c.reason]);
-  return `${t.toString()}\n${verdictHeadline(v)}\n`;
+function quietLine(v: GateVerdict, hint = ''): string | null {
+  const quiet = v.checks.filter((c) => c.quiet).length;
+  return quiet > 0 ? `${quiet} regression checks within the limit or not judged${hint}` : null;
 }
 
-/** The verdict in markdown. */
+/** The verdict as a terminal table; quiet regression checks are counted, not listed. */
+export function renderVerdictTable(v: GateVerdict): string {
+  const t = new Table({ head: ['', 'check', 'actual', 'reason'], style: { head: [], border: [], compact: true }, wordWrap: true, colWidths: [6, 44, 12, 70] });
+  for (const c of v.checks) if (!c.quiet) t.push([c.pass ? 'pass' : 'FAIL', c.expression, c.actualText, c.reason]);
+  const lines = [t.length > 0 ? t.toString() : null, quietLine(v, ' (--format json lists each)'), verdictHeadline(v)].filter((l): l is string => l !== null);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The verdict in markdown; quiet regression checks go in a folded block. */
 export function renderVerdictMarkdown(v: GateVerdict): string {
-  const rows = v.checks.map((c) => [c.pass ? '✅ pass' : '❌ FAIL', `\`${c.expression}\``, c.actualText, c.reason]);
-  return [`### llmbench gate: ${verdictHeadline(v)}`, '', mdTable(['', 'Check', 'Actual', 'Reason'], rows), ''].join('\n');
+  const row = (c: GateVerdict['checks'][number]): string[] => [c.pass ? '✅ pass' : '❌ FAIL', `\`${c.expression}\``, c.actualText, c.reason];
+  const loud = v.checks.filter((c) => !c.quiet);
+  const quiet = v.checks.filter((c) => c.quiet);
+  const parts = [`### llmbench gate: ${verdictHeadline(v)}`, ''];
+  if (loud.length > 0) parts.push(mdTable(['', 'Check', 'Actual', 'Reason'], loud.map(row)), '');
+  if (quiet.length > 0) {
+    parts.push(`<details><summary>${quietLine(v)}</summary>`, '', mdTable(['', 'Check', 'Actual', 'Reason'], quiet.map(row)), '', '</details>', '');
+  }
+  return parts.join('\n');
 }

@@ -5,7 +5,6 @@ import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
 import { METRICS, type MetricDef, type MetricUnit } from './metrics.js';
 import { createRng } from './prng.js';
 import {
-  COLUMN_NAMES,
   drawWeights,
   measuredSamples,
   requestColumns,
@@ -80,13 +79,15 @@ export function variantsOf(result: ResultFile): PipelineResult[] {
 
 type StatKey = `${ColumnName}.${ColumnStat}` | 'okRequests' | 'outputTokens' | 'busyMs';
 
-/** Statistics of one (re)sample that the CI methods need (only the columns asked for). */
-function resampleStats(cols: RequestColumns, w: Uint32Array, columns: ReadonlySet<ColumnName>): Map<StatKey, number> {
+/** The statistics of each column a set of metrics needs. */
+type ColumnNeeds = ReadonlyMap<ColumnName, readonly ColumnStat[]>;
+
+/** Statistics of one (re)sample that the CI methods need (only the columns and statistics asked for). */
+function resampleStats(cols: RequestColumns, w: Uint32Array, needs: ColumnNeeds): Map<StatKey, number> {
   const out = new Map<StatKey, number>();
-  for (const c of COLUMN_NAMES) {
-    if (!columns.has(c)) continue;
-    const s = weightedColumnStats(cols[c], w);
-    for (const [k, v] of Object.entries(s)) out.set(`${c}.${k as ColumnStat}`, v);
+  for (const [c, stats] of needs) {
+    const s = weightedColumnStats(cols[c], w, stats);
+    for (const k of stats) out.set(`${c}.${k}`, s[k]);
   }
   const t = weightedTotals(cols, w);
   out.set('okRequests', t.okRequests);
@@ -140,20 +141,21 @@ function bootstrapChanges(
   const colsB = requestColumns(base.samples);
   const colsV = requestColumns(variant.samples);
   const wanted = defs.filter((d) => statKeyOf(d) !== null);
-  const columns = new Set(wanted.flatMap((d) => (d.ci.kind === 'column' ? [d.ci.column] : [])));
+  const needs = new Map<ColumnName, ColumnStat[]>();
+  for (const d of wanted) if (d.ci.kind === 'column') needs.set(d.ci.column, [...(needs.get(d.ci.column) ?? []), d.ci.stat]);
   if (colsB.n === 0 || colsV.n === 0) {
     for (const d of wanted) out.set(d.key, { why: 'no per-request samples' });
     return out;
   }
-  const fullB = resampleStats(colsB, new Uint32Array(colsB.n).fill(1), columns);
-  const fullV = resampleStats(colsV, new Uint32Array(colsV.n).fill(1), columns);
+  const fullB = resampleStats(colsB, new Uint32Array(colsB.n).fill(1), needs);
+  const fullV = resampleStats(colsV, new Uint32Array(colsV.n).fill(1), needs);
   const lists = new Map<string, number[]>(wanted.map((d) => [d.key, []]));
   const rng = createRng(opts.seed);
   const wB = new Uint32Array(colsB.n);
   const wV = new Uint32Array(colsV.n);
   for (let r = 0; r < opts.resamples; r++) {
-    const sB = resampleStats(colsB, drawWeights(rng, colsB.n, wB), columns);
-    const sV = resampleStats(colsV, drawWeights(rng, colsV.n, wV), columns);
+    const sB = resampleStats(colsB, drawWeights(rng, colsB.n, wB), needs);
+    const sV = resampleStats(colsV, drawWeights(rng, colsV.n, wV), needs);
     for (const d of wanted) {
       const key = statKeyOf(d) as StatKey;
       let b = sB.get(key) as number;

@@ -11,6 +11,8 @@ export interface SortedColumn {
   owners: Uint32Array;
   /** How many values each request contributes (1 or 0 for per-request metrics, chunk gaps for ITL). */
   perRequest: Uint32Array;
+  /** Sum of each request's values, so a resample's mean costs O(requests), not O(values). */
+  sumPerRequest: Float64Array;
 }
 
 /** Per-request columns of the measured (non-warm-up) requests of one pipeline. */
@@ -46,12 +48,14 @@ function sortedColumn(n: number, entries: Array<[number, number]>): SortedColumn
   const values = new Float64Array(entries.length);
   const owners = new Uint32Array(entries.length);
   const perRequest = new Uint32Array(n);
+  const sumPerRequest = new Float64Array(n);
   entries.forEach(([v, o], i) => {
     values[i] = v;
     owners[i] = o;
     perRequest[o] = (perRequest[o] as number) + 1;
+    sumPerRequest[o] = (sumPerRequest[o] as number) + v;
   });
-  return { values, owners, perRequest };
+  return { values, owners, perRequest, sumPerRequest };
 }
 
 /** Builds the resampling columns from a pipeline's samples. */
@@ -98,54 +102,68 @@ export function drawWeights(rng: () => number, n: number, out: Uint32Array): Uin
 }
 
 /**
- * Mean and type-7 percentiles of a column where request i's values count weights[i] times; exactly what
- * `distribution` would give on the expanded resample, including null (NaN here) below the minimum sample count.
+ * Values at the given 0-based positions of the expanded resample (request i's values repeated weights[i] times),
+ * positions ascending. Low positions are found walking up from the smallest value, high ones walking down from
+ * the largest, so a p99 costs a walk over the top 1% only.
  */
-export function weightedColumnStats(col: SortedColumn, weights: Uint32Array): Record<ColumnStat, number> {
-  let total = 0;
-  let sum = 0;
+function valuesAt(col: SortedColumn, weights: Uint32Array, total: number, positions: readonly number[]): number[] {
+  const out = new Array<number>(positions.length).fill(NaN);
   const len = col.values.length;
-  for (let i = 0; i < len; i++) {
-    const w = weights[col.owners[i] as number] as number;
-    total += w;
-    sum += w * (col.values[i] as number);
-  }
-  const out: Record<ColumnStat, number> = { p50: NaN, p90: NaN, p95: NaN, p99: NaN, mean: total > 0 ? sum / total : NaN };
-  if (total === 0) return out;
-  const ps = [50, 90, 95, 99] as const;
-  // Positions (0-based, in the expanded order) each percentile interpolates between.
-  const targets: Array<{ key: ColumnStat; lo: number; hi: number; frac: number; a: number; b: number }> = [];
-  for (const p of ps) {
-    if (total < minSamplesFor(p)) continue;
-    const rank = (p / 100) * (total - 1);
-    targets.push({ key: `p${p}`, lo: Math.floor(rank), hi: Math.ceil(rank), frac: rank - Math.floor(rank), a: NaN, b: NaN });
-  }
-  if (targets.length === 0) return out;
-  let cum = 0;
+  const half = total / 2;
   let t = 0;
-  let needHi = false;
-  for (let i = 0; i < len && t < targets.length; i++) {
+  let cum = 0;
+  for (let i = 0; i < len && t < positions.length && (positions[t] as number) < half; i++) {
     const w = weights[col.owners[i] as number] as number;
     if (w === 0) continue;
     cum += w;
-    const v = col.values[i] as number;
-    // Several percentiles may fall on the same run of copies of v.
-    while (t < targets.length) {
-      const tg = targets[t] as (typeof targets)[number];
-      if (!needHi) {
-        if (tg.lo < cum) {
-          tg.a = v;
-          needHi = true;
-        } else break;
-      }
-      if (tg.hi < cum) {
-        tg.b = v;
-        needHi = false;
-        t++;
-      } else break;
-    }
+    while (t < positions.length && (positions[t] as number) < half && (positions[t] as number) < cum) out[t++] = col.values[i] as number;
   }
-  for (const tg of targets) out[tg.key] = tg.a + (tg.b - tg.a) * tg.frac;
+  let u = positions.length - 1;
+  let fromTop = 0;
+  for (let i = len - 1; i >= 0 && u >= t; i--) {
+    const w = weights[col.owners[i] as number] as number;
+    if (w === 0) continue;
+    fromTop += w;
+    while (u >= t && (positions[u] as number) >= total - fromTop) out[u--] = col.values[i] as number;
+  }
+  return out;
+}
+
+/**
+ * Mean and type-7 percentiles of a column where request i's values count weights[i] times: exactly what
+ * `distribution` would give on the expanded resample, with NaN where it would give null (too few samples).
+ * Only the statistics in `stats` are computed; the others are NaN.
+ */
+export function weightedColumnStats(
+  col: SortedColumn,
+  weights: Uint32Array,
+  stats: readonly ColumnStat[] = COLUMN_STATS,
+): Record<ColumnStat, number> {
+  let total = 0;
+  let sum = 0;
+  for (let r = 0; r < weights.length; r++) {
+    const w = weights[r] as number;
+    if (w === 0) continue;
+    total += w * (col.perRequest[r] as number);
+    sum += w * (col.sumPerRequest[r] as number);
+  }
+  const out: Record<ColumnStat, number> = { p50: NaN, p90: NaN, p95: NaN, p99: NaN, mean: NaN };
+  if (total === 0) return out;
+  if (stats.includes('mean')) out.mean = sum / total;
+  const wanted = ([50, 90, 95, 99] as const).filter((p) => stats.includes(`p${p}`) && total >= minSamplesFor(p));
+  if (wanted.length === 0) return out;
+  const positions: number[] = [];
+  for (const p of wanted) {
+    const rank = (p / 100) * (total - 1);
+    positions.push(Math.floor(rank), Math.ceil(rank));
+  }
+  const vals = valuesAt(col, weights, total, positions);
+  wanted.forEach((p, k) => {
+    const rank = (p / 100) * (total - 1);
+    const a = vals[2 * k] as number;
+    const b = vals[2 * k + 1] as number;
+    out[`p${p}`] = a + (b - a) * (rank - Math.floor(rank));
+  });
   return out;
 }
 
