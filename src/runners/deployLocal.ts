@@ -1,0 +1,184 @@
+// A local pipeline as a Deployment: N `llmbench serve` replicas on 127.0.0.1 (free ports), fronted by the
+// built-in balancer or nginx when there are several, with fault injection (kill / restart a replica).
+import { LlmbenchError } from '../errors.js';
+import { STATS_PATH, startNginx, type NginxHandle } from '../server/balancer/index.js';
+import type { LocalPipelineSpec } from '../scenarios/types.js';
+import type { BalancerStats, DeployedProcess, Deployment } from '../types.js';
+import { spawnLlmbench, trackKillable, type ManagedProcess } from './processes.js';
+
+export interface LocalDeployOptions {
+  /** Bound on waiting for each server's ready line (model loading included). */
+  readyTimeoutMs?: number;
+  onProgress?: (msg: string) => void;
+  /** Fault-injection and restart events, as they happen. */
+  onEvent?: (kind: string, detail: string) => void;
+}
+
+/** Shutdown grace for servers: by the time a pipeline stops, its requests have finished. */
+const STOP_GRACE_MS = 5000;
+
+function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { args: string[]; env: NodeJS.ProcessEnv } {
+  const s = spec.serving;
+  const device = s.devices[replica] ?? 'cpu';
+  const [kind, index] = device.split(':') as [string, string | undefined];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // The server takes a provider name; a device index is chosen the CUDA way.
+  if (index !== undefined) env.CUDA_VISIBLE_DEVICES = index;
+  const args = [
+    'serve',
+    '--model', spec.model.source,
+    ...(spec.model.quantize ? ['--quantize', spec.model.quantize] : []),
+    '--host', '127.0.0.1',
+    '--port', String(port),
+    '--device', kind,
+    '--threads', String(s.threads),
+    '--max-batch', String(s.maxBatch),
+    '--max-queue', String(s.maxQueue),
+    '--timeout-ms', String(s.timeoutMs),
+    '--replica-name', `replica-${replica}`,
+    '--drain-ms', '2000',
+    '--exit-with-parent',
+  ];
+  return { args, env };
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/** Starts a local pipeline's processes; everything is stopped again if any part fails to start. */
+export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions = {}): Promise<Deployment> {
+  if (spec.serving.stages !== null) {
+    throw new LlmbenchError(
+      'RUN',
+      `pipeline "${spec.name}": serving.stages needs a server that serves layer-split models, and \`llmbench serve\` has no stage option in this build`,
+      'Remove serving.stages from the pipeline.',
+    );
+  }
+  const readyTimeoutMs = o.readyTimeoutMs ?? 180_000;
+  const replicas: Array<ManagedProcess | null> = [];
+  const urls: string[] = [];
+  let balancerProc: ManagedProcess | null = null;
+  let nginx: NginxHandle | null = null;
+  let untrackNginx: (() => void) | null = null;
+  const restarts = new Set<NodeJS.Timeout>();
+  let stopped = false;
+
+  const startReplica = async (i: number, port: number): Promise<ManagedProcess> => {
+    const { args, env } = serveArgs(spec, i, port);
+    return spawnLlmbench({ name: `${spec.name}/replica-${i}`, role: 'server', args, env, readyTimeoutMs });
+  };
+
+  const stopAll = async (): Promise<void> => {
+    stopped = true;
+    for (const t of restarts) clearTimeout(t);
+    restarts.clear();
+    // The front door first, so nothing new reaches a replica that is shutting down.
+    if (balancerProc) await balancerProc.stop(STOP_GRACE_MS);
+    if (nginx) await nginx.stop();
+    untrackNginx?.();
+    await Promise.all(replicas.map((r) => r?.stop(STOP_GRACE_MS)));
+  };
+
+  try {
+    o.onProgress?.(`starting ${spec.serving.replicas} server${spec.serving.replicas > 1 ? 's' : ''} for ${spec.name}`);
+    const started = await Promise.allSettled(Array.from({ length: spec.serving.replicas }, (_, i) => startReplica(i, 0)));
+    for (const r of started) replicas.push(r.status === 'fulfilled' ? r.value : null);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const r of replicas) urls.push((r as ManagedProcess).ready.url);
+    if (spec.serving.replicas > 1) {
+      const upstreams = urls.map((url, i) => ({ name: `replica-${i}`, url }));
+      if (spec.balancer.kind === 'builtin') {
+        balancerProc = await spawnLlmbench({
+          name: `${spec.name}/balancer`,
+          role: 'balancer',
+          args: [
+            'balance',
+            '--policy', spec.balancer.policy,
+            ...upstreams.flatMap((u) => ['--upstream', `${u.name}=${u.url}`]),
+            '--tries', String(spec.balancer.tries),
+            '--upstream-timeout-ms', String(spec.balancer.upstreamTimeoutMs),
+            '--host', '127.0.0.1',
+            '--port', '0',
+            '--exit-with-parent',
+          ],
+          readyTimeoutMs: 30_000,
+        });
+      } else if (spec.balancer.kind === 'nginx') {
+        nginx = await startNginx({ upstreams, tries: spec.balancer.tries, upstreamTimeoutMs: spec.balancer.upstreamTimeoutMs, host: '127.0.0.1', port: 0 });
+        const handle = nginx;
+        untrackNginx = trackKillable({
+          name: `${spec.name}/nginx`,
+          killNow: () => {
+            for (const pid of [handle.pid, ...handle.workerPids()]) {
+              try {
+                process.kill(pid, 'SIGKILL');
+              } catch {
+                // Already gone.
+              }
+            }
+          },
+        });
+      }
+    }
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+
+  const front = balancerProc?.ready.url ?? nginx?.url ?? (urls[0] as string);
+  const replicaList = urls.map((url, i) => ({ name: `replica-${i}`, url }));
+
+  const deployment: Deployment = {
+    url: front,
+    kind: 'local',
+    replicas: replicaList,
+    processes(): DeployedProcess[] {
+      const out: DeployedProcess[] = [];
+      for (const r of replicas) if (r) out.push({ pid: r.pid, name: r.name.split('/').pop() as string, role: 'server' });
+      if (balancerProc) out.push({ pid: balancerProc.pid, name: 'balancer', role: 'balancer' });
+      if (nginx) out.push({ pid: nginx.pid, name: 'nginx', role: 'nginx' });
+      return out;
+    },
+    async kill(replica: string, restartAfterMs: number | null): Promise<void> {
+      const i = replicaList.findIndex((r) => r.name === replica);
+      const proc = replicas[i];
+      if (i < 0 || !proc) throw new LlmbenchError('RUN', `pipeline "${spec.name}": no running replica "${replica}" to kill`);
+      proc.killNow();
+      await proc.exited;
+      replicas[i] = null;
+      o.onEvent?.('kill', `${replica} (pid ${proc.pid}) killed with SIGKILL`);
+      if (restartAfterMs === null) return;
+      const timer = setTimeout(() => {
+        restarts.delete(timer);
+        if (stopped) return;
+        // Same port, so the balancer's upstream list stays right.
+        startReplica(i, portOf(replicaList[i]?.url as string)).then(
+          (p) => {
+            if (stopped) {
+              void p.stop(STOP_GRACE_MS);
+              return;
+            }
+            replicas[i] = p;
+            o.onEvent?.('restart', `${replica} restarted (pid ${p.pid})`);
+          },
+          (e: unknown) => o.onEvent?.('restart-failed', `${replica}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`),
+        );
+      }, restartAfterMs);
+      restarts.add(timer);
+    },
+    async balancerStats(): Promise<BalancerStats | null> {
+      if (nginx) return nginx.stats();
+      if (!balancerProc) return null;
+      try {
+        const res = await fetch(`${balancerProc.ready.url}${STATS_PATH}`);
+        return res.ok ? ((await res.json()) as BalancerStats) : null;
+      } catch {
+        return null;
+      }
+    },
+    stop: stopAll,
+  };
+  return deployment;
+}

@@ -1,0 +1,202 @@
+// One pipeline, one repeat: deploy, warm up, drive every load level while the monitor samples memory,
+// inject faults on time, stop everything. Failures become data in the output, never a thrown error.
+import { performance } from 'node:perf_hooks';
+import type { Scenario } from '../scenarios/types.js';
+import { summarizePipeline } from '../stats/summarize.js';
+import type { AutocannonStats, BalancerStats, Deployment, ResourceTrace, Sample } from '../types.js';
+import { runAutocannon } from './autocannonDriver.js';
+import { deployExternal } from './deployExternal.js';
+import { deployLocal } from './deployLocal.js';
+import { drive, warmUp, type DriveOptions, type DriveProgress } from './driver.js';
+import { ResourceMonitor } from './monitor.js';
+import type { PreparedPipeline } from './prepare.js';
+import { planLevels } from './schedule.js';
+import { StreamClient } from './streamClient.js';
+import { judgeLevel } from './sweep.js';
+import type { TokenCounter } from './tokenCounter.js';
+import { apiPath, requestBody, type Workload } from './workload.js';
+
+export interface PipelineRunInput {
+  prepared: PreparedPipeline;
+  scenario: Scenario;
+  workload: Workload;
+  tokenizer: TokenCounter | null;
+  repeat: number;
+  signal: AbortSignal;
+  onProgress: (line: string) => void;
+  monitorIntervalMs: number;
+  readyTimeoutMs: number;
+}
+
+/** What one level measured. */
+export interface LevelRecord {
+  level: number | null;
+  intendedRate: number | null;
+  samples: Sample[];
+  dispatchLagMs: number[];
+  clientCpuPct: number;
+  autocannon: AutocannonStats | null;
+}
+
+export interface PipelineRunOutput {
+  repeat: number;
+  warmup: Sample[];
+  levels: LevelRecord[];
+  trace: ResourceTrace | null;
+  events: Array<{ atMs: number; kind: string; detail: string }>;
+  balancer: BalancerStats | null;
+  /** Set when something failed; what was measured before is kept. */
+  error: string | null;
+  complete: boolean;
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** Runs one repeat of one pipeline. */
+export async function runPipelineOnce(input: PipelineRunInput): Promise<PipelineRunOutput> {
+  const { prepared, scenario, workload, signal } = input;
+  const spec = prepared.spec;
+  const tag = `[${spec.name}${scenario.repeat > 1 ? ` ${input.repeat + 1}/${scenario.repeat}` : ''}]`;
+  const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, error: null, complete: false };
+  let deployment: Deployment | null = null;
+  let monitor: ResourceMonitor | null = null;
+  let client: StreamClient | null = null;
+  let measuredT0: number | null = null;
+  const faultTimers: NodeJS.Timeout[] = [];
+  let progressTimer: NodeJS.Timeout | null = null;
+  const event = (kind: string, detail: string): void => {
+    const atMs = measuredT0 === null ? 0 : performance.now() - measuredT0;
+    out.events.push({ atMs, kind, detail });
+    input.onProgress(`${tag} ${kind}: ${detail}`);
+  };
+
+  try {
+    let model: string | null = null;
+    let apiKey: string | null = null;
+    if (spec.kind === 'external') {
+      const target = await deployExternal(spec);
+      deployment = target.deployment;
+      model = target.model;
+      apiKey = target.apiKey;
+    } else {
+      deployment = await deployLocal(spec, { readyTimeoutMs: input.readyTimeoutMs, onProgress: (m) => input.onProgress(`${tag} ${m}`), onEvent: event });
+      const d = deployment;
+      monitor = new ResourceMonitor(() => d.processes(), input.monitorIntervalMs);
+      await monitor.start();
+    }
+    if (signal.aborted) throw new Error('run interrupted');
+
+    const warmupT0 = performance.now();
+    client = new StreamClient({ baseUrl: deployment.url, apiKey, tokenizer: input.tokenizer }, warmupT0);
+    const bodies = workload.requests.map((r) => requestBody(r, workload.api, workload.stream, model));
+    const progress: DriveProgress = { sent: 0, done: 0, failed: 0 };
+    const base: Omit<DriveOptions, 'firstRequest'> = {
+      client,
+      requests: workload.requests,
+      bodies,
+      path: apiPath(workload.api),
+      stream: workload.stream,
+      timeoutMs: scenario.load.requestTimeoutMs,
+      signal,
+      progress,
+    };
+    const load = scenario.load;
+    if (load.warmupRequests > 0) {
+      input.onProgress(`${tag} warming up (${load.warmupRequests} requests)`);
+      const replicas = Math.max(1, deployment.replicas.length);
+      out.warmup = await warmUp(load.warmupRequests, Math.max(replicas, Math.min(load.concurrency, 4)), { ...base, firstRequest: 0 });
+    }
+    let next = load.warmupRequests;
+    const levels = planLevels(load, scenario.seed);
+    const started = performance.now();
+    progressTimer = setInterval(() => {
+      const s = ((performance.now() - started) / 1000).toFixed(0);
+      input.onProgress(`${tag} ${s}s: ${progress.done - out.warmup.length} done, ${progress.failed} failed, ${progress.sent - progress.done} in flight`);
+    }, 2000);
+    for (const [li, { level, plan }] of levels.entries()) {
+      if (signal.aborted) break;
+      if (level !== null) input.onProgress(`${tag} sweep level ${level} (${load.sweep?.over})`);
+      const opts: DriveOptions = {
+        ...base,
+        firstRequest: next,
+        onStart: (t0) => {
+          if (measuredT0 !== null || !client) return;
+          // Every measured time of this repeat is relative to the start of its first level.
+          measuredT0 = t0;
+          client.clock0 = t0;
+          if (spec.kind === 'local' && deployment?.kill) {
+            const d = deployment;
+            for (const f of spec.faults) {
+              faultTimers.push(
+                setTimeout(() => {
+                  d.kill?.(f.kill, f.restartAfterMs).catch((e: unknown) => event('kill-failed', errorText(e)));
+                }, f.atMs),
+              );
+            }
+          }
+        },
+      };
+      const intendedRate = plan.kind === 'open' ? plan.intendedRatePerSec : null;
+      if (load.driver === 'autocannon') {
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        opts.onStart?.(t0);
+        const stats = await runAutocannon({ baseUrl: deployment.url, path: apiPath(workload.api), bodies, apiKey, plan, timeoutMs: load.requestTimeoutMs, signal });
+        const cpu = process.cpuUsage(cpu0);
+        const wall = performance.now() - t0;
+        out.levels.push({ level, intendedRate, samples: [], dispatchLagMs: [], clientCpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100, autocannon: stats });
+        continue;
+      }
+      const r = await drive(plan, opts);
+      next += r.consumed;
+      const samples = r.samples.map((s) => ({ ...s, run: input.repeat }));
+      out.levels.push({ level, intendedRate, samples, dispatchLagMs: r.dispatchLagMs, clientCpuPct: r.clientCpuPct, autocannon: null });
+      if (load.sweep && level !== null && load.sweep.stopWhen !== null && li < levels.length - 1) {
+        const summarize = (rec: LevelRecord) =>
+          summarizePipeline(rec.samples, [], {
+            profile: load.profile,
+            slo: scenario.slo,
+            intendedRate: rec.intendedRate,
+            dispatchLagMs: rec.dispatchLagMs,
+            clientCpuPct: rec.clientCpuPct,
+            modelFileBytes: null,
+            faultsInjected: false,
+          });
+        const first = out.levels[0] as LevelRecord;
+        const prev = out.levels.length > 1 ? (out.levels[out.levels.length - 2] as LevelRecord) : null;
+        const verdict = judgeLevel(load.sweep.over, level, summarize(out.levels[out.levels.length - 1] as LevelRecord), summarize(first), prev ? summarize(prev) : null);
+        const stop = load.sweep.stopWhen === 'saturated' ? verdict.saturated : verdict.sloBroken;
+        if (stop) {
+          input.onProgress(`${tag} stopping the sweep at level ${level}: ${verdict.reason ?? ''}`);
+          break;
+        }
+      }
+    }
+    // Warm-up ran on its own clock; move it before the measured start so all times share one origin.
+    const shift = warmupT0 - (measuredT0 ?? warmupT0);
+    out.warmup = out.warmup.map((s) => ({
+      ...s,
+      run: input.repeat,
+      scheduledMs: s.scheduledMs + shift,
+      sentMs: s.sentMs + shift,
+      firstTokenMs: s.firstTokenMs === null ? null : s.firstTokenMs + shift,
+      endMs: s.endMs + shift,
+    }));
+    out.complete = !signal.aborted;
+    if (signal.aborted) out.error = 'run interrupted';
+  } catch (e) {
+    out.error = errorText(e);
+    input.onProgress(`${tag} failed: ${out.error.split('\n')[0] ?? ''}`);
+  } finally {
+    if (progressTimer) clearInterval(progressTimer);
+    for (const t of faultTimers) clearTimeout(t);
+    if (deployment?.balancerStats) out.balancer = await deployment.balancerStats().catch(() => null);
+    if (monitor) out.trace = await monitor.stop(measuredT0 ?? performance.now());
+    client?.close();
+    if (deployment) await deployment.stop();
+  }
+  return out;
+}

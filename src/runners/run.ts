@@ -1,0 +1,247 @@
+// `llmbench run`: prepare every pipeline, build the workload once, run the pipelines interleaved
+// (A B A B ... when repeated), pool what each measured, and write results/<run-id>/result.json.
+import { join } from 'node:path';
+import { LlmbenchError } from '../errors.js';
+import { evaluateModel } from '../model/eval.js';
+import type { Scenario } from '../scenarios/types.js';
+import { summarizeAutocannon, summarizePipeline, type SummarizeOptions } from '../stats/summarize.js';
+import type { AutocannonStats, PipelineResult, PipelineSummary, QualityReport, ResultFile } from '../types.js';
+import { runPipelineOnce, type LevelRecord, type PipelineRunOutput } from './pipelineRun.js';
+import { preparePipeline, type PreparedPipeline } from './prepare.js';
+import { collectProvenance } from './provenance.js';
+import { makeRunId, RESULT_SCHEMA_VERSION, writeResultFile } from './resultFile.js';
+import { judgeLevel } from './sweep.js';
+import { loadTokenCounter, type TokenCounter } from './tokenCounter.js';
+import { buildWorkload, type Workload } from './workload.js';
+
+export interface RunOptions {
+  /** Folder for this run's files; default results/<run-id> under the current directory. */
+  outDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (line: string) => void;
+  monitorIntervalMs?: number;
+  readyTimeoutMs?: number;
+  /** Evaluate quantized pipelines against their fp32 source (default true). */
+  quality?: boolean;
+}
+
+export interface RunOutcome {
+  result: ResultFile;
+  dir: string;
+  path: string;
+}
+
+function tokenizerFor(dir: string | null, cache: Map<string, TokenCounter>): TokenCounter | null {
+  if (dir === null) return null;
+  let t = cache.get(dir);
+  if (!t) {
+    t = loadTokenCounter(dir);
+    cache.set(dir, t);
+  }
+  return t;
+}
+
+function checkContext(workload: Workload, prepared: PreparedPipeline[]): void {
+  let need = 0;
+  for (const r of workload.requests) if (r.promptTokens !== null) need = Math.max(need, r.promptTokens + r.maxTokens);
+  for (const p of prepared) {
+    if (p.maxPositions !== null && need > p.maxPositions) {
+      throw new LlmbenchError(
+        'RUN',
+        `pipeline "${p.spec.name}": the workload needs up to ${need} positions (prompt + max_tokens) but the model has ${p.maxPositions}`,
+        'Lower workload.promptTokens / outputTokens.',
+      );
+    }
+  }
+}
+
+function summarizeRecords(
+  records: Array<{ rec: LevelRecord; out: PipelineRunOutput }>,
+  warmup: PipelineRunOutput['warmup'],
+  scenario: Scenario,
+  prepared: PreparedPipeline,
+): PipelineSummary {
+  const traces = records.length > 0 ? uniqueTraces(records.map((r) => r.out)) : [];
+  const cpu = records.map((r) => r.rec.clientCpuPct);
+  const opts: SummarizeOptions = {
+    profile: scenario.load.profile,
+    slo: scenario.slo,
+    intendedRate: records[0]?.rec.intendedRate ?? null,
+    dispatchLagMs: records.flatMap((r) => r.rec.dispatchLagMs),
+    clientCpuPct: cpu.length > 0 ? Math.max(...cpu) : null,
+    modelFileBytes: prepared.modelFileBytes,
+    faultsInjected: prepared.spec.kind === 'local' && prepared.spec.faults.length > 0,
+  };
+  const cannon = records.map((r) => r.rec.autocannon).filter((a): a is AutocannonStats => a !== null);
+  if (cannon.length > 0) return summarizeAutocannon(poolAutocannon(cannon), traces, opts);
+  return summarizePipeline([...warmup, ...records.flatMap((r) => r.rec.samples)], traces, opts);
+}
+
+function uniqueTraces(outs: PipelineRunOutput[]) {
+  const seen = new Set<PipelineRunOutput>();
+  const traces = [];
+  for (const o of outs) {
+    if (seen.has(o)) continue;
+    seen.add(o);
+    if (o.trace) traces.push(o.trace);
+  }
+  return traces;
+}
+
+/** Repeats of autocannon: counts add up; latency figures are the mean over repeats (said in the note). */
+function poolAutocannon(list: AutocannonStats[]): AutocannonStats {
+  if (list.length === 1) return list[0] as AutocannonStats;
+  const sum = (f: (a: AutocannonStats) => number): number => list.reduce((s, a) => s + f(a), 0);
+  const mean = (f: (a: AutocannonStats) => number): number => sum(f) / list.length;
+  const first = list[0] as AutocannonStats;
+  return {
+    ...first,
+    durationMs: sum((a) => a.durationMs),
+    requestsPerSecond: { mean: mean((a) => a.requestsPerSecond.mean), stddev: mean((a) => a.requestsPerSecond.stddev), min: Math.min(...list.map((a) => a.requestsPerSecond.min)), max: Math.max(...list.map((a) => a.requestsPerSecond.max)) },
+    latencyMs: {
+      mean: mean((a) => a.latencyMs.mean),
+      stddev: mean((a) => a.latencyMs.stddev),
+      min: Math.min(...list.map((a) => a.latencyMs.min)),
+      max: Math.max(...list.map((a) => a.latencyMs.max)),
+      p50: mean((a) => a.latencyMs.p50),
+      p90: mean((a) => a.latencyMs.p90),
+      p97_5: mean((a) => a.latencyMs.p97_5),
+      p99: mean((a) => a.latencyMs.p99),
+    },
+    total: sum((a) => a.total),
+    ok: sum((a) => a.ok),
+    non2xx: sum((a) => a.non2xx),
+    errors: sum((a) => a.errors),
+    timeouts: sum((a) => a.timeouts),
+    outputTokens: sum((a) => a.outputTokens),
+    note: `${first.note}; ${list.length} repeats: counts summed, latency percentiles averaged over repeats`,
+  };
+}
+
+/** Pools the repeats of one pipeline into its PipelineResult. */
+export function buildPipelineResult(
+  prepared: PreparedPipeline,
+  outs: PipelineRunOutput[],
+  scenario: Scenario,
+  quality: QualityReport | null,
+): PipelineResult {
+  const spec = prepared.spec;
+  const warmup = outs.flatMap((o) => o.warmup);
+  const all = outs.flatMap((o) => o.levels.map((rec) => ({ rec, out: o })));
+  let sweep: PipelineResult['sweep'] = null;
+  let summary: PipelineSummary;
+  const s = scenario.load.sweep;
+  if (s) {
+    const levels = [...new Set(all.map((r) => r.rec.level as number))].sort((a, b) => a - b);
+    sweep = levels.map((level) => ({ level, summary: summarizeRecords(all.filter((r) => r.rec.level === level), [], scenario, prepared) }));
+    // The headline is the highest level that stayed valid and unsaturated (the sustainable point).
+    let chosen = sweep[0]?.summary ?? summarizeRecords([], warmup, scenario, prepared);
+    sweep.forEach((point, i) => {
+      const first = sweep?.[0]?.summary as PipelineSummary;
+      const v = judgeLevel(s.over, point.level, point.summary, first, i > 0 ? (sweep?.[i - 1]?.summary ?? null) : null);
+      if (point.summary.valid && !v.saturated && !v.sloBroken) chosen = point.summary;
+    });
+    summary = chosen;
+  } else {
+    summary = summarizeRecords(all, warmup, scenario, prepared);
+  }
+  const errors = outs.map((o) => o.error).filter((e): e is string => e !== null);
+  const lastTrace = [...outs].reverse().find((o) => o.trace !== null)?.trace ?? null;
+  const cannon = all.map((r) => r.rec.autocannon).filter((a): a is AutocannonStats => a !== null);
+  return {
+    name: spec.name,
+    baseline: spec.baseline,
+    spec: spec as unknown as Record<string, unknown>,
+    summary,
+    quality,
+    samples: [...warmup, ...all.flatMap((r) => r.rec.samples)],
+    resources: lastTrace ? { ...lastTrace, clientCpuPct: summary.load.clientCpuPct } : null,
+    sweep,
+    events: outs.flatMap((o) => o.events),
+    complete: outs.length === scenario.repeat && outs.every((o) => o.complete),
+    error: errors.length > 0 ? [...new Set(errors)].join('; ') : null,
+    autocannon: cannon.length > 0 ? poolAutocannon(cannon) : null,
+    balancer: [...outs].reverse().find((o) => o.balancer !== null)?.balancer ?? null,
+  };
+}
+
+async function qualityOf(p: PreparedPipeline, progress: (m: string) => void): Promise<QualityReport | null> {
+  if (p.spec.kind !== 'local' || p.spec.model.quantize === null || !p.modelDir || !p.sourceDir) return null;
+  progress(`[${p.spec.name}] evaluating quality vs the fp32 source`);
+  try {
+    return await evaluateModel(p.modelDir, p.sourceDir, { maxEvalTokens: 256 });
+  } catch (e) {
+    progress(`[${p.spec.name}] quality evaluation failed: ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  }
+}
+
+/** Runs a scenario end to end and writes its result file (also when interrupted or partly failed). */
+export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promise<RunOutcome> {
+  const progress = o.onProgress ?? (() => undefined);
+  const signal = o.signal ?? new AbortController().signal;
+  const startedAt = new Date();
+  const runId = makeRunId(scenario.name, startedAt);
+  const dir = o.outDir ?? join('results', runId);
+
+  const prepared: PreparedPipeline[] = [];
+  for (const spec of scenario.pipelines) {
+    progress(`[${spec.name}] preparing`);
+    prepared.push(await preparePipeline(spec, (m) => progress(`[${spec.name}] ${m}`)));
+  }
+  const tokenizers = new Map<string, TokenCounter>();
+  const baseline = prepared.find((p) => p.spec.baseline);
+  const workloadTokDir = baseline?.tokenizerDir ?? prepared.find((p) => p.tokenizerDir !== null)?.tokenizerDir ?? null;
+  const workload = buildWorkload(scenario.workload, scenario.seed, tokenizerFor(workloadTokDir, tokenizers));
+  checkContext(workload, prepared);
+  progress(`workload: ${workload.requests.length} distinct requests (sha256 ${workload.sha256.slice(0, 12)})`);
+
+  const modelHashes: Record<string, string> = {};
+  for (const p of prepared) if (p.modelSha256) modelHashes[p.spec.name] = p.modelSha256;
+  const provenance = await collectProvenance(modelHashes);
+  const outs = new Map<string, PipelineRunOutput[]>(prepared.map((p) => [p.spec.name, []]));
+  const quality = new Map<string, QualityReport | null>();
+
+  const snapshot = (complete: boolean): ResultFile => ({
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    runId,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    complete,
+    scenario: { ...scenario, workloadSha256: workload.sha256 } as unknown as Record<string, unknown>,
+    provenance,
+    repeats: scenario.repeat,
+    pipelines: prepared.map((p) => buildPipelineResult(p, outs.get(p.spec.name) ?? [], scenario, quality.get(p.spec.name) ?? null)),
+  });
+
+  let path = '';
+  for (let r = 0; r < scenario.repeat && !signal.aborted; r++) {
+    for (const p of prepared) {
+      if (signal.aborted) break;
+      const out = await runPipelineOnce({
+        prepared: p,
+        scenario,
+        workload,
+        tokenizer: tokenizerFor(p.tokenizerDir, tokenizers),
+        repeat: r,
+        signal,
+        onProgress: progress,
+        monitorIntervalMs: o.monitorIntervalMs ?? 250,
+        readyTimeoutMs: o.readyTimeoutMs ?? 180_000,
+      });
+      outs.get(p.spec.name)?.push(out);
+      // Keep what was measured so far on disk, in case this process does not get to the end.
+      path = await writeResultFile(dir, snapshot(false));
+    }
+  }
+  if (!signal.aborted && o.quality !== false) {
+    for (const p of prepared) {
+      if (signal.aborted) break;
+      quality.set(p.spec.name, await qualityOf(p, progress));
+    }
+  }
+  const result = snapshot(false);
+  result.complete = !signal.aborted && result.pipelines.every((p) => p.complete);
+  path = await writeResultFile(dir, result);
+  return { result, dir, path };
+}
