@@ -10,10 +10,12 @@ import { splitModel } from '../model/splitModel.js';
 import type { SplitPlan } from '../model/splitPlan.js';
 import type { StagesManifest } from '../model/splitManifest.js';
 import type { DeviceName } from '../types.js';
+import { createDecoder, type Decoder } from './decoder.js';
 import { elemTypeName, readGraphSignature } from './graphIo.js';
 import { LAST_LOGITS, newKvName, type PatchSpec, patchDecoderBytes } from './graphPatch.js';
 import { executionProvidersFor, parseDevice } from './providers.js';
 import type { DecoderSession, KvMode, SessionOptions } from './session.js';
+import { StagedSlotDecoder } from './stagedDecoder.js';
 import { StagedRunner, type StageRuntimeOptions } from './stagedRunner.js';
 
 /** Options of loadStagedRunner: the single-session options plus per-stage device and threads. */
@@ -28,6 +30,11 @@ export interface StagedDecoderSession extends DecoderSession {
   runner: StagedRunner;
   splitDir: string;
   manifest: StagesManifest;
+  /**
+   * The decoder to use for this session: in slots mode one whose KV cache lives in the stages
+   * (StagedSlotDecoder); otherwise the engine's own.
+   */
+  createDecoder(rows: number, maxSlots: number): Decoder;
 }
 
 /**
@@ -78,7 +85,7 @@ export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadS
     await runner.dispose();
     throw new ModelError(`${base.onnxPath}: patched outputs missing from the split stages`);
   }
-  return {
+  const session: StagedDecoderSession = {
     info,
     runner,
     kvMode,
@@ -89,5 +96,7 @@ export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadS
     note,
     splitDir: split.dir,
     manifest: split.manifest,
+    createDecoder: (rows, maxSlots) => (session.kvMode === 'slots' ? new StagedSlotDecoder(session, runner, rows, maxSlots) : createDecoder(session, rows, maxSlots)),
   };
+  return session;
 }

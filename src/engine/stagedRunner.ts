@@ -10,7 +10,8 @@ import ort from 'onnxruntime-node';
 import { ModelError, UsageError } from '../errors.js';
 import type { StagesManifest } from '../model/splitManifest.js';
 import type { DecoderRunner, Feeds, RunnerStats } from './runner.js';
-import type { FromStage, StageSessionConfig, StageWorkerData, TensorData, ToStage, WireTensor } from './stagedProtocol.js';
+import { newKvName } from './graphPatch.js';
+import type { FromStage, KvBinding, KvOp, KvOpen, KvStep, StageSessionConfig, StageWorkerData, TensorData, ToStage, WireTensor } from './stagedProtocol.js';
 import { ortEntryUrl, stagedWorkerUrl } from './stagedWorkerUrl.js';
 
 /** Device and thread budget of one stage. */
@@ -57,6 +58,9 @@ export class StagedRunner implements DecoderRunner {
   private readonly pending = new Map<number, Pending>();
   private readonly timings: StageTiming[];
   private nextRunId = 1;
+  private nextDecoderId = 1;
+  /** Past inputs the stages feed from their own caches in runResident. */
+  private readonly residentInputs = new Set<string>();
   private broken: Error | null = null;
   private disposed = false;
 
@@ -133,13 +137,53 @@ export class StagedRunner implements DecoderRunner {
   /** Runs all stages for one step and returns the `fetches` outputs (default: all original outputs). */
   async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, ort.Tensor>> {
     const t0 = performance.now();
-    const out = await this.runStages(feeds, fetches);
+    const out = await this.runStages(feeds, fetches, null);
     this.stats.runMs += performance.now() - t0;
     this.stats.runs += 1;
     return out;
   }
 
-  private runStages(feeds: Feeds, fetches: readonly string[] | undefined): Promise<Record<string, ort.Tensor>> {
+  /**
+   * Runs one step over a stage-resident cache opened with `openKv`: each stage feeds its own layers' past
+   * from its arena and keeps the new keys/values, so `feeds` carries no past_key_values.
+   */
+  async runResident(feeds: Feeds, fetches: readonly string[], step: KvStep): Promise<Record<string, ort.Tensor>> {
+    const t0 = performance.now();
+    const out = await this.runStages(feeds, fetches, step);
+    this.stats.runMs += performance.now() - t0;
+    this.stats.runs += 1;
+    return out;
+  }
+
+  /**
+   * Creates a KV cache for one decoder inside every stage (its layers only), for graphs with the engine's
+   * new-keys/values outputs. Returns the decoder id for runResident and kvOp.
+   */
+  openKv(spec: Omit<KvOpen, 'decoderId' | 'bindings'>): number {
+    if (this.disposed) throw new Error('staged runner is disposed');
+    const decoderId = this.nextDecoderId++;
+    for (const [i, st] of this.manifest.stages.entries()) {
+      const bindings: KvBinding[] = [];
+      for (let layer = st.firstLayer; layer <= st.lastLayer; layer++) {
+        const b = { layer, pastKey: `past_key_values.${layer}.key`, pastValue: `past_key_values.${layer}.value`, newKey: newKvName(layer, 'key'), newValue: newKvName(layer, 'value') };
+        if (!st.inputs.includes(b.pastKey) || !st.inputs.includes(b.pastValue) || !st.outputs.includes(b.newKey) || !st.outputs.includes(b.newValue)) {
+          throw new Error(`stage ${i} does not own layer ${layer}'s cache (needs ${b.pastKey} in and ${b.newKey} out)`);
+        }
+        bindings.push(b);
+      }
+      this.workers[i]?.postMessage({ kind: 'kvOpen', open: { ...spec, decoderId, bindings } } satisfies ToStage);
+    }
+    for (const b of this.manifest.stages) for (let l = b.firstLayer; l <= b.lastLayer; l++) this.residentInputs.add(`past_key_values.${l}.key`).add(`past_key_values.${l}.value`);
+    return decoderId;
+  }
+
+  /** Applies row bookkeeping to a resident cache in every stage, in order with the runs around it. */
+  kvOp(op: KvOp): void {
+    if (this.disposed) return;
+    for (const w of this.workers) w.postMessage({ kind: 'kvOp', op } satisfies ToStage);
+  }
+
+  private runStages(feeds: Feeds, fetches: readonly string[] | undefined, kv: KvStep | null): Promise<Record<string, ort.Tensor>> {
     if (this.disposed) return Promise.reject(new Error('staged runner is disposed'));
     if (this.broken) return Promise.reject(this.broken);
     const want = new Set(fetches ?? this.outputNames);
@@ -150,11 +194,12 @@ export class StagedRunner implements DecoderRunner {
       const stageFeeds: WireTensor[] = [];
       const transfer: ArrayBuffer[] = [];
       for (const name of st.inputs) {
+        if (kv && this.residentInputs.has(name)) continue;
         const t = feeds[name];
         if (!t) return Promise.reject(new Error(`staged runner: missing input ${name} (stage ${st.index})`));
         stageFeeds.push(toWire(name, t, transfer));
       }
-      messages.push({ message: { kind: 'run', runId, feeds: stageFeeds, fetch: st.outputs.filter((o) => want.has(o)) }, transfer });
+      messages.push({ message: { kind: 'run', runId, feeds: stageFeeds, fetch: st.outputs.filter((o) => want.has(o)), kv }, transfer });
     }
     return new Promise((resolve, reject) => {
       this.pending.set(runId, { remaining: this.workers.length, outputs: {}, resolve, reject });

@@ -1,11 +1,11 @@
 // Where the stage worker's JavaScript is. From the compiled package it sits next to this module; when the
-// sources run directly (vitest), the worker's TypeScript is transpiled once into a temp file, since a
-// worker thread cannot load .ts on Node 20.
+// sources run directly (vitest), the worker and the project files it imports are transpiled once into a
+// temp folder, since a worker thread cannot load .ts on Node 20.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 let cached: URL | null = null;
@@ -18,17 +18,34 @@ export async function stagedWorkerUrl(): Promise<URL> {
     cached = js;
     return js;
   }
-  const tsPath = fileURLToPath(new URL('./stagedWorker.ts', import.meta.url));
-  const source = readFileSync(tsPath, 'utf8');
-  const out = join(tmpdir(), `llmbench-staged-worker-${createHash('sha256').update(source).digest('hex').slice(0, 16)}.mjs`);
-  if (!existsSync(out)) {
-    const ts = (await import('typescript')).default;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const ts = (await import('typescript')).default;
+  // The worker and every relative module it (transitively) imports, transpiled side by side.
+  const sources = new Map<string, string>();
+  const pending = ['stagedWorker'];
+  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+    if (sources.has(name)) continue;
+    const source = readFileSync(join(here, `${name}.ts`), 'utf8');
     const js2 = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    const tmp = `${out}.${process.pid}.tmp`;
-    writeFileSync(tmp, js2);
-    renameSync(tmp, out);
+    sources.set(name, js2);
+    for (const m of js2.matchAll(/from\s+'\.\/([\w.-]+)\.js'/g)) if (m[1]) pending.push(m[1]);
   }
-  cached = pathToFileURL(out);
+  const hash = createHash('sha256');
+  for (const [name, text] of [...sources.entries()].sort()) hash.update(name).update(text);
+  const dir = join(tmpdir(), `llmbench-staged-worker-${hash.digest('hex').slice(0, 16)}`);
+  if (!existsSync(join(dir, 'stagedWorker.js'))) {
+    const tmp = `${dir}.${process.pid}.tmp`;
+    mkdirSync(tmp, { recursive: true });
+    for (const [name, text] of sources) writeFileSync(join(tmp, `${name}.js`), text);
+    // package.json marks the folder as ESM so the .js files load as modules.
+    writeFileSync(join(tmp, 'package.json'), '{"type":"module"}\n');
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      // Another process created the same folder first; its files are identical.
+    }
+  }
+  cached = pathToFileURL(join(dir, 'stagedWorker.js'));
   return cached;
 }
 

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError, UsageError } from '../../src/errors.js';
+import { createDecoder, type Decoder } from '../../src/engine/decoder.js';
 import { generate } from '../../src/engine/generate.js';
 import { type DecoderSession, openDecoderSession } from '../../src/engine/session.js';
+import { StagedSlotDecoder } from '../../src/engine/stagedDecoder.js';
 import { loadStagedRunner, type StagedDecoderSession } from '../../src/engine/stagedLoad.js';
 import { quantizeModelDir } from '../../src/model/quantize.js';
 import { maxAbsDiff, makeModel, osThreadCount, stepFeeds, tempRoot } from './helpers.js';
@@ -142,5 +144,68 @@ describe('StagedRunner', () => {
     const cuda = loadStagedRunner(tiny, { stages: 2 }, { stages: [{}, { device: 'cuda' }] });
     if (ort.listSupportedBackends().some((b) => b.name === 'cuda')) await cuda.then((x) => x.runner.dispose(), () => undefined);
     else await expect(cuda).rejects.toBeInstanceOf(ProviderError);
+  });
+});
+
+/** Argmax of row r of [rows x vocab] logits. */
+function argmax(logits: Float32Array, r: number, vocab: number): number {
+  let best = 0;
+  for (let i = 1; i < vocab; i++) if ((logits[r * vocab + i] ?? -Infinity) > (logits[r * vocab + best] ?? -Infinity)) best = i;
+  return best;
+}
+
+/**
+ * A batch-engine-like sequence of decoder calls: two rows prefilled in chunks, decoded together, one row
+ * retired (clear + move), a third prompt admitted, then all decoded; the stride grows and shrinks on the
+ * way. Returns every logits array produced, in order.
+ */
+async function script(d: Decoder): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  const V = d.vocabSize;
+  const a = PROMPT;
+  const b = Array.from({ length: 40 }, (_, i) => 40 + ((i * 7) % 50));
+  out.push(await d.extend(0, a.slice(0, 8)), await d.extend(0, a.slice(8)));
+  out.push(await d.extend(1, b.slice(0, 32)), await d.extend(1, b.slice(32)));
+  let next = [argmax(out[1] as Float32Array, 0, V), argmax(out[3] as Float32Array, 0, V)];
+  for (let step = 0; step < 6; step++) {
+    const logits = await d.decode(next);
+    out.push(logits);
+    next = next.map((_, r) => argmax(logits, r, V));
+  }
+  d.clearRow(0);
+  d.moveRow(1, 0);
+  out.push(await d.extend(1, [5, 6, 7]));
+  next = [next[1] as number, argmax(out[out.length - 1] as Float32Array, 0, V)];
+  for (let step = 0; step < 6; step++) {
+    const logits = await d.decode(next);
+    out.push(logits);
+    next = next.map((_, r) => argmax(logits, r, V));
+  }
+  return out;
+}
+
+describe('StagedSlotDecoder (KV cache kept in the stages)', () => {
+  it('produces the same logits as the engine SlotDecoder through prefill, batched decode, row moves and stride changes', async () => {
+    for (const [dir, plan] of [
+      [tiny, { stages: 2 }],
+      [small, { stages: 3 }],
+    ] as const) {
+      const ref = await script(createDecoder(await whole(dir), 3, 128));
+      const s = await staged(dir, plan);
+      const d = s.createDecoder(3, 128);
+      expect(d).toBeInstanceOf(StagedSlotDecoder);
+      const got = await script(d);
+      expect(got).toHaveLength(ref.length);
+      for (const [i, l] of got.entries()) {
+        const r = ref[i] as Float32Array;
+        expect(l.length).toBe(r.length);
+        let diff = 0;
+        for (let j = 0; j < l.length; j++) diff = Math.max(diff, Math.abs((l[j] ?? 0) - (r[j] ?? 0)));
+        expect(diff, `call ${i}`).toBeLessThan(1e-4);
+      }
+      // The decoder never feeds past_key_values (the runner would reject a run missing them): the stages did.
+      (d as StagedSlotDecoder).release();
+      await expect(d.decode([1])).rejects.toThrow('decoder released');
+    }
   });
 });

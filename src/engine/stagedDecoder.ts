@@ -1,0 +1,132 @@
+// The engine's Decoder over a split model whose KV cache lives in the stages: each stage worker holds an
+// arena for its own layers, and this main-thread side keeps only the row bookkeeping (lengths, stride) to
+// build ids, positions and the mask exactly as SlotDecoder does. Per step only those, the activations
+// between stages and the last stage's logits cross threads; the cache never does.
+import * as ort from 'onnxruntime-node';
+import type { Decoder } from './decoder.js';
+import { KvArena } from './kvArena.js';
+import type { Feeds } from './runner.js';
+import type { DecoderSession } from './session.js';
+import type { StagedRunner } from './stagedRunner.js';
+
+/** Closes a stage-side cache once its decoder is garbage collected (Decoder has no dispose). */
+const finalizer = new FinalizationRegistry<{ runner: StagedRunner; decoderId: number }>(({ runner, decoderId }) => {
+  runner.kvOp({ decoderId, op: 'close' });
+});
+
+/** Decoder whose cache is kept per stage; needs a slots-mode session backed by a StagedRunner. */
+export class StagedSlotDecoder implements Decoder {
+  readonly vocabSize: number;
+  private readonly decoderId: number;
+  /** Lengths and stride only (no layers): the stages hold the data in the same layout. */
+  private readonly rowsState: KvArena;
+  private readonly keep: ort.Tensor | null;
+  private ids = new BigInt64Array(0);
+  private positions = new BigInt64Array(0);
+  private mask = new BigInt64Array(0);
+  private broken: Error | null = null;
+
+  constructor(
+    private readonly session: DecoderSession,
+    private readonly runner: StagedRunner,
+    readonly rows: number,
+    readonly maxSlots: number,
+  ) {
+    if (session.kvMode !== 'slots') throw new Error('StagedSlotDecoder needs a session opened in slots mode');
+    const { info } = session;
+    this.vocabSize = info.vocabSize;
+    this.rowsState = new KvArena({ layers: 0, rows, heads: info.numKvHeads, headDim: info.headDim, maxSlots, dtype: info.kvDtype });
+    this.decoderId = runner.openKv({ rows, maxSlots, heads: info.numKvHeads, headDim: info.headDim, dtype: info.kvDtype });
+    this.keep = info.hasNumLogitsToKeep ? new ort.Tensor('int64', BigInt64Array.from([1n]), []) : null;
+    finalizer.register(this, { runner, decoderId: this.decoderId }, this);
+  }
+
+  length(row: number): number {
+    return this.rowsState.lengths[row] as number;
+  }
+
+  extend(row: number, ids: readonly number[]): Promise<Float32Array> {
+    return this.run(row, 1, ids, ids.length);
+  }
+
+  decode(ids: readonly number[]): Promise<Float32Array> {
+    return this.run(0, ids.length, ids, 1);
+  }
+
+  moveRow(from: number, to: number): void {
+    if (from === to) return;
+    this.rowsState.moveRow(from, to);
+    this.runner.kvOp({ decoderId: this.decoderId, op: 'move', from, to });
+  }
+
+  clearRow(row: number): void {
+    this.rowsState.clearRow(row);
+    this.runner.kvOp({ decoderId: this.decoderId, op: 'clear', row });
+  }
+
+  /** Frees the stages' cache now rather than at garbage collection. */
+  release(): void {
+    finalizer.unregister(this);
+    this.runner.kvOp({ decoderId: this.decoderId, op: 'close' });
+    this.broken = new Error('decoder released');
+  }
+
+  private async run(first: number, count: number, ids: readonly number[], s: number): Promise<Float32Array> {
+    if (this.broken) throw this.broken;
+    const st = this.rowsState;
+    let need = 0;
+    for (let r = 0; r < this.rows; r++) need = Math.max(need, st.lengths[r] as number);
+    for (let r = first; r < first + count; r++) need = Math.max(need, (st.lengths[r] as number) + s);
+    if (need > this.maxSlots) throw new RangeError(`row would hold ${need} tokens, more than ${this.maxSlots}`);
+    this.fitStride(need);
+    const stride = st.stride;
+    const total = stride + s;
+    const idT = this.buffer('ids', count * s);
+    const posT = this.buffer('positions', count * s);
+    const maskT = this.buffer('mask', count * total);
+    for (let r = 0; r < count; r++) {
+      const len = st.lengths[first + r] as number;
+      for (let j = 0; j < s; j++) {
+        idT[r * s + j] = BigInt(ids[r * s + j] as number);
+        posT[r * s + j] = BigInt(len + j);
+      }
+      const m = maskT.subarray(r * total, (r + 1) * total);
+      m.fill(1n, 0, len);
+      m.fill(0n, len, stride);
+      m.fill(1n, stride, total);
+    }
+    const feeds: Feeds = {
+      input_ids: new ort.Tensor('int64', idT, [count, s]),
+      attention_mask: new ort.Tensor('int64', maskT, [count, total]),
+      position_ids: new ort.Tensor('int64', posT, [count, s]),
+    };
+    if (this.keep) feeds.num_logits_to_keep = this.keep;
+    const logitsName = this.session.lastLogitsOutput;
+    let out: Record<string, ort.Tensor>;
+    try {
+      out = await this.runner.runResident(feeds, [logitsName], { decoderId: this.decoderId, first, count, s, stride });
+    } catch (e) {
+      // Some stages may have extended their caches and others not: this decoder cannot continue.
+      this.broken = e as Error;
+      throw e;
+    }
+    st.advance(first, count, s);
+    return (out[logitsName] as ort.Tensor).data as Float32Array;
+  }
+
+  /** Same stride policy as SlotDecoder (a little above the longest row, re-laid out rarely). */
+  private fitStride(need: number): void {
+    const target = Math.min(this.maxSlots, Math.ceil((need + Math.max(16, need >> 3)) / 16) * 16);
+    const s = this.rowsState.stride;
+    if (s < need || s > 2 * target) this.rowsState.setStride(Math.max(need, target));
+  }
+
+  private buffer(which: 'ids' | 'positions' | 'mask', n: number): BigInt64Array {
+    let b = this[which];
+    if (b.length < n) {
+      b = new BigInt64Array(Math.max(n, b.length * 2));
+      this[which] = b;
+    }
+    return b.subarray(0, n);
+  }
+}
