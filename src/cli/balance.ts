@@ -1,7 +1,7 @@
 // `llmbench balance`: wiring only; the proxy lives in src/server/balancer.
 import { Option, type Command } from 'commander';
 import { runBalance } from '../server/balancer/balanceCommand.js';
-import { BALANCER_DEFAULTS } from '../server/balancer/options.js';
+import { BALANCER_DEFAULTS, resolveBalancerOptions } from '../server/balancer/options.js';
 import { parseUpstreamArg } from '../server/balancer/upstreamSpec.js';
 import { BALANCER_POLICIES, type BalancerPolicy } from '../types.js';
 import { UsageError } from '../errors.js';
@@ -48,6 +48,7 @@ export function registerBalance(program: Command): void {
         host: flags.host,
         port: parseIntOption('--port', flags.port, 0, 65535),
       };
+      resolveBalancerOptions(options); // every mistake is reported before anything starts listening
       const stopRequested = new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());

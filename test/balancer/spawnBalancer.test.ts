@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/program.js';
 import { spawnBuiltinBalancer, type BalancerHandle } from '../../src/server/balancer/index.js';
 import { post, startTestUpstream, type TestUpstream } from './helpers/testUpstream.js';
 
@@ -26,21 +27,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 describe('spawnBuiltinBalancer', () => {
@@ -124,9 +110,19 @@ describe('llmbench balance', () => {
     [['--upstream', 'r=http://127.0.0.1:70000'], 'port 70000 is invalid'],
     [[], 'at least one upstream is required'],
   ])('refuses %j with exit 2', async (args, message) => {
-    const r = await runCli(['balance', ...args]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(message);
-    expect(r.stdout).toBe('');
+    const stderr: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    const listenersBefore = process.listenerCount('SIGTERM');
+    try {
+      expect(await main(['node', 'llmbench', 'balance', ...args])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stderr.join('')).toContain(message);
+    // Nothing was started: no signal handler left behind.
+    expect(process.listenerCount('SIGTERM')).toBe(listenersBefore);
   });
 });
