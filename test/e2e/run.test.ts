@@ -1,0 +1,159 @@
+// End to end on the tiny model: real servers, real load, real result files.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readResultFile } from '../../src/report/resultFile.js';
+import { spawnLlmbench, type ManagedProcess } from '../../src/runners/processes.js';
+import { runScenario } from '../../src/runners/run.js';
+import { parseScenario } from '../../src/scenarios/load.js';
+import { expectConsistent, pidsWithEnv } from './helpers.js';
+
+let dir: string;
+let marker: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'llmbench-e2e-run-'));
+  // A private cache: presets and quantized copies are built here, and every process started below
+  // inherits this value, which is how the orphan check finds them.
+  marker = join(dir, 'cache');
+  process.env.LLMBENCH_CACHE = marker;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const twoPipelines = `
+name: e2e fp32 vs int8
+seed: 3
+workload:
+  distinctRequests: 16
+  promptTokens: { dist: uniform, min: 8, max: 24 }
+  outputTokens: { dist: uniform, min: 8, max: 16 }
+load: { profile: concurrency, concurrency: 2, warmupRequests: 2, duration: 2s }
+slo: { ttftMs: 5000 }
+pipelines:
+  - name: fp32
+    model: { source: tiny }
+  - name: int8
+    model: { source: tiny, quantize: int8 }
+`;
+
+describe('llmbench run, end to end', () => {
+  it('fp32 vs int8 on the tiny model writes a consistent result.json and leaves no process behind', async () => {
+    const scenario = parseScenario(twoPipelines, { source: 'e2e.yaml', baseDir: dir });
+    const lines: string[] = [];
+    const { result, path } = await runScenario(scenario, { outDir: join(dir, 'r1'), onProgress: (l) => lines.push(l) });
+    expect(path).toBe(join(dir, 'r1', 'result.json'));
+    const onDisk = readResultFile(path);
+    expect(onDisk.runId).toBe(result.runId);
+    expect(result.schemaVersion).toBe(1);
+    expect(result.complete).toBe(true);
+    expect(result.pipelines.map((p) => [p.name, p.baseline, p.complete, p.error])).toEqual([
+      ['fp32', true, true, null],
+      ['int8', false, true, null],
+    ]);
+    for (const p of result.pipelines) {
+      expectConsistent(p);
+      expect(p.summary.valid).toBe(true);
+      expect(p.samples.filter((s) => s.warmup)).toHaveLength(2);
+      expect(p.summary.memory.peakRssBytes).toBeGreaterThan(10e6);
+      expect(p.summary.memory.gpuPeakBytes).toBeNull();
+      expect(p.summary.memory.modelFileBytes).toBeGreaterThan(0);
+      expect(p.summary.goodputRequestsPerSecond).not.toBeNull();
+      expect(p.summary.replicas.map((r) => r.replica)).toEqual(['replica-0']);
+      expect(p.resources?.processes.length).toBeGreaterThan(0);
+    }
+    // Same workload, byte for byte: the same prompts in the same order for both pipelines.
+    const firstIdx = (name: string) => result.pipelines.find((p) => p.name === name)?.samples.filter((s) => !s.warmup).map((s) => s.index).slice(0, 4);
+    expect(firstIdx('int8')).toEqual(firstIdx('fp32'));
+    const [fp32, int8] = result.pipelines;
+    expect(int8?.summary.memory.modelFileBytes).toBeLessThan((fp32?.summary.memory.modelFileBytes ?? 0) * 0.6);
+    expect(int8?.quality?.top1Agreement).toBeGreaterThan(0.5);
+    expect(fp32?.quality).toBeNull();
+    expect(Object.keys(result.provenance.modelHashes)).toEqual(['fp32', 'int8']);
+    expect(result.provenance.node).toBe(process.version);
+    expect(lines.some((l) => l.includes('[int8] warming up'))).toBe(true);
+    expect(pidsWithEnv(marker)).toEqual([]);
+  });
+
+  it('an external pipeline pointing at a server the test started works like a local one', async () => {
+    const server: ManagedProcess = await spawnLlmbench({
+      name: 'test-server',
+      role: 'server',
+      args: ['serve', '--model', 'tiny', '--port', '0', '--max-batch', '1', '--replica-name', 'ext-0', '--api-key', 'k123', '--exit-with-parent'],
+      readyTimeoutMs: 120_000,
+    });
+    try {
+      process.env.E2E_TEST_KEY = 'k123';
+      const scenario = parseScenario(
+        `name: ext
+workload: { api: chat, distinctRequests: 8, promptTokens: 12, outputTokens: 8 }
+load: { profile: constant, rate: 8, duration: 1500ms, warmupRequests: 1 }
+pipelines:
+  - { name: local, model: { source: tiny }, serving: { maxBatch: 1 } }
+  - { name: external, target: { url: "${server.ready.url}/v1", apiKeyEnv: E2E_TEST_KEY, tokenizer: tiny } }
+`,
+        { source: 'ext.yaml', baseDir: dir },
+      );
+      const { result } = await runScenario(scenario, { outDir: join(dir, 'r2'), quality: false });
+      expect(result.complete).toBe(true);
+      const [local, ext] = result.pipelines;
+      for (const p of [local, ext]) {
+        if (!p) throw new Error('missing pipeline');
+        expectConsistent(p);
+        expect(p.summary.load.intendedRate).toBe(8);
+        expect(p.summary.counts.total).toBe(12);
+        expect(p.summary.load.p95ScheduleLagMs).not.toBeNull();
+      }
+      expect(ext?.summary.replicas.map((r) => r.replica)).toEqual(['ext-0']);
+      // Nothing of an external target's memory is llmbench's to measure.
+      expect(ext?.resources).toBeNull();
+      expect(ext?.summary.memory.peakRssBytes).toBeNull();
+      expect(ext?.samples.filter((s) => !s.warmup).map((s) => s.index)).toEqual(local?.samples.filter((s) => !s.warmup).map((s) => s.index));
+    } finally {
+      await server.stop();
+    }
+    expect(pidsWithEnv(marker)).toEqual([]);
+  });
+
+  it('SIGINT during a run stops every process it started, keeps the measurements and exits 130', async () => {
+    const file = join(dir, 'long.yaml');
+    writeFileSync(
+      file,
+      `name: long
+workload: { distinctRequests: 8, promptTokens: 8, outputTokens: 8 }
+load: { profile: concurrency, concurrency: 2, duration: 60s, warmupRequests: 1 }
+pipelines:
+  - { name: two, model: { source: tiny }, serving: { replicas: 2 } }
+  - { name: one, model: { source: tiny } }
+`,
+    );
+    const out = join(dir, 'r3');
+    const bin = new URL('../../bin/llmbench.js', import.meta.url).pathname;
+    const child = spawn(process.execPath, [bin, 'run', file, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    const measuring = new Promise<void>((resolve) => {
+      child.stderr.on('data', (c: string) => {
+        stderr += c;
+        if (/\[two\] \d+s: \d+ done/.test(stderr)) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await Promise.race([measuring, exited]);
+    // Two servers and the balancer are up and under load now.
+    const running = pidsWithEnv(marker).filter((p) => p !== child.pid);
+    expect(running.length).toBeGreaterThanOrEqual(3);
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code).toBe(130);
+    expect(pidsWithEnv(marker)).toEqual([]);
+    expect(existsSync(join(out, 'result.json'))).toBe(true);
+    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as { complete: boolean; pipelines: Array<{ name: string; complete: boolean; samples: unknown[] }> };
+    expect(result.complete).toBe(false);
+    expect(result.pipelines[0]?.complete).toBe(false);
+    expect(result.pipelines[0]?.samples.length).toBeGreaterThan(1);
+    // The second pipeline never started.
+    expect(result.pipelines[1]?.samples).toEqual([]);
+    expect(stderr).toContain('SIGINT: stopping every server llmbench started');
+  }, 120_000);
+});
