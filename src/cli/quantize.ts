@@ -14,12 +14,14 @@ export function registerQuantize(program: Command): void {
     .option('--block-size <n>', 'block size along K for int4 / int8-weight (power of two >= 16)', String(DEFAULT_BLOCK_SIZE))
     .option('--symmetric', 'int4 / int8-weight: symmetric blocks without zero points', false)
     .option('--accuracy-level <n>', 'MatMulNBits accuracy_level (4 = int8 compute, fast on CPU; 0 = float32)', '4')
+    .option('--float-embeddings', 'int4 / int8-weight: keep embedding tables (Gather) in float32', false)
     .option('--out <dir>', 'output folder (default: <model>-<method> next to a folder, the cache for a preset)')
-    .action(async (model: string, opts: { method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; out?: string }) => {
+    .action(async (model: string, opts: { method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; floatEmbeddings: boolean; out?: string }) => {
       const summary = await quantizeModelDir(model, opts.method, {
         blockSize: parseIntOption('--block-size', opts.blockSize, 16),
         symmetric: opts.symmetric,
         accuracyLevel: parseIntOption('--accuracy-level', opts.accuracyLevel, 0, 4),
+        embeddings: !opts.floatEmbeddings,
         outDir: opts.out,
         onProgress: (m) => process.stderr.write(`${m}\n`),
       });

@@ -83,6 +83,16 @@ export interface BlockwiseOptions {
 /** Quantizes a [K, N] float weight blockwise along K, per output column (MatMulNBits B/scales/zero_points). */
 export function quantizeBlockwise(w: Float32Array, K: number, N: number, opts: BlockwiseOptions): BlockwiseWeights {
   checkSize(w, K, N);
+  // Column-contiguous copy: the blocks run along K, and strided reads over a [768, 50257] head are slow.
+  return quantizeBlockwiseRows(transpose(w, K, N), N, K, opts);
+}
+
+/**
+ * Blockwise quantization of N rows of K values each ([N, K] row-major), blocks along each row. This is the
+ * MatMulNBits layout of a transposed weight, and the GatherBlockQuantized layout of an embedding table.
+ */
+export function quantizeBlockwiseRows(wT: Float32Array, N: number, K: number, opts: BlockwiseOptions): BlockwiseWeights {
+  checkSize(wT, K, N);
   const { bits, blockSize, symmetric } = opts;
   if (bits !== 4 && bits !== 8) throw new Error(`bits must be 4 or 8, got ${String(bits)}`);
   if (!Number.isInteger(blockSize) || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) {
@@ -97,8 +107,6 @@ export function quantizeBlockwise(w: Float32Array, K: number, N: number, opts: B
   const scales = new Float32Array(N * blocksPerCol);
   const zeroPoints = symmetric ? null : new Uint8Array(N * zpBytesPerCol);
   const codes = new Uint8Array(blockSize);
-  // Column-contiguous copy: the blocks run along K, and strided reads over a [768, 50257] head are slow.
-  const wT = transpose(w, K, N);
 
   for (let n = 0; n < N; n++) {
     const col = n * K;

@@ -14,7 +14,7 @@ import { quantizeGraph, type GraphQuantizeResult, type QuantizeOptions } from '.
 import { cacheRoot, resolveModelDir } from './resolve.js';
 
 /** Version of the quantizer; part of the cache key so a changed rewrite never reuses old files. */
-export const QUANTIZER_VERSION = 1;
+export const QUANTIZER_VERSION = 2;
 /** Default block size along K for int4 / int8-weight. */
 export const DEFAULT_BLOCK_SIZE = 32;
 /** File written next to config.json describing how the folder was made. */
@@ -27,6 +27,8 @@ export interface QuantizeDirOptions {
   blockSize?: number;
   symmetric?: boolean;
   accuracyLevel?: number;
+  /** int4 / int8-weight: quantize embedding tables too (default true). */
+  embeddings?: boolean;
   /** Output folder; default `<src>-<method>` next to a folder source, the cache for a preset. */
   outDir?: string;
   onProgress?: (msg: string) => void;
@@ -40,6 +42,8 @@ export interface QuantizeSummary extends GraphQuantizeResult {
   blockSize: number | null;
   symmetric: boolean | null;
   accuracyLevel: number | null;
+  /** Embedding tables quantized (weight-only methods); null for other methods. */
+  embeddings: boolean | null;
   srcDir: string;
   outDir: string;
   sourceHash: string;
@@ -61,7 +65,7 @@ export function checkQuantizeOptions(method: string, opts: QuantizeDirOptions = 
   }
   const accuracyLevel = opts.accuracyLevel ?? 4;
   if (![0, 1, 2, 3, 4].includes(accuracyLevel)) throw new UsageError(`--accuracy-level: must be 0..4, got ${accuracyLevel}`);
-  return { method: method as QuantMethod, graph: { method: method as QuantMethod, blockSize, symmetric: opts.symmetric ?? false, accuracyLevel } };
+  return { method: method as QuantMethod, graph: { method: method as QuantMethod, blockSize, symmetric: opts.symmetric ?? false, accuracyLevel, embeddings: opts.embeddings ?? true } };
 }
 
 /** Quantizes the model in `src` (folder or preset) and writes a complete model folder; returns the summary. */
@@ -106,6 +110,7 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
       blockSize: method === 'int4' || method === 'int8-weight' ? gopts.blockSize : null,
       symmetric: method === 'int4' || method === 'int8-weight' ? gopts.symmetric : null,
       accuracyLevel: method === 'int4' || method === 'int8-weight' ? gopts.accuracyLevel : null,
+      embeddings: method === 'int4' || method === 'int8-weight' ? gopts.embeddings : null,
       srcDir,
       outDir,
       sourceHash,
@@ -136,7 +141,7 @@ async function copyFolderFiles(srcDir: string, outDir: string, s: QuantizeSummar
     if (!statSync(p).isFile() || /\.onnx(_data|\.data)?$/.test(name) || name === QUANT_INFO_FILE) continue;
     if (name === 'config.json') {
       const cfg = JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
-      cfg.llmbench_quantization = { method: s.method, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, source_sha256: s.sourceHash };
+      cfg.llmbench_quantization = { method: s.method, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, embeddings: s.embeddings, source_sha256: s.sourceHash };
       await writeFile(join(outDir, name), `${JSON.stringify(cfg, null, 2)}\n`);
     } else {
       await copyFile(p, join(outDir, name));
@@ -158,7 +163,7 @@ export async function hashModelFiles(onnxPath: string): Promise<string> {
 /** Cache folder of a quantized model: source hash + method + options + quantizer version. */
 export function quantCacheDir(sourceHash: string, o: QuantizeOptions): string {
   const blockwise = o.method === 'int4' || o.method === 'int8-weight';
-  const opts = blockwise ? `-b${o.blockSize}${o.symmetric ? '-sym' : ''}-acc${o.accuracyLevel}` : '';
+  const opts = blockwise ? `-b${o.blockSize}${o.symmetric ? '-sym' : ''}-acc${o.accuracyLevel}${o.embeddings ? '' : '-fe'}` : '';
   return join(cacheRoot(), 'quantized', `${sourceHash.slice(0, 16)}-${o.method}${opts}-q${QUANTIZER_VERSION}`);
 }
 

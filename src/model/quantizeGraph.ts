@@ -7,7 +7,7 @@ import { QuantizeError } from '../errors.js';
 import type { QuantMethod } from '../types.js';
 import { bytesOf, DT, onnx, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './onnxBuilder.js';
 import { dimsOf, dtypeName, floatValues, tensorBytes } from './onnxTensorData.js';
-import { quantizeBlockwise, quantizeInt8PerColumn, toFloat16Bits } from './quantMath.js';
+import { quantizeBlockwise, quantizeBlockwiseRows, quantizeInt8PerColumn, toFloat16Bits } from './quantMath.js';
 
 /** How to quantize. */
 export interface QuantizeOptions {
@@ -18,6 +18,11 @@ export interface QuantizeOptions {
   symmetric: boolean;
   /** MatMulNBits accuracy_level: 4 (int8 compute) is the fast CPU path; 0 computes in float32. */
   accuracyLevel: number;
+  /**
+   * int4 / int8-weight: also quantize float embedding tables read by Gather (GatherBlockQuantized, same
+   * blocks and bits). The token embedding is the largest tensor left in float after the MatMuls.
+   */
+  embeddings: boolean;
 }
 
 /** A MatMul (or Gemm) left as it was, and why. */
@@ -29,7 +34,10 @@ export interface MatMulSkip {
 
 /** What the rewrite did. */
 export interface GraphQuantizeResult {
+  /** MatMuls rewritten. */
   rewritten: number;
+  /** Embedding Gathers rewritten to GatherBlockQuantized. */
+  gathersRewritten: number;
   skipped: MatMulSkip[];
   /** Float weights dropped because nothing else used them. */
   removedInitializers: number;
@@ -100,7 +108,10 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
   const replaced = new Set<TensorProto>();
   // A weight used by several MatMuls (tied projections) is quantized once.
   const done = new Map<TensorProto, string[]>();
+  const doneTables = new Map<TensorProto, string[]>();
+  const weightOnly = opts.method === 'int4' || opts.method === 'int8-weight';
   let rewritten = 0;
+  let gathersRewritten = 0;
 
   for (const scope of scopes) {
     const nodes = scope.graph.node ?? [];
@@ -112,6 +123,33 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
         const w = (node.input ?? [])[1] ?? '';
         if (lookup(scope, w)) skipped.push({ node: label, weight: w, reason: 'Gemm (only MatMul is rewritten)' });
         out.push(node);
+        continue;
+      }
+      if (weightOnly && opts.embeddings && node.opType === 'Gather' && (node.domain ?? '') === '') {
+        const table = embeddingTable(node, scope, opts);
+        if (table && 'reason' in table) skipped.push({ node: label, weight: (node.input ?? [])[0] ?? '', reason: table.reason });
+        if (!table || 'reason' in table) {
+          out.push(node);
+          continue;
+        }
+        let names = doneTables.get(table.t);
+        if (!names) {
+          names = addQuantizedTable(table.t, table.V, table.D, opts, table.owner.graph, fresh);
+          doneTables.set(table.t, names);
+        }
+        const attrs = [int('gather_axis', 0), int('quantize_axis', 1), int('block_size', opts.blockSize), int('bits', opts.method === 'int4' ? 4 : 8)];
+        const [, indices] = node.input ?? [];
+        const [q, scales, zp] = names as [string, string, string | undefined];
+        out.push({
+          opType: 'GatherBlockQuantized',
+          domain: MS_DOMAIN,
+          name: fresh(`${label}_GatherBlockQuantized`),
+          input: zp ? [q, indices ?? '', scales, zp] : [q, indices ?? '', scales],
+          output: node.output ?? [],
+          attribute: attrs,
+        });
+        replaced.add(table.t);
+        gathersRewritten++;
         continue;
       }
       if (!isMatMul) {
@@ -150,7 +188,7 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
     scope.graph.node = out;
   }
 
-  if (rewritten === 0) {
+  if (rewritten === 0 && gathersRewritten === 0) {
     const reasons = new Map<string, number>();
     for (const s of skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
     const why = skipped.length ? [...reasons].map(([r, c]) => `${c} x ${r}`).join(', ') : 'the graph has no MatMul';
@@ -180,11 +218,41 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
     s.graph.input = (s.graph.input ?? []).filter((i) => kept.has(i.name ?? '') || !s.inits.has(i.name ?? ''));
   }
 
-  if (opts.method === 'int4' || opts.method === 'int8-weight') {
+  if (weightOnly) {
     const imports = model.opsetImport ?? [];
     if (!imports.some((o) => o.domain === MS_DOMAIN)) model.opsetImport = [...imports, { domain: MS_DOMAIN, version: 1 }];
   }
-  return { rewritten, skipped, removedInitializers, keptShared, weightBytesBefore, weightBytesAfter: modelWeightBytes(model) };
+  return { rewritten, gathersRewritten, skipped, removedInitializers, keptShared, weightBytesBefore, weightBytesAfter: modelWeightBytes(model) };
+}
+
+const int = (name: string, i: number): onnxProto.onnx.IAttributeProto => ({ name, type: A.INT, i });
+
+/** The constant float [V, D] table a Gather reads along axis 0; a reason when it cannot be block-quantized; null when not a table. */
+function embeddingTable(node: NodeProto, scope: Scope, opts: QuantizeOptions): { t: TensorProto; owner: Scope; V: number; D: number } | { reason: string } | null {
+  const found = lookup(scope, (node.input ?? [])[0] ?? '');
+  if (!found || found.t.dataType !== DT.FLOAT) return null;
+  const dims = dimsOf(found.t);
+  if (dims.length !== 2) return null;
+  const axis = (node.attribute ?? []).find((a) => a.name === 'axis');
+  if (axis && Number(axis.i ?? 0) !== 0) return { reason: 'Gather along axis != 0 (embedding tables are gathered by row)' };
+  const [V, D] = dims as [number, number];
+  if (D % opts.blockSize !== 0) return { reason: `Gather table row length ${D} is not a multiple of block size ${opts.blockSize}` };
+  return { t: found.t, owner: found.owner, V, D };
+}
+
+/** Adds the GatherBlockQuantized form of an embedding table (rows blocked along D); returns the new names. */
+function addQuantizedTable(t: TensorProto, V: number, D: number, opts: QuantizeOptions, owner: GraphProto, fresh: (h: string) => string): string[] {
+  const q = quantizeBlockwiseRows(floatValues(t), V, D, { bits: opts.method === 'int4' ? 4 : 8, blockSize: opts.blockSize, symmetric: opts.symmetric });
+  const base = t.name ?? 'table';
+  const add = (hint: string, dataType: number, dims: number[], data: ArrayBufferView): string => {
+    const name = fresh(`${base}${hint}`);
+    owner.initializer = [...(owner.initializer ?? []), { name, dataType, dims, rawData: bytesOf(data) }];
+    return name;
+  };
+  // Same bytes as MatMulNBits' [N, blocks, blob] with N = V, viewed as [V, D * bits / 8].
+  const names = [add('_Q', DT.UINT8, [V, q.blocksPerCol * q.blobBytes], q.packed), add('_scales', DT.FLOAT, [V, q.blocksPerCol], q.scales)];
+  if (q.zeroPoints) names.push(add('_zp', DT.UINT8, [V, q.zeroPoints.length / V], q.zeroPoints));
+  return names;
 }
 
 /** Adds the quantized form of a weight to the graph that owns it; returns the new initializer names. */
@@ -227,7 +295,6 @@ function rewriteNode(node: NodeProto, x: string, y: string, names: string[], K: 
     output,
     attribute,
   });
-  const int = (name: string, i: number): onnxProto.onnx.IAttributeProto => ({ name, type: A.INT, i });
   switch (opts.method) {
     case 'int8': {
       // The exact pattern onnxruntime's quantize_dynamic emits; ORT fuses it into DynamicQuantizeMatMul.

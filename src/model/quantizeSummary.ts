@@ -9,14 +9,17 @@ export function mb(bytes: number): string {
 /** Human-readable summary: what was rewritten, what was skipped and why, sizes before and after. */
 export function formatQuantizeSummary(s: QuantizeSummary): string {
   const opts =
-    s.blockSize === null ? '' : ` (block size ${s.blockSize}, ${s.symmetric ? 'symmetric' : 'asymmetric with zero points'}, accuracy_level ${s.accuracyLevel})`;
+    s.blockSize === null
+      ? ''
+      : ` (block size ${s.blockSize}, ${s.symmetric ? 'symmetric' : 'asymmetric with zero points'}, accuracy_level ${s.accuracyLevel}${s.embeddings ? ', embeddings quantized' : ', float embeddings'})`;
   const lines = [
     `quantized ${s.srcDir} -> ${s.outDir}: ${s.method}${opts}, ${(s.elapsedMs / 1000).toFixed(2)} s`,
     `  MatMuls rewritten: ${s.rewritten}`,
   ];
+  if (s.embeddings) lines.push(`  embedding Gathers rewritten (GatherBlockQuantized): ${s.gathersRewritten}`);
   const reasons = new Map<string, string[]>();
   for (const k of s.skipped) reasons.set(k.reason, [...(reasons.get(k.reason) ?? []), k.node]);
-  lines.push(`  MatMuls skipped:   ${s.skipped.length}${s.skipped.length ? '' : ' (none)'}`);
+  lines.push(`  skipped:           ${s.skipped.length}${s.skipped.length ? '' : ' (none)'}`);
   for (const [reason, nodes] of reasons) {
     const shown = nodes.slice(0, 3).join(', ') + (nodes.length > 3 ? `, ... (${nodes.length - 3} more)` : '');
     lines.push(`    ${nodes.length} x ${reason}: ${shown}`);

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { QuantizeError } from '../../src/errors.js';
 import { DT, encodeModel, GraphBuilder, type ModelProto } from '../../src/model/onnxBuilder.js';
-import { blockwiseCode, dequantizeBlockwise, quantizeBlockwise, quantizeInt8PerColumn, roundHalfEven } from '../../src/model/quantMath.js';
+import { blockwiseCode, dequantizeBlockwise, quantizeBlockwise, quantizeBlockwiseRows, quantizeInt8PerColumn, roundHalfEven } from '../../src/model/quantMath.js';
 import { quantizeGraph, type QuantizeOptions } from '../../src/model/quantizeGraph.js';
 
 function seeded(n: number, seed: number, amp = 1): Float32Array {
@@ -38,7 +38,7 @@ async function runY(model: ModelProto, x: Float32Array, K: number): Promise<Floa
   }
 }
 
-const opts = (o: Partial<QuantizeOptions>): QuantizeOptions => ({ method: 'int4', blockSize: 32, symmetric: false, accuracyLevel: 0, ...o });
+const opts = (o: Partial<QuantizeOptions>): QuantizeOptions => ({ method: 'int4', blockSize: 32, symmetric: false, accuracyLevel: 0, embeddings: true, ...o });
 
 describe('MatMulNBits rewrite', () => {
   const K = 80; // 2.5 blocks of 32: the last block is padded
@@ -86,6 +86,58 @@ describe('MatMulNBits rewrite', () => {
     let maxAbs = 0;
     for (const v of yd) maxAbs = Math.max(maxAbs, Math.abs(v));
     for (let i = 0; i < yd.length; i++) expect(Math.abs((yq[i] as number) - (yd[i] as number))).toBeLessThanOrEqual(maxAbs * 0.05);
+  });
+});
+
+describe('GatherBlockQuantized rewrite of embedding tables', () => {
+  const V = 11;
+  const D = 64;
+  const table = seeded(V * D, 21, 0.7);
+  function gatherModel(t: Float32Array): ModelProto {
+    const g = new GraphBuilder();
+    g.input('ids', DT.INT64, [2, 3]);
+    g.op('Gather', [g.f32('E', [V, D], t), 'ids'], { axis: 0 }, 'Y');
+    g.output('Y', DT.FLOAT, [2, 3, D]);
+    return { irVersion: 8, producerName: 'test', opsetImport: [{ domain: '', version: 17 }], graph: g.graph('gather') };
+  }
+  async function gatherRun(m: ModelProto, ids: number[]): Promise<Float32Array> {
+    const s = await ort.InferenceSession.create(encodeModel(m));
+    try {
+      const out = await s.run({ ids: new ort.Tensor('int64', BigInt64Array.from(ids.map((i) => BigInt(i))), [2, 3]) });
+      return out.Y?.data as Float32Array;
+    } finally {
+      await s.release();
+    }
+  }
+  for (const [method, bits] of [['int4', 4], ['int8-weight', 8]] as const) {
+    for (const symmetric of [false, true]) {
+      it(`${method} ${symmetric ? 'symmetric' : 'asymmetric'}: gathered rows equal the dequantized table rows`, async () => {
+        const m = gatherModel(table);
+        const r = quantizeGraph(m, opts({ method, symmetric, blockSize: 16 }));
+        expect(r.gathersRewritten).toBe(1);
+        expect(r.rewritten).toBe(0);
+        expect((m.graph?.node ?? []).map((n) => `${n.domain}:${n.opType}`)).toEqual(['com.microsoft:GatherBlockQuantized']);
+        const ids = [0, 10, 3, 3, 7, 1];
+        const y = await gatherRun(m, ids);
+        // Rows of the table quantized as [V, D] blocks along D: dequantizing the row-wise layout as a
+        // [K=D, N=V] weight gives the table transposed.
+        const deqT = dequantizeBlockwise(quantizeBlockwiseRows(table, V, D, { bits, blockSize: 16, symmetric }));
+        ids.forEach((id, j) => {
+          for (let d = 0; d < D; d++) {
+            const want = deqT[d * V + id] as number;
+            expect(Math.abs((y[j * D + d] as number) - want)).toBeLessThanOrEqual(Math.abs(want) * 1e-6 + 1e-7);
+          }
+        });
+      });
+    }
+  }
+
+  it('leaves tables alone when disabled, for int8, or when rows do not divide into blocks', () => {
+    expect(() => quantizeGraph(gatherModel(table), opts({ method: 'int4', embeddings: false }))).toThrow(QuantizeError);
+    expect(() => quantizeGraph(gatherModel(table), opts({ method: 'int8' }))).toThrow(QuantizeError);
+    expect(() => quantizeGraph(gatherModel(table), opts({ method: 'int4', blockSize: 128 }))).toThrow(
+      'nothing to quantize: no MatMul with a constant rank-2 float32 weight (1 x Gather table row length 64 is not a multiple of block size 128)',
+    );
   });
 });
 
@@ -155,7 +207,7 @@ describe('skip rules and errors', () => {
     g.op('MatMul', ['ids', 'Wi'], {}, 'Y5');
     for (const y of ['Y1', 'Y2', 'Y3', 'Y4', 'Y5']) g.output(y, DT.FLOAT, []);
     const m: ModelProto = { irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('g') };
-    const r = quantizeGraph(m, opts({ method: 'int4', blockSize: 16 }));
+    const r = quantizeGraph(m, opts({ method: 'int4', blockSize: 16, embeddings: false }));
     expect(r.rewritten).toBe(2);
     expect(r.skipped.map((s) => `${s.weight}: ${s.reason}`).sort()).toEqual([
       'B: non-constant weight',

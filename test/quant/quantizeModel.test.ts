@@ -42,14 +42,18 @@ describe('quantizeModelDir on the tiny preset', () => {
       expect(s.rewritten).toBe(4 * info.numLayers + 1);
       expect(s.skipped.length).toBe(2 * info.numLayers);
       expect(new Set(s.skipped.map((k) => k.reason))).toEqual(new Set(['non-constant weight']));
-      expect(s.removedInitializers).toBe(s.rewritten);
+      // int8 is quantize_dynamic: MatMuls only. int4 also block-quantizes the token and position tables.
+      expect(s.gathersRewritten).toBe(method === 'int4' ? 2 : 0);
+      expect(s.removedInitializers).toBe(s.rewritten + s.gathersRewritten);
       expect(s.keptShared).toEqual([]);
       const names = decodeModel(readFileSync(join(s.outDir, 'onnx', 'model.onnx'))).graph?.initializer?.map((t) => t.name) ?? [];
       expect(names).not.toContain('lm_head.weight');
       expect(names).not.toContain('transformer.h.0.mlp.c_fc.weight');
-      expect(names).toContain('transformer.wte.weight'); // the embedding Gather is not a MatMul
+      if (method === 'int8') expect(names).toContain('transformer.wte.weight');
+      else expect(names).not.toContain('transformer.wte.weight');
     }
-    // int8 stores 1 byte per weight + per-column scales; int4 ~0.5 byte + a scale and half a zero point per 32.
+    // int8 stores 1 byte per MatMul weight + per-column scales; int4 ~0.5 byte + a scale and half a zero point
+    // per 32 weights, embeddings included.
     const before = (out.int8 as QuantizeSummary).weightBytesBefore;
     expect((out.int8 as QuantizeSummary).weightBytesAfter).toBeLessThan(before * 0.5);
     expect((out.int4 as QuantizeSummary).weightBytesAfter).toBeLessThan((out.int8 as QuantizeSummary).weightBytesAfter);
@@ -58,7 +62,7 @@ describe('quantizeModelDir on the tiny preset', () => {
   it('writes a complete folder: config with the quantization recorded, tokenizer, generation config, info file', () => {
     const dir = join(work, 'int4');
     const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    expect(cfg.llmbench_quantization).toMatchObject({ method: 'int4', block_size: 32, symmetric: false, accuracy_level: 4 });
+    expect(cfg.llmbench_quantization).toMatchObject({ method: 'int4', block_size: 32, symmetric: false, accuracy_level: 4, embeddings: true });
     for (const f of ['tokenizer.json', 'generation_config.json', QUANT_INFO_FILE]) expect(existsSync(join(dir, f))).toBe(true);
     expect(readFileSync(join(dir, 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(src, 'tokenizer.json'), 'utf8'));
     const info = JSON.parse(readFileSync(join(dir, QUANT_INFO_FILE), 'utf8')) as QuantizeSummary;
@@ -98,7 +102,7 @@ describe('quality vs float32', () => {
     const q8 = quality.int8 as QualityReport;
     expect(q4.meanKl).toBeGreaterThan(5 * (q8.meanKl ?? 0));
     expect(q4.meanKl).toBeLessThan(0.5);
-    expect(q4.top1Agreement).toBeGreaterThan(0.7);
+    expect(q4.top1Agreement).toBeGreaterThan(0.6);
     expect(q4.top1Agreement).toBeLessThanOrEqual(q8.top1Agreement ?? 1);
     expect(Math.abs(q4.perplexityDeltaPct ?? 100)).toBeLessThan(25);
   });
@@ -166,8 +170,8 @@ describe('external data, caching, errors', () => {
     for (const f of ['config.json', 'tokenizer.json']) copyFileSync(join(src, f), join(empty, f));
     await expect(quantizeModelDir(empty, 'int8')).rejects.toThrow(ModelError);
     await expect(quantizeModelDir(empty, 'int8')).rejects.toThrow(/no ONNX file/);
-    // An int8 model has no float MatMul weights left: an error, and no output folder.
-    await expect(quantizeModelDir(join(work, 'int8'), 'int4', { outDir: join(work, 'twice') })).rejects.toThrow(QuantizeError);
+    // An int4 model has no float MatMul weights left: an error, and no output folder.
+    await expect(quantizeModelDir(join(work, 'int4'), 'int8', { outDir: join(work, 'twice') })).rejects.toThrow(QuantizeError);
     expect(existsSync(join(work, 'twice'))).toBe(false);
   });
 });
