@@ -57,6 +57,19 @@ function judge(pipeline: string, m: MetricChange, limitPct: number, mwuP: number
 /** Regression checks of every pipeline of the saved result that `current` should still have. */
 export function regressionChecks(current: ResultFile, saved: ResultFile, limitPct: number, bootstrap: Partial<BootstrapOptions> = {}): GateCheck[] {
   const checks: GateCheck[] = [];
+  const [a, b] = [saved.provenance, current.provenance];
+  if (a.cpuModel !== b.cpuModel || a.cpuCores !== b.cpuCores || a.gpu !== b.gpu) {
+    checks.push({
+      expression: 'regression: same machine',
+      source: 'regression',
+      pipeline: null,
+      actual: null,
+      actualText: 'differs',
+      pass: true,
+      quiet: false,
+      reason: `saved baseline ran on ${a.cpuModel} (${a.cpuCores} cores${a.gpu ? `, ${a.gpu}` : ''}), this run on ${b.cpuModel} (${b.cpuCores} cores${b.gpu ? `, ${b.gpu}` : ''}): absolute numbers across machines mislead; prefer ratio gates`,
+    });
+  }
   const common = saved.pipelines.filter((p) => current.pipelines.some((q) => q.name === p.name)).length;
   const judged = REGRESSION_METRICS.filter((k) => !k.startsWith('memory.')).length;
   const boot = familyBootstrap(common * judged, bootstrap);

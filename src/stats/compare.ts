@@ -5,7 +5,7 @@ import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
 import { METRICS, type MetricDef, type MetricUnit } from './metrics.js';
 import { createRng } from './prng.js';
 import {
-  drawWeights,
+  drawStratifiedWeights,
   measuredSamples,
   requestColumns,
   weightedColumnStats,
@@ -125,7 +125,8 @@ function pct(baseline: number | null, variant: number | null): number | null {
 
 /**
  * Bootstrap distributions of the percent change of every resampleable metric: each round resamples the
- * baseline's and the variant's measured requests independently (with replacement, same sizes) and recomputes.
+ * baseline's and the variant's measured requests independently (with replacement, same sizes, within each
+ * repeat when repeats were pooled) and recomputes.
  * Throughput is one number per window, so it is resampled through a ratio estimator: by Little's law a window's
  * throughput is (work done / summed request time) x (mean requests in flight). Holding the in-flight level fixed,
  * the reported value is scaled by the resample's (ok requests or output tokens) / (summed E2E) relative to the full
@@ -154,8 +155,8 @@ function bootstrapChanges(
   const wB = new Uint32Array(colsB.n);
   const wV = new Uint32Array(colsV.n);
   for (let r = 0; r < opts.resamples; r++) {
-    const sB = resampleStats(colsB, drawWeights(rng, colsB.n, wB), needs);
-    const sV = resampleStats(colsV, drawWeights(rng, colsV.n, wV), needs);
+    const sB = resampleStats(colsB, drawStratifiedWeights(rng, colsB.strata, wB), needs);
+    const sV = resampleStats(colsV, drawStratifiedWeights(rng, colsV.strata, wV), needs);
     for (const d of wanted) {
       const key = statKeyOf(d) as StatKey;
       let b = sB.get(key) as number;

@@ -19,6 +19,8 @@ export interface SortedColumn {
 export interface RequestColumns {
   /** Number of measured requests: the resampling unit. */
   n: number;
+  /** Request indices of each repeat (`Sample.run`); resamples keep each repeat's size. */
+  strata: Uint32Array[];
   ok: Uint8Array;
   /** Output tokens of ok requests (0 for failed ones). */
   outputTokens: Float64Array;
@@ -69,7 +71,10 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
   const ttft: Array<[number, number]> = [];
   const tpot: Array<[number, number]> = [];
   const itl: Array<[number, number]> = [];
+  const byRun = new Map<number, number[]>();
   measured.forEach((s, i) => {
+    const run = s.run ?? 0;
+    byRun.set(run, [...(byRun.get(run) ?? []), i]);
     busyMs[i] = s.e2eMs;
     if (s.status !== 'ok') return;
     ok[i] = 1;
@@ -79,8 +84,10 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
     if (s.tpotMs !== null) tpot.push([s.tpotMs, i]);
     for (const g of s.itlMs) itl.push([g, i]);
   });
+  const strata = [...byRun.entries()].sort((a, b) => a[0] - b[0]).map(([, idx]) => Uint32Array.from(idx));
   return {
     n,
+    strata,
     ok,
     outputTokens,
     busyMs,
@@ -89,6 +96,22 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
     tpotMs: sortedColumn(n, tpot),
     itlMs: sortedColumn(n, itl),
   };
+}
+
+/**
+ * Draws, within each stratum (repeat), as many request indices as it holds, with replacement; returns how many
+ * times each request was drawn. Pooled repeats ran interleaved with other pipelines, so each keeps its own share.
+ */
+export function drawStratifiedWeights(rng: () => number, strata: readonly Uint32Array[], out: Uint32Array): Uint32Array {
+  out.fill(0);
+  for (const idx of strata) {
+    const m = idx.length;
+    for (let i = 0; i < m; i++) {
+      const k = idx[Math.floor(rng() * m)] as number;
+      out[k] = (out[k] as number) + 1;
+    }
+  }
+  return out;
 }
 
 /** Draws n request indices with replacement and returns how many times each was drawn. */

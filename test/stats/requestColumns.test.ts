@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { distribution, minSamplesFor, percentileSorted } from '../../src/stats/distribution.js';
 import { createRng, randomInt } from '../../src/stats/prng.js';
-import { drawWeights, requestColumns, weightedColumnStats, weightedTotals } from '../../src/stats/requestColumns.js';
+import { drawStratifiedWeights, drawWeights, requestColumns, weightedColumnStats, weightedTotals } from '../../src/stats/requestColumns.js';
 import { pipelineFromLatencies } from '../fixtures/generateResult.js';
 
 describe('percentile rules reused from distribution', () => {
@@ -68,5 +68,23 @@ describe('weighted resample statistics', () => {
     expect(cols.n).toBe(4);
     expect(Array.from(cols.e2eMs.values)).toEqual([30, 40, 50]);
     expect(weightedTotals(cols, new Uint32Array([1, 1, 1, 1])).okRequests).toBe(3);
+  });
+});
+
+describe('repeats', () => {
+  it('resample within each repeat, keeping its size', () => {
+    const p = pipelineFromLatencies('p', [10, 20, 30, 40, 50, 60, 70]);
+    p.samples.forEach((s, i) => {
+      s.run = i < 3 ? 0 : 1;
+    });
+    const cols = requestColumns(p.samples);
+    expect(cols.strata.map((s) => Array.from(s))).toEqual([[0, 1, 2], [3, 4, 5, 6]]);
+    const rng = createRng(5);
+    const w = new Uint32Array(cols.n);
+    for (let t = 0; t < 50; t++) {
+      drawStratifiedWeights(rng, cols.strata, w);
+      expect(w[0]! + w[1]! + w[2]!).toBe(3);
+      expect(w[3]! + w[4]! + w[5]! + w[6]!).toBe(4);
+    }
   });
 });
