@@ -1,13 +1,13 @@
-// Decode speed of a layer-split model against the unsplit one: greedy generation with the engine's own
-// generate(), configurations interleaved round by round so machine noise hits all of them alike.
-// Run: node dist/engine/stagedBench.js [model-or-preset] [rounds] [maxTokens]
+// Decode speed of a layer-split model against the unsplit one: the same greedy prefill + decode loop over
+// the engine's Decoder interface for every configuration, interleaved round by round so machine noise hits
+// all of them alike. Run: node dist/engine/stagedBench.js [model-or-preset] [rounds] [decodeTokens]
 import { pathToFileURL } from 'node:url';
 import { median } from 'simple-statistics';
 import { resolveModelDir } from '../model/resolve.js';
 import type { SplitPlan } from '../model/splitPlan.js';
-import { generate } from './generate.js';
+import { createDecoder, type Decoder } from './decoder.js';
 import { type DecoderSession, openDecoderSession } from './session.js';
-import { loadStagedRunner } from './stagedLoad.js';
+import { loadStagedRunner, type StagedDecoderSession } from './stagedLoad.js';
 
 /** One configuration to measure. */
 export interface BenchConfig {
@@ -16,59 +16,84 @@ export interface BenchConfig {
   plan: SplitPlan | null;
   /** Intra-op threads per session (per stage when split). */
   threads: number;
-  /** Sequences generated at once (each its own decoder; runs overlap in the runner). */
-  concurrent: number;
+  /** Split only: keep the KV cache in the stages (StagedSlotDecoder) instead of shipping it every step. */
+  residentKv: boolean;
+  /** Sequences decoded together (one batched run per step). */
+  batch: number;
 }
 
 /** Medians over rounds for one configuration. */
 export interface BenchRow {
   label: string;
-  decodeMsPerToken: number;
+  /** Wall time per decode step (each step yields `batch` tokens). */
+  decodeMsPerStep: number;
   prefillMs: number;
-  /** Output tokens per second over all concurrent sequences. */
+  /** Decode tokens per second over the batch. */
   tokensPerSecond: number;
-  /** Per stage: share of wall time spent inside session.run (split configurations only). */
+  /** Time inside onnxruntime per decode step, summed over stages (the compute; the rest is overhead). */
+  ortMsPerStep: number;
+  /** Per stage: share of decode wall time spent inside session.run (split configurations only). */
   stageBusyPct: number[];
 }
 
-/** Measures each configuration `rounds` times, interleaved; returns one row per configuration. */
-export async function benchStagedDecode(modelSpec: string, configs: BenchConfig[], rounds: number, maxTokens: number, promptLength = 32): Promise<BenchRow[]> {
+interface StageClock {
+  stageTimings(): { runMs: number }[];
+}
+
+/** Measures each configuration `rounds` times (after one warm-up round), interleaved. */
+export async function benchStagedDecode(modelSpec: string, configs: BenchConfig[], rounds: number, decodeTokens: number, promptLength = 32): Promise<BenchRow[]> {
   const dir = await resolveModelDir(modelSpec);
   const sessions: DecoderSession[] = [];
   try {
     for (const c of configs) {
       sessions.push(c.plan ? await loadStagedRunner(dir, c.plan, { threads: c.threads }) : await openDecoderSession(dir, { threads: c.threads }));
     }
-    const prompt = Array.from({ length: promptLength }, (_, i) => 32 + ((i * 37) % 90));
-    const samples = configs.map(() => ({ decode: [] as number[], prefill: [] as number[], tps: [] as number[], busy: [] as number[][] }));
+    const maxSlots = promptLength + decodeTokens + 1;
+    const decoders: Decoder[] = configs.map((c, i) => {
+      const s = sessions[i] as DecoderSession;
+      return c.plan && c.residentKv ? (s as StagedDecoderSession).createDecoder(c.batch, maxSlots) : createDecoder(s, c.batch, maxSlots);
+    });
+    const prompt = (row: number): number[] => Array.from({ length: promptLength }, (_, i) => 32 + ((i * 37 + row * 11) % 90));
+    const samples = configs.map(() => ({ step: [] as number[], prefill: [] as number[], ort: [] as number[], busy: [] as number[][] }));
     for (let r = -1; r < rounds; r++) {
       for (const [i, c] of configs.entries()) {
-        const s = sessions[i] as DecoderSession;
-        const stagesBefore = 'stageTimings' in s.runner ? (s.runner as { stageTimings(): { runMs: number }[] }).stageTimings() : [];
+        const d = decoders[i] as Decoder;
+        const runner = (sessions[i] as DecoderSession).runner;
+        const clock = 'stageTimings' in runner ? (runner as unknown as StageClock) : null;
+        for (let row = 0; row < c.batch; row++) d.clearRow(row);
         const t0 = performance.now();
-        const results = await Promise.all(Array.from({ length: c.concurrent }, () => generate(s, prompt, { maxTokens, stopTokenIds: [] })));
-        const wallMs = performance.now() - t0;
-        if (r < 0) continue; // warm-up round
+        let next: number[] = [];
+        for (let row = 0; row < c.batch; row++) next.push(argmax(await d.extend(row, prompt(row)), 0, d.vocabSize));
+        const t1 = performance.now();
+        const before = clock?.stageTimings() ?? [];
+        const ortBefore = runner.stats.runMs;
+        for (let k = 0; k < decodeTokens; k++) {
+          const logits = await d.decode(next);
+          next = next.map((_, row) => argmax(logits, row, d.vocabSize));
+        }
+        const t2 = performance.now();
+        if (r < 0) continue;
         const out = samples[i];
         if (!out) continue;
-        out.decode.push(median(results.map((x) => x.decodeMsPerToken)));
-        out.prefill.push(median(results.map((x) => x.prefillMs)));
-        out.tps.push((results.reduce((a, x) => a + x.outputTokens, 0) * 1000) / wallMs);
-        if ('stageTimings' in s.runner) {
-          const after = (s.runner as { stageTimings(): { runMs: number }[] }).stageTimings();
-          out.busy.push(after.map((t, k) => (100 * (t.runMs - (stagesBefore[k]?.runMs ?? 0))) / wallMs));
-        }
+        out.prefill.push(t1 - t0);
+        out.step.push((t2 - t1) / decodeTokens);
+        if (clock) {
+          const spent = clock.stageTimings().map((t, k) => t.runMs - (before[k]?.runMs ?? 0));
+          out.busy.push(spent.map((ms) => (100 * ms) / (t2 - t1)));
+          out.ort.push(spent.reduce((a, b) => a + b, 0) / decodeTokens);
+        } else out.ort.push((runner.stats.runMs - ortBefore) / decodeTokens);
       }
     }
     return configs.map((c, i) => {
-      const s = samples[i] ?? { decode: [0], prefill: [0], tps: [0], busy: [] };
-      const stages = s.busy[0]?.length ?? 0;
+      const s = samples[i] ?? { step: [0], prefill: [0], ort: [0], busy: [] };
+      const stepMs = median(s.step);
       return {
         label: c.label,
-        decodeMsPerToken: median(s.decode),
+        decodeMsPerStep: stepMs,
         prefillMs: median(s.prefill),
-        tokensPerSecond: median(s.tps),
-        stageBusyPct: Array.from({ length: stages }, (_, k) => median(s.busy.map((b) => b[k] ?? 0))),
+        tokensPerSecond: (1000 * c.batch) / stepMs,
+        ortMsPerStep: median(s.ort),
+        stageBusyPct: Array.from({ length: s.busy[0]?.length ?? 0 }, (_, k) => median(s.busy.map((b) => b[k] ?? 0))),
       };
     });
   } finally {
@@ -78,24 +103,34 @@ export async function benchStagedDecode(modelSpec: string, configs: BenchConfig[
 
 /** Markdown table of bench rows. */
 export function formatBenchRows(rows: BenchRow[]): string {
-  const lines = ['| configuration | decode ms/token | prefill ms | tokens/s (all sequences) | stage busy % |', '|---|---:|---:|---:|---|'];
+  const lines = ['| configuration | decode ms/step | decode tokens/s | ORT ms/step (all stages) | prefill ms | stage busy % (decode) |', '|---|---:|---:|---:|---:|---|'];
   for (const r of rows) {
-    lines.push(`| ${r.label} | ${r.decodeMsPerToken.toFixed(2)} | ${r.prefillMs.toFixed(1)} | ${r.tokensPerSecond.toFixed(0)} | ${r.stageBusyPct.map((p) => p.toFixed(0)).join(' / ') || '-'} |`);
+    const busy = r.stageBusyPct.map((p) => p.toFixed(0)).join(' / ') || '-';
+    lines.push(`| ${r.label} | ${r.decodeMsPerStep.toFixed(2)} | ${r.tokensPerSecond.toFixed(0)} | ${r.ortMsPerStep.toFixed(2)} | ${r.prefillMs.toFixed(1)} | ${busy} |`);
   }
   return lines.join('\n');
 }
 
+function argmax(logits: Float32Array, row: number, vocab: number): number {
+  let best = 0;
+  const base = row * vocab;
+  for (let i = 1; i < vocab; i++) if ((logits[base + i] as number) > (logits[base + best] as number)) best = i;
+  return best;
+}
+
 async function main(): Promise<void> {
-  const [model = 'small', roundsText = '5', tokensText = '64'] = process.argv.slice(2);
+  const [model = 'small', roundsText = '5', tokensText = '64', batchText = '1'] = process.argv.slice(2);
+  const batch = Number(batchText);
   const configs: BenchConfig[] = [
-    { label: 'unsplit, 1 thread', plan: null, threads: 1, concurrent: 1 },
-    { label: 'unsplit, 2 threads', plan: null, threads: 2, concurrent: 1 },
-    { label: '2 stages x 1 thread', plan: { stages: 2 }, threads: 1, concurrent: 1 },
-    { label: '4 stages x 1 thread', plan: { stages: 4 }, threads: 1, concurrent: 1 },
-    { label: 'unsplit, 1 thread, 2 sequences at once', plan: null, threads: 1, concurrent: 2 },
-    { label: '2 stages x 1 thread, 2 sequences at once', plan: { stages: 2 }, threads: 1, concurrent: 2 },
+    { label: 'unsplit, 1 thread', plan: null, threads: 1, residentKv: false, batch },
+    { label: 'unsplit, 2 threads', plan: null, threads: 2, residentKv: false, batch },
+    { label: '1 stage (worker) x 1 thread, KV in stage', plan: { stages: 1 }, threads: 1, residentKv: true, batch },
+    { label: '2 stages x 1 thread, KV in stages', plan: { stages: 2 }, threads: 1, residentKv: true, batch },
+    { label: '2 stages x 1 thread, KV shipped per step', plan: { stages: 2 }, threads: 1, residentKv: false, batch },
+    { label: '4 stages x 1 thread, KV in stages', plan: { stages: 4 }, threads: 1, residentKv: true, batch },
   ];
   const rows = await benchStagedDecode(model, configs, Number(roundsText), Number(tokensText));
+  process.stdout.write(`model ${model}, batch ${batch}, ${tokensText} decode steps after a 32-token prompt, median of ${roundsText} rounds\n`);
   process.stdout.write(`${formatBenchRows(rows)}\n`);
 }
 
