@@ -8,3 +8,4 @@ export { runBalance, readyLine, READY_PREFIX } from './balanceCommand.js';
 export { startNginx, findNginx, nginxVersion, pickFreePort, type NginxHandle, type NginxOptions } from './nginx.js';
 export { renderNginxConfig, resolveNginxConfig, NGINX_DEFAULTS, type NginxConfigInput, type NginxConfigOptions } from './nginxConfig.js';
 export { nginxStatsFromLog } from './nginxStats.js';
+export { startBalancer, BALANCER_KINDS, type BalancerKind, type PipelineBalancerOptions } from './startBalancer.js';
