@@ -46,7 +46,7 @@ export function formatValue(v: number, unit: MetricUnit): string {
     case 'fraction':
       return `${(v * 100).toFixed(1)}%`;
     case 'nats':
-      return v.toFixed(4);
+      return formatNumber(v);
     case 'count':
       return v.toFixed(0);
     case 'number':

@@ -1,4 +1,6 @@
+import { wilcoxonRankSum } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
+import { createRng } from '../../src/stats/prng.js';
 import { mannWhitneyU } from '../../src/stats/mannWhitney.js';
 import { erfc, normalSurvival, twoSidedP } from '../../src/stats/normal.js';
 
@@ -38,5 +40,16 @@ describe('mannWhitneyU', () => {
   it('returns p = 1 when every value ties and null for an empty side', () => {
     expect(mannWhitneyU([5, 5, 5], [5, 5])!.pValue).toBe(1);
     expect(mannWhitneyU([], [1, 2])).toBeNull();
+  });
+
+  it('agrees with simple-statistics rank sums on seeded data with many ties', () => {
+    const rng = createRng(9);
+    for (let t = 0; t < 20; t++) {
+      const x = Array.from({ length: 5 + t }, () => Math.floor(rng() * 12));
+      const y = Array.from({ length: 30 - t }, () => Math.floor(rng() * 12) + 1);
+      const r = mannWhitneyU(x, y)!;
+      expect(r.uX).toBeCloseTo(wilcoxonRankSum(x, y) - (x.length * (x.length + 1)) / 2, 9);
+      expect(r.uX + r.uY).toBe(x.length * y.length);
+    }
   });
 });
