@@ -86,6 +86,8 @@ async function handle(state: ServerState, res: ServerResponse, req: ParsedReques
   res.on('close', () => {
     if (!res.writableFinished) gen.disconnect();
   });
+  // The client may already be gone (closed while its body was read): 'close' has fired before we listened.
+  if (res.destroyed || res.socket?.destroyed) gen.disconnect();
   if (sse) {
     sse.start();
     if (req.kind === 'chat') sse.send(chatChunk(meta, { role: 'assistant', content: '' }, null, s.includeUsage));

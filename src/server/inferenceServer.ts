@@ -55,8 +55,14 @@ function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
   });
 }
 
+export interface StartHooks {
+  onProgress?: (msg: string) => void;
+  /** Called once the socket listens, before the model loads (the server answers 503 until it has). */
+  onListening?: (url: string) => Promise<void> | void;
+}
+
 /** Starts a server and resolves once the model is loaded and requests are served. */
-export async function startInferenceServer(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<InferenceServerHandle> {
+export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks = {}): Promise<InferenceServerHandle> {
   let engine: ServingEngine | null = null;
   let scheduler: Scheduler | null = null;
   const metrics = createServerMetrics(opts.maxBatch, {
@@ -78,9 +84,11 @@ export async function startInferenceServer(opts: ServeOptions, onProgress?: (msg
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(state, err, socket));
   const addr = await listen(server, opts.host, opts.port);
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${hostForUrl}:${addr.port}`;
 
   try {
-    engine = await loadServingEngine(opts, onProgress);
+    await hooks.onListening?.(url);
+    engine = await loadServingEngine(opts, hooks.onProgress);
   } catch (e) {
     await new Promise<void>((r) => server.close(() => r()));
     throw e;
@@ -117,5 +125,5 @@ export async function startInferenceServer(opts: ServeOptions, onProgress?: (msg
     return closing;
   };
 
-  return { url: `http://${hostForUrl}:${addr.port}`, port: addr.port, modelId, state, close };
+  return { url, port: addr.port, modelId, state, close };
 }

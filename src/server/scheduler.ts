@@ -109,7 +109,12 @@ export class Scheduler {
   private kick(): void {
     if (this.looping) return;
     this.looping = true;
-    void this.loop();
+    this.loop().catch((e: unknown) => {
+      // Only a bug in this file could get here; fail the requests rather than leave them hanging.
+      this.looping = false;
+      this.failAll(e instanceof Error ? e.message : String(e));
+      this.wakeIdle();
+    });
   }
 
   private applyPending(): void {

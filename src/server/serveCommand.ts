@@ -21,7 +21,10 @@ export interface ServeIo {
 export async function runServe(opts: ServeOptions, io: ServeIo): Promise<void> {
   let stop = false;
   void io.stopRequested.then(() => (stop = true));
-  const handle = await startInferenceServer(opts, (msg) => io.stderr(`${msg}\n`));
+  const handle = await startInferenceServer(opts, {
+    onProgress: (msg) => io.stderr(`${msg}\n`),
+    onListening: (url) => io.stderr(`listening on ${url}; loading ${opts.model}${opts.quantize ? ` (${opts.quantize})` : ''} (/health answers 503 until ready)\n`),
+  });
   if (!stop) {
     io.stdout(readyLine(handle.url, process.pid, handle.modelId));
     io.stderr(`serving ${handle.modelId} on ${handle.url} (replica ${opts.replicaName}, max batch ${opts.maxBatch}, max queue ${opts.maxQueue})\n`);
