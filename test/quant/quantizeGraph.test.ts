@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { QuantizeError } from '../../src/errors.js';
-import { DT, encodeModel, GraphBuilder, type ModelProto } from '../../src/model/onnxBuilder.js';
+import { DT, encodeModel, GraphBuilder, onnx, type GraphProto, type ModelProto } from '../../src/model/onnxBuilder.js';
 import { blockwiseCode, dequantizeBlockwise, quantizeBlockwise, quantizeBlockwiseRows, quantizeInt8PerColumn, roundHalfEven } from '../../src/model/quantMath.js';
 import { quantizeGraph, type QuantizeOptions } from '../../src/model/quantizeGraph.js';
 
@@ -175,6 +175,59 @@ describe('int8 dynamic rewrite', () => {
     }
     // Float rounding only; one activation code off would show as at least xs * min scale * 1.
     expect(worst).toBeLessThan(1e-4);
+  });
+});
+
+describe('subgraphs (merged decoder exports put the layers inside If branches)', () => {
+  it('rewrites MatMuls in both branches that read an outer initializer, once, and ORT runs it', async () => {
+    const K = 32;
+    const N = 8;
+    const w = seeded(K * N, 31, 0.4);
+    const branch = (name: string, scale: number): GraphProto => {
+      const b = new GraphBuilder();
+      const mm = b.op('MatMul', ['X', 'W']);
+      b.op('Mul', [mm, b.f32(`${name}_k`, [], new Float32Array([scale]))], {}, `${name}_Y`);
+      b.output(`${name}_Y`, DT.FLOAT, [2, 3, N]);
+      return b.graph(name);
+    };
+    const build = (weights: Float32Array): ModelProto => {
+      const g = new GraphBuilder();
+      g.input('X', DT.FLOAT, [2, 3, K]);
+      g.input('cond', DT.BOOL, []);
+      g.f32('W', [K, N], weights);
+      g.nodes.push({
+        opType: 'If',
+        name: 'if',
+        input: ['cond'],
+        output: ['Y'],
+        attribute: [
+          { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('then', 1) },
+          { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('else', 2) },
+        ],
+      });
+      g.output('Y', DT.FLOAT, [2, 3, N]);
+      return { irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('ifs') };
+    };
+    const m = build(w);
+    const r = quantizeGraph(m, opts({ method: 'int4' }));
+    expect(r.rewritten).toBe(2);
+    expect(r.removedInitializers).toBe(1);
+    expect((m.graph?.initializer ?? []).map((t) => t.name)).toEqual(['W_Q', 'W_scales', 'W_zp']);
+    const deq = dequantizeBlockwise(quantizeBlockwise(w, K, N, { bits: 4, blockSize: 32, symmetric: false }));
+    const x = seeded(2 * 3 * K, 32);
+    for (const cond of [true, false]) {
+      const run = async (model: ModelProto): Promise<Float32Array> => {
+        const sess = await ort.InferenceSession.create(encodeModel(model));
+        try {
+          const out = await sess.run({ X: new ort.Tensor('float32', x, [2, 3, K]), cond: new ort.Tensor('bool', new Uint8Array([cond ? 1 : 0]), []) });
+          return out.Y?.data as Float32Array;
+        } finally {
+          await sess.release();
+        }
+      };
+      const [yq, yd] = await Promise.all([run(m), run(build(deq))]);
+      for (let i = 0; i < yd.length; i++) expect(Math.abs((yq[i] as number) - (yd[i] as number))).toBeLessThanOrEqual(1e-5);
+    }
   });
 });
 
