@@ -46,8 +46,11 @@ const inbox = new Map<number, Map<string, WireTensor>>();
 const failed = new Map<number, string>();
 let session: OrtSession | null = null;
 let ort: OrtModule | null = null;
-let busy = false;
+/** The run in progress, if any (close waits for it before releasing the session). */
+let running: Promise<void> | null = null;
 let closing = false;
+/** Why a decoder's cache could not be created: its runs fail with this. */
+const kvErrors = new Map<number, string>();
 
 async function init(): Promise<void> {
   try {
@@ -61,6 +64,7 @@ async function init(): Promise<void> {
       logSeverityLevel: 3,
     });
     post({ kind: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+    void pump();
   } catch (e) {
     post({ kind: 'initError', message: (e as Error).message });
   }
@@ -71,8 +75,13 @@ port.on('message', (m: ToStage) => {
     void close();
     return;
   }
-  if (m.kind === 'kvOpen') caches.open(m.open);
-  else if (m.kind === 'kvOp') queue.push({ kind: 'kvOp', op: m.op });
+  if (m.kind === 'kvOpen') {
+    try {
+      caches.open(m.open);
+    } catch (e) {
+      kvErrors.set(m.open.decoderId, `cannot allocate the KV cache: ${(e as Error).message}`);
+    }
+  } else if (m.kind === 'kvOp') queue.push({ kind: 'kvOp', op: m.op });
   else queue.push({ kind: 'run', runId: m.runId, feeds: m.feeds, fetch: m.fetch, kv: m.kv, arrivedAt: performance.now() });
   void pump();
 });
@@ -90,12 +99,17 @@ for (const { port: up } of data.upstream) {
 }
 
 async function pump(): Promise<void> {
-  while (!busy && !closing && session && ort) {
+  while (!running && !closing && session && ort) {
     const head = queue[0];
     if (!head) return;
     if (head.kind === 'kvOp') {
       queue.shift();
-      caches.apply(head.op);
+      try {
+        caches.apply(head.op);
+      } catch {
+        // A move/clear on a cache that failed to open: its runs already report why.
+      }
+      if (head.op.op === 'close') kvErrors.delete(head.op.decoderId);
       continue;
     }
     const upstreamError = failed.get(head.runId);
@@ -111,11 +125,11 @@ async function pump(): Promise<void> {
     if (data.receives.some((n) => !box?.has(n))) return;
     queue.shift();
     inbox.delete(head.runId);
-    busy = true;
+    running = execute(head, box ?? new Map());
     try {
-      await execute(head, box ?? new Map());
+      await running;
     } finally {
-      busy = false;
+      running = null;
     }
   }
 }
@@ -125,6 +139,8 @@ async function execute(run: PendingRun, received: Map<string, WireTensor>): Prom
   const o = ort as OrtModule;
   const started = performance.now();
   try {
+    const kvError = run.kv ? kvErrors.get(run.kv.decoderId) : undefined;
+    if (kvError !== undefined) throw new Error(kvError);
     const feeds: Record<string, OrtTensor> = {};
     const resident = run.kv ? caches.feeds(run.kv) : { feeds: [], fetch: [] };
     for (const t of [...run.feeds, ...received.values(), ...resident.feeds]) feeds[t.name] = new o.Tensor(t.type, ortReadable(t.data), t.dims);
@@ -189,6 +205,7 @@ function abortDownstream(runId: number, error: string): void {
 
 async function close(): Promise<void> {
   closing = true;
+  await running;
   try {
     await session?.release();
   } catch {

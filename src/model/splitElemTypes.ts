@@ -43,6 +43,7 @@ const RULES = new Map<string, Rule>([
   ['MatMulIntegerToFloat', (t) => [t[2] ?? DT.FLOAT]],
   ['DynamicQuantizeMatMul', (t) => [t[0]]],
   ['QLinearMatMul', (t) => [t[7]]],
+  ['GatherBlockQuantized', (t) => [t[2]]],
 ]);
 
 /**

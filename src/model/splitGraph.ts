@@ -71,8 +71,21 @@ export function countGraphLayers(graph: GraphProto, where: string): number {
   return n;
 }
 
-/** Splits `model` into one stage per range. `where` names the model in errors. */
-export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], where: string): SplitGraphResult {
+/** Thrown when tensors crossing a stage boundary have element types the rules cannot infer. */
+export class UnknownElemTypeError extends ModelError {
+  constructor(
+    where: string,
+    readonly names: string[],
+  ) {
+    super(`${where}: cannot split: element type of ${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''} (crossing a stage boundary) is unknown`, 'Add value_info for it to the graph.');
+  }
+}
+
+/**
+ * Splits `model` into one stage per range. `where` names the model in errors; `knownTypes` supplies element
+ * types the built-in rules cannot infer (see UnknownElemTypeError).
+ */
+export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], where: string, knownTypes: ReadonlyMap<string, number> = new Map()): SplitGraphResult {
   const graph = model.graph;
   if (!graph) throw new ModelError(`${where}: model has no graph`);
   if ((graph.sparseInitializer ?? []).length > 0) throw new ModelError(`${where}: cannot split a graph with sparse initializers`);
@@ -160,6 +173,7 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
   const constantOutputs = new Set(nodes.filter(isConstant).flatMap((n) => n.output ?? []));
 
   const crossings = new Map<string, CrossingTensor>();
+  const unknown: string[] = [];
   for (const [i, n] of nodes.entries()) {
     if (isConstant(n)) continue;
     const from = stage[i] ?? 0;
@@ -168,9 +182,10 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
         const to = stage[c] ?? 0;
         if (to < from) throw new ModelError(`${where}: cannot split: ${o} flows from stage ${from} back to stage ${to}`);
         if (to === from || isConstant(nodes[c])) continue;
-        const elemType = elemTypes.get(o);
+        const elemType = elemTypes.get(o) ?? knownTypes.get(o);
         if (elemType === undefined) {
-          throw new ModelError(`${where}: cannot split: element type of ${o} (output of ${n.opType}) crossing stage ${from} -> ${to} is unknown`, 'Add value_info for it to the graph.');
+          if (!unknown.includes(o)) unknown.push(o);
+          continue;
         }
         const x = crossings.get(o) ?? { name: o, elemType, fromStage: from, toStages: [] };
         if (!x.toStages.includes(to)) x.toStages.push(to);
@@ -178,6 +193,7 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
       }
     }
   }
+  if (unknown.length > 0) throw new UnknownElemTypeError(where, unknown);
   for (const o of graphOutputs) {
     if (!producer.has(o)) throw new ModelError(`${where}: cannot split: graph output ${o} is not computed by any node`);
   }
@@ -198,7 +214,7 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
       inits.push(t);
       initUsers.set(name, (initUsers.get(name) ?? new Set()).add(s));
     }
-    const typed = (name: string): ValueInfoProto => valueInfos.get(name) ?? { name, type: { tensorType: { elemType: elemTypes.get(name) ?? 0 } } };
+    const typed = (name: string): ValueInfoProto => valueInfos.get(name) ?? { name, type: { tensorType: { elemType: elemTypes.get(name) ?? knownTypes.get(name) ?? 0 } } };
     const stageGraph: GraphProto = {
       name: `${graph.name || 'graph'}_stage${s}`,
       node: idx.map((i) => nodes[i] ?? {}),

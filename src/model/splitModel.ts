@@ -10,7 +10,8 @@ import { encodeModel, type ModelProto, onnx, type TensorProto } from './onnxBuil
 import { decodeModelMerged } from './splitDecode.js';
 import { hashModelFiles } from './quantize.js';
 import { cacheRoot } from './resolve.js';
-import { countGraphLayers, splitGraph, type StageGraph, tensorBytes } from './splitGraph.js';
+import { countGraphLayers, type SplitGraphResult, splitGraph, type StageGraph, tensorBytes, UnknownElemTypeError } from './splitGraph.js';
+import { probeElemTypes } from './splitTypeProbe.js';
 import { readStagesManifest, STAGES_MANIFEST, type StagesManifest } from './splitManifest.js';
 import { resolveSplitPlan, type SplitPlan } from './splitPlan.js';
 
@@ -70,7 +71,13 @@ export async function splitModel(modelDir: string, plan: SplitPlan, opts: SplitM
     throw new ModelError(`${info.onnxPath}: graph has ${graphLayers} layers but config.json says ${info.numLayers}`, 'Fix config.json (num_hidden_layers / n_layer).');
   }
   inlineExternalData(model, dirname(info.onnxPath));
-  const split = splitGraph(model, ranges, info.onnxPath);
+  let split: SplitGraphResult;
+  try {
+    split = splitGraph(model, ranges, info.onnxPath);
+  } catch (e) {
+    if (!(e instanceof UnknownElemTypeError)) throw e;
+    split = splitGraph(model, ranges, info.onnxPath, await probeElemTypes(model, e.names, info.onnxPath));
+  }
 
   const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(tmp, { recursive: true });

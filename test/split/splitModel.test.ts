@@ -106,6 +106,24 @@ describe('splitModel', () => {
     expect(r.manifest.stages[0]?.inputs).not.toContain('past_key_values.2.key');
   });
 
+  it('asks onnxruntime for the type of a crossing tensor made by an operator its rules do not know', async () => {
+    const odd = join(root.dir, 'tiny-shrink');
+    copyFolder(tiny, odd, (m) => {
+      const nodes = [...(m.graph?.node ?? [])];
+      const ln = nodes.findIndex((n) => n.input?.[1] === 'transformer.h.1.ln_1.weight');
+      const x = nodes[ln]?.input?.[0] ?? '';
+      // Shrink with lambd = bias = 0 is the identity, and not in the splitter's type rules.
+      const rewired = nodes.map((n) => ({ ...n, input: (n.input ?? []).map((t) => (t === x ? 'x_shrunk' : t)) }));
+      rewired.splice(ln, 0, { opType: 'Shrink', name: 'odd_op', input: [x], output: ['x_shrunk'], attribute: [{ name: 'lambd', type: 1, f: 0 }, { name: 'bias', type: 1, f: 0 }] });
+      return { ...m, graph: { ...m.graph, node: rewired } };
+    });
+    const r = await splitModel(odd, { stages: 2 });
+    expect(r.manifest.tensors.find((t) => t.name === 'x_shrunk')?.elemType).toBe(DT.FLOAT);
+    const whole = await twoSteps((f) => runWhole(join(odd, 'onnx', 'model.onnx'), f), TINY);
+    const split = await twoSteps((f) => runChained(r.dir, r.manifest.stages.map((st) => st.file), f), TINY);
+    for (const name of r.manifest.outputs) expect(maxAbsDiff(whole.decode[name], split.decode[name]), name).toBe(0);
+  });
+
   it('refuses folders and graphs it cannot split, saying why', async () => {
     await expect(splitModel(tiny, { stages: 3 })).rejects.toThrow('split: 3 stages for a model with 2 layers');
     await expect(splitModel(join(root.dir, 'nowhere'), { stages: 2 })).rejects.toBeInstanceOf(ModelError);
