@@ -30,9 +30,7 @@ export interface PatchSpec {
 export function patchDecoderBytes(model: Uint8Array, spec: PatchSpec): Uint8Array {
   const g = new GraphBuilder();
   const idx2 = g.i64('llmbench_axis2', [2]);
-  const idx1 = g.i64('llmbench_axis1', [1]);
   const end = g.i64('llmbench_end', [2 ** 62]);
-  const minus1 = g.i64('llmbench_minus1', [-1]);
   const pastLen = spec.addNewKv ? g.op('Gather', [g.op('Shape', ['past_key_values.0.key'], {}, 'llmbench_past_shape'), idx2], { axis: 0 }, 'llmbench_past_len') : '';
   for (let i = 0; spec.addNewKv && i < spec.numLayers; i++) {
     for (const kind of ['key', 'value'] as const) {
@@ -42,7 +40,7 @@ export function patchDecoderBytes(model: Uint8Array, spec: PatchSpec): Uint8Arra
     }
   }
   if (spec.addLastLogits) {
-    g.op('Slice', ['logits', minus1, end, idx1], {}, LAST_LOGITS);
+    g.op('Slice', ['logits', g.i64('llmbench_minus1', [-1]), end, g.i64('llmbench_axis1', [1])], {}, LAST_LOGITS);
     g.output(LAST_LOGITS, DT.FLOAT, ['batch_size', 1, 'vocab_size']);
   }
   // Node names must be unique across the merged graph.

@@ -1,0 +1,79 @@
+// Memory bandwidth this machine gives a decode step. Two probes:
+// - ORT GEMV: x[1,K] times 16 weight matrices (512 MB, far above the L3 cache) with the same session options
+//   and threads as the engine. This is the roofline that matters: decode at batch 1 is exactly such
+//   matrix-vector products, so its bandwidth is what a perfect decode step could reach here.
+// - JS read: worker threads summing halves of a 512 MB Float64Array, a plain streaming read of DRAM.
+// The efficiency figure uses the larger of the two, so it is never flattered by a slow probe.
+import { Worker } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { DT, encodeModel, GraphBuilder } from '../model/onnxBuilder.js';
+
+/** Median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Bytes/s of fp32 matrix-vector products in ORT (median of `repeats` runs). */
+export async function ortGemvBandwidth(threads: number, repeats = 7): Promise<{ bytesPerSecond: number; runsMs: number[] }> {
+  const K = 1024;
+  const N = 8192;
+  const mats = 16;
+  const g = new GraphBuilder();
+  g.input('x', DT.FLOAT, [1, K]);
+  for (let i = 0; i < mats; i++) {
+    const w = new Float32Array(K * N);
+    for (let j = 0; j < w.length; j += 97) w[j] = ((i + j) % 13) / 13;
+    g.f32(`w${i}`, [K, N], w);
+    g.op('MatMul', ['x', `w${i}`], {}, `y${i}`);
+    g.output(`y${i}`, DT.FLOAT, [1, N]);
+  }
+  const bytes = encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('gemv') });
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  try {
+    const x = new ort.Tensor('float32', new Float32Array(K).fill(0.5), [1, K]);
+    await session.run({ x });
+    const runsMs: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const t0 = performance.now();
+      await session.run({ x });
+      runsMs.push(performance.now() - t0);
+    }
+    return { bytesPerSecond: (mats * K * N * 4) / (median(runsMs) / 1000), runsMs };
+  } finally {
+    await session.release();
+  }
+}
+
+const SUM_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const a = new Float64Array(workerData.buf, workerData.offset * 8, workerData.length);
+parentPort.on('message', () => {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (let i = 0; i < a.length; i += 4) { s0 += a[i]; s1 += a[i + 1]; s2 += a[i + 2]; s3 += a[i + 3]; }
+  parentPort.postMessage(s0 + s1 + s2 + s3);
+});`;
+
+/** Bytes/s of `workers` threads each summing its part of a 512 MB array (median of `repeats`). */
+export async function jsReadBandwidth(workers: number, repeats = 5): Promise<{ bytesPerSecond: number; runsMs: number[] }> {
+  const n = 64 * 1024 * 1024;
+  const buf = new SharedArrayBuffer(n * 8);
+  new Float64Array(buf).fill(1);
+  const per = Math.floor(n / workers / 4) * 4;
+  const ws = Array.from({ length: workers }, (_, i) => new Worker(SUM_WORKER, { eval: true, workerData: { buf, offset: i * per, length: per } }));
+  try {
+    const once = (): Promise<void> =>
+      Promise.all(ws.map((w) => new Promise<void>((resolve) => { w.once('message', () => resolve()); w.postMessage(0); }))).then(() => undefined);
+    await once();
+    const runsMs: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const t0 = performance.now();
+      await once();
+      runsMs.push(performance.now() - t0);
+    }
+    return { bytesPerSecond: (per * workers * 8) / (median(runsMs) / 1000), runsMs };
+  } finally {
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}
