@@ -2,7 +2,7 @@
 // AND the bootstrap interval of the change lies entirely on the worse side of zero. Because one verdict checks
 // many (pipeline, metric) pairs, the intervals are Bonferroni-widened so that the chance of any false alarm on an
 // unchanged build stays near FAMILY_ALPHA, not 5% per check.
-import { formatCi, formatPct } from '../report/format.js';
+import { formatCi, formatP, formatPct } from '../report/format.js';
 import { comparePipelines, type BootstrapOptions, type MetricChange } from '../stats/compare.js';
 import type { ResultFile } from '../types.js';
 import type { GateCheck } from './evaluate.js';
@@ -43,15 +43,15 @@ function judge(pipeline: string, m: MetricChange, limitPct: number, mwuP: number
     return { ...base, pass: true, quiet: true, reason: `${change}: no confidence interval (${m.ciNote ?? 'none'}), so not judged; bound it with a ratio gate instead` };
   }
   const worseSide = m.better === 'lower' ? m.ci.lowPct > 0 : m.ci.highPct < 0;
-  const p = mwuP === null ? '' : `, Mann-Whitney p=${mwuP < 0.001 ? '<0.001' : mwuP.toFixed(3)}`;
-  const ci = `${(confidence * 100).toFixed(2)}% CI ${formatCi(m)}${p}`;
+  const p = mwuP === null ? '' : ` (Mann-Whitney ${formatP(mwuP)})`;
+  const ci = `${(confidence * 100).toFixed(2)}% CI ${formatCi(m)}`;
   if (beyond && worseSide) {
-    return { ...base, pass: false, quiet: false, reason: `${change}: worse by more than ${limitPct}% and significant (${ci})` };
+    return { ...base, pass: false, quiet: false, reason: `${change}: worse by more than ${limitPct}% and significant, ${ci} excludes 0${p}` };
   }
   if (beyond) {
-    return { ...base, pass: true, quiet: false, reason: `${change}: beyond the ${limitPct}% limit but not significant (${ci} includes 0)` };
+    return { ...base, pass: true, quiet: false, reason: `${change}: beyond the ${limitPct}% limit but not significant, ${ci} includes 0${p}` };
   }
-  return { ...base, pass: true, quiet: true, reason: `${change}: within the ${limitPct}% limit (${ci})` };
+  return { ...base, pass: true, quiet: true, reason: `${change}: within the ${limitPct}% limit, ${ci}${p}` };
 }
 
 /** Regression checks of every pipeline of the saved result that `current` should still have. */

@@ -85,7 +85,7 @@ describe('regression checks against a saved baseline', () => {
     expect(failed.map((c) => c.expression)).toContain('regression: int8 tpotMs.mean');
     const tpot = failed.find((c) => c.expression === 'regression: int8 tpotMs.mean')!;
     expect(tpot.actual!).toBeGreaterThan(25);
-    expect(tpot.reason).toMatch(/worse by more than 10% and significant \(99\.64% CI \[\+\d/);
+    expect(tpot.reason).toMatch(/worse by more than 10% and significant, 99\.64% CI \[\+\d+\.\d%, \+\d+\.\d%\] excludes 0 \(Mann-Whitney p<0\.001\)$/);
   });
 
   it('does not fail on a change beyond the limit that is not significant', () => {
@@ -98,6 +98,7 @@ describe('regression checks against a saved baseline', () => {
       if (c.reason.includes('not significant')) expect(c.pass).toBe(true);
     }
     const noise = beyond.find((c) => c.reason.includes('beyond the 10% limit but not significant'));
+    expect(noise?.reason).toMatch(/CI \[-?\d+\.\d%, \+\d+\.\d%\] includes 0/);
     expect(noise).toBeDefined();
     expect(noise!.pass).toBe(true);
     expect(noise!.quiet).toBe(false);
