@@ -32,6 +32,8 @@ export interface QuantizeDirOptions {
   /** Output folder; default `<src>-<method>` next to a folder source, the cache for a preset. */
   outDir?: string;
   onProgress?: (msg: string) => void;
+  /** Never replace a complete existing output (cache entries another process may be reading). */
+  keepExisting?: boolean;
   /** For tests: initializer bytes above which external data is written. */
   externalDataThresholdBytes?: number;
 }
@@ -125,8 +127,15 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
     summary.elapsedMs = performance.now() - t0;
     await writeFile(join(tmp, QUANT_INFO_FILE), `${JSON.stringify(summary, null, 2)}\n`);
     await mkdir(dirname(outDir), { recursive: true });
-    await rm(outDir, { recursive: true, force: true });
-    await rename(tmp, outDir);
+    if (!opts.keepExisting) await rm(outDir, { recursive: true, force: true });
+    try {
+      await rename(tmp, outDir);
+    } catch (e) {
+      // rename onto a non-empty folder fails atomically: someone else's complete output is already there.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!opts.keepExisting || (code !== 'ENOTEMPTY' && code !== 'EEXIST')) throw e;
+      await rm(tmp, { recursive: true, force: true });
+    }
     return summary;
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
@@ -176,17 +185,38 @@ export async function resolveQuantizedModelDir(spec: string, method: string, opt
   const srcDir = await resolveModelDir(spec, opts.onProgress);
   const info = readModelFolder(srcDir);
   const dir = quantCacheDir(await hashModelFiles(info.onnxPath), graph);
-  if (existsSync(join(dir, 'onnx', 'model.onnx')) && existsSync(join(dir, QUANT_INFO_FILE))) return dir;
-  opts.onProgress?.(`quantizing ${srcDir} (${method}) into ${dir}`);
-  try {
-    await quantizeModelDir(srcDir, method, { ...opts, outDir: dir });
-  } catch (e) {
-    // Another process may have finished the same cache entry first; its result is equally valid.
-    if (existsSync(join(dir, QUANT_INFO_FILE))) return dir;
-    throw e;
+  const ready = (): boolean => existsSync(join(dir, 'onnx', 'model.onnx')) && existsSync(join(dir, QUANT_INFO_FILE));
+  if (ready()) return dir;
+  // Replicas started together would each quantize the same model: one does it, the others wait for it.
+  await mkdir(dirname(dir), { recursive: true });
+  const lock = `${dir}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (ready()) return dir;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > LOCK_STALE_MS) await rm(lock, { force: true });
+      else if (Date.now() > deadline) throw new ModelError(`timed out waiting for another process to quantize ${srcDir} (lock ${lock})`, 'Remove the lock file if no llmbench process is running.');
+      else await new Promise((r) => setTimeout(r, 250));
+    }
   }
-  return dir;
+  try {
+    if (ready()) return dir;
+    opts.onProgress?.(`quantizing ${srcDir} (${method}) into ${dir}`);
+    await quantizeModelDir(srcDir, method, { ...opts, outDir: dir, keepExisting: true });
+    return dir;
+  } finally {
+    await rm(lock, { force: true });
+  }
 }
+
+/** How long a process waits for another one's quantization of the same entry, and when a lock counts as stale. */
+const LOCK_WAIT_MS = 15 * 60_000;
+const LOCK_STALE_MS = 30 * 60_000;
 
 /** Reads llmbench_quantization.json of a folder, or null for an unquantized one. */
 export function readQuantizeInfo(dir: string): QuantizeSummary | null {

@@ -155,6 +155,16 @@ describe('external data, caching, errors', () => {
       expect(statSync(join(a, 'onnx', 'model.onnx')).mtimeMs).toBe(mtime);
       const c = await resolveQuantizedModelDir(join(work, 'ext-src'), 'int4', { blockSize: 64 });
       expect(c).not.toBe(a);
+      // Concurrent callers (replicas starting together) share one build: one quantizes, the other waits.
+      const progress: string[] = [];
+      const [d, e] = await Promise.all([
+        resolveQuantizedModelDir(join(work, 'ext-src'), 'int8', { onProgress: (m) => progress.push(m) }),
+        resolveQuantizedModelDir(join(work, 'ext-src'), 'int8', { onProgress: (m) => progress.push(m) }),
+      ]);
+      expect(d).toBe(e);
+      expect(progress.filter((m) => m.startsWith('quantizing'))).toHaveLength(1);
+      expect(existsSync(`${d}.lock`)).toBe(false);
+      expect(existsSync(join(d, QUANT_INFO_FILE))).toBe(true);
     } finally {
       if (prev === undefined) delete process.env.LLMBENCH_CACHE;
       else process.env.LLMBENCH_CACHE = prev;
