@@ -81,6 +81,13 @@ export class UnknownElemTypeError extends ModelError {
   }
 }
 
+/** Nodes in dependency order with who produces and who consumes each tensor. */
+interface GraphIndex {
+  nodes: NodeProto[];
+  producer: Map<string, number>;
+  consumers: Map<string, number[]>;
+}
+
 /**
  * Splits `model` into one stage per range. `where` names the model in errors; `knownTypes` supplies element
  * types the built-in rules cannot infer (see UnknownElemTypeError).
@@ -92,28 +99,65 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
   const numLayers = countGraphLayers(graph, where);
   const lastRange = ranges[ranges.length - 1];
   if (!lastRange || lastRange.lastLayer !== numLayers - 1) throw new ModelError(`${where}: split ranges do not cover the graph's ${numLayers} layers`);
-  const stageOfLayer = stageOfLayers(ranges, numLayers);
-  const lastStage = ranges.length - 1;
-
   for (const n of graph.node ?? []) {
-    const sub = n.attribute?.find((a) => a.g || (a.graphs ?? []).length > 0);
-    if (sub) {
+    if (n.attribute?.some((a) => a.g || (a.graphs ?? []).length > 0)) {
       throw new ModelError(
         `${where}: cannot split: node ${n.name || n.opType} (${n.opType}) has a subgraph`,
         'Control flow (If/Loop/Scan, e.g. a merged decoder) cannot be split by layer; export a decoder-with-past model instead.',
       );
     }
   }
+  const index = indexGraph(graph, where);
+  const layer = assignLayers(index, numLayers, where);
+  const stage = assignStages(index, layer, stageOfLayers(ranges, numLayers));
+  const types = inferElemTypes(graph, index.nodes);
+  const crossings = findCrossings(index, stage, (name) => types.get(name) ?? knownTypes.get(name), where);
+  for (const v of graph.output ?? []) {
+    if (!index.producer.has(v.name ?? '')) throw new ModelError(`${where}: cannot split: graph output ${v.name} is not computed by any node`);
+  }
+
+  // Constants are copied into every stage that reads them rather than passed between stages.
+  const stageNodes: number[][] = ranges.map(() => []);
+  for (const [i, n] of index.nodes.entries()) {
+    const users = isConstant(n) ? constantUsers(index, stage, i, graph, ranges.length - 1) : [stage[i] ?? 0];
+    for (const s of users) stageNodes[s]?.push(i);
+  }
+  const initUsers = new Map<string, Set<number>>();
+  const stages = ranges.map((range, s) => {
+    const st = buildStage(model, index, stageNodes[s] ?? [], crossings, s, range, (name) => types.get(name) ?? knownTypes.get(name) ?? 0);
+    for (const t of st.model.graph?.initializer ?? []) initUsers.set(t.name ?? '', (initUsers.get(t.name ?? '') ?? new Set()).add(s));
+    return st;
+  });
+  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const sharedInitializers = [...initUsers.entries()]
+    .filter(([, users]) => users.size > 1)
+    .map(([name, users]) => ({ name, bytes: tensorBytes(initializers.get(name) ?? {}), stages: [...users].sort((a, b) => a - b) }));
+  return { numLayers, stages, crossings, sharedInitializers };
+}
+
+function indexGraph(graph: GraphProto, where: string): GraphIndex {
   const nodes = topoOrder(graph.node ?? [], graph, where);
   const producer = new Map<string, number>();
   const consumers = new Map<string, number[]>();
   for (const [i, n] of nodes.entries()) {
     for (const o of n.output ?? []) if (o) producer.set(o, i);
-    for (const t of new Set(n.input ?? [])) if (t) consumers.set(t, [...(consumers.get(t) ?? []), i]);
+    for (const t of new Set(n.input ?? [])) {
+      if (!t) continue;
+      const list = consumers.get(t);
+      if (list) list.push(i);
+      else consumers.set(t, [i]);
+    }
   }
+  return { nodes, producer, consumers };
+}
 
-  // Layer a node must belong to (cache edges) and a hint from names; checked against dependencies below.
+/**
+ * Layer of every node (-1: depends on no layer). Cache edges fix a node's layer; otherwise a layer named
+ * by the node or its weights is taken when dependencies allow it, else the latest layer it depends on.
+ */
+function assignLayers({ nodes, producer, consumers }: GraphIndex, numLayers: number, where: string): number[] {
   const kvLayer = nodes.map((n, i) => kvSeed(n, i, where));
+  // Earliest cache-fixed layer downstream of each node: a name hint may not pull a node past it.
   const down = new Array<number>(nodes.length).fill(numLayers);
   for (let i = nodes.length - 1; i >= 0; i--) {
     let d = kvLayer[i] ?? numLayers;
@@ -136,42 +180,31 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
     const hint = nameHint(n, numLayers);
     layer[i] = hint !== undefined && hint >= up && hint <= (down[i] ?? numLayers) ? hint : up;
   }
+  return layer;
+}
 
-  // Stage per node; layer-free nodes go to their earliest consumer's stage. Constants are copied to every user.
+/**
+ * Stage of every node: its layer's stage, or for layer-free nodes (embeddings, the mask subgraph) the
+ * earliest stage that consumes them. Nodes after the last layer (final norm, LM head) depend on it, so
+ * they land in the last stage.
+ */
+function assignStages({ nodes, consumers }: GraphIndex, layer: readonly number[], stageOfLayer: readonly number[]): number[] {
   const stage = new Array<number>(nodes.length).fill(0);
-  const isConstant = (n: NodeProto | undefined): boolean => n?.opType === 'Constant' && (n.input ?? []).length === 0;
   for (let i = nodes.length - 1; i >= 0; i--) {
     const l = layer[i] ?? -1;
     if (l >= 0) {
-      stage[i] = stageOfLayer[l] ?? lastStage;
+      stage[i] = stageOfLayer[l] ?? 0;
       continue;
     }
     let s = Number.POSITIVE_INFINITY;
     for (const o of nodes[i]?.output ?? []) for (const c of consumers.get(o) ?? []) s = Math.min(s, stage[c] ?? 0);
     stage[i] = Number.isFinite(s) ? s : 0;
   }
-  // Nodes after the last layer (final norm, LM head) depend on the last layer, so they land in the last stage.
+  return stage;
+}
 
-  const graphInputs = (graph.input ?? []).map((v) => v.name ?? '');
-  const graphOutputs = (graph.output ?? []).map((v) => v.name ?? '');
-  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
-  const valueInfos = new Map<string, ValueInfoProto>();
-  for (const vi of [...(graph.valueInfo ?? []), ...(graph.input ?? []), ...(graph.output ?? [])]) if (vi.name) valueInfos.set(vi.name, vi);
-  const elemTypes = inferElemTypes(graph, nodes);
-
-  const stageNodes: number[][] = ranges.map(() => []);
-  for (const [i, n] of nodes.entries()) {
-    if (isConstant(n)) {
-      const users = new Set<number>();
-      for (const o of n.output ?? []) for (const c of consumers.get(o) ?? []) users.add(stage[c] ?? 0);
-      if (graphOutputs.some((o) => (n.output ?? []).includes(o))) users.add(lastStage);
-      for (const s of users) stageNodes[s]?.push(i);
-      continue;
-    }
-    stageNodes[stage[i] ?? 0]?.push(i);
-  }
-  const constantOutputs = new Set(nodes.filter(isConstant).flatMap((n) => n.output ?? []));
-
+/** Tensors produced in one stage and read in a later one (never an earlier one). */
+function findCrossings({ nodes, consumers }: GraphIndex, stage: readonly number[], typeOf: (name: string) => number | undefined, where: string): CrossingTensor[] {
   const crossings = new Map<string, CrossingTensor>();
   const unknown: string[] = [];
   for (const [i, n] of nodes.entries()) {
@@ -181,8 +214,8 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
       for (const c of consumers.get(o) ?? []) {
         const to = stage[c] ?? 0;
         if (to < from) throw new ModelError(`${where}: cannot split: ${o} flows from stage ${from} back to stage ${to}`);
-        if (to === from || isConstant(nodes[c])) continue;
-        const elemType = elemTypes.get(o) ?? knownTypes.get(o);
+        if (to === from) continue;
+        const elemType = typeOf(o);
         if (elemType === undefined) {
           if (!unknown.includes(o)) unknown.push(o);
           continue;
@@ -194,53 +227,65 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
     }
   }
   if (unknown.length > 0) throw new UnknownElemTypeError(where, unknown);
-  for (const o of graphOutputs) {
-    if (!producer.has(o)) throw new ModelError(`${where}: cannot split: graph output ${o} is not computed by any node`);
-  }
+  return [...crossings.values()];
+}
 
-  const initUsers = new Map<string, Set<number>>();
-  const stages: StageGraph[] = ranges.map((range, s) => {
-    const idx = stageNodes[s] ?? [];
-    const own = new Set(idx.flatMap((i) => nodes[i]?.output ?? []));
-    const used = new Set(idx.flatMap((i) => nodes[i]?.input ?? []).filter((t) => t !== ''));
-    const inputs = graphInputs.filter((name) => used.has(name));
-    const outputs = graphOutputs.filter((name) => own.has(name));
-    const receives = [...crossings.values()].filter((x) => x.toStages.includes(s)).map((x) => x.name);
-    const sends = [...crossings.values()].filter((x) => x.fromStage === s && !outputs.includes(x.name)).map((x) => x.name);
-    const inits: TensorProto[] = [];
-    for (const name of used) {
-      const t = initializers.get(name);
-      if (!t || own.has(name) || constantOutputs.has(name)) continue;
-      inits.push(t);
-      initUsers.set(name, (initUsers.get(name) ?? new Set()).add(s));
-    }
-    const typed = (name: string): ValueInfoProto => valueInfos.get(name) ?? { name, type: { tensorType: { elemType: elemTypes.get(name) ?? knownTypes.get(name) ?? 0 } } };
-    const stageGraph: GraphProto = {
-      name: `${graph.name || 'graph'}_stage${s}`,
-      node: idx.map((i) => nodes[i] ?? {}),
-      initializer: inits,
-      input: [...inputs, ...receives].map(typed),
-      output: [...outputs, ...sends].map(typed),
-      valueInfo: (graph.valueInfo ?? []).filter((vi) => vi.name && own.has(vi.name) && !sends.includes(vi.name) && !outputs.includes(vi.name)),
-    };
-    return {
-      index: s,
-      firstLayer: range.firstLayer,
-      lastLayer: range.lastLayer,
-      model: { ...model, graph: stageGraph, producerName: 'llmbench-split' },
-      inputs,
-      outputs,
-      receives,
-      // A crossing tensor that is also an original output is sent as well as returned.
-      sends: [...crossings.values()].filter((x) => x.fromStage === s).map((x) => x.name),
-      nodeCount: idx.length,
-      initializerBytes: inits.reduce((a, t) => a + tensorBytes(t), 0),
-    };
-  });
-  const sharedInitializers = [...initUsers.entries()]
-    .filter(([, users]) => users.size > 1)
-    .map(([name, users]) => ({ name, bytes: tensorBytes(initializers.get(name) ?? {}), stages: [...users].sort((a, b) => a - b) }));
-  return { numLayers, stages, crossings: [...crossings.values()], sharedInitializers };
+/** One stage's graph: its nodes, the initializers they read, original inputs/outputs and crossing tensors. */
+function buildStage(
+  model: ModelProto,
+  { nodes }: GraphIndex,
+  idx: readonly number[],
+  crossings: readonly CrossingTensor[],
+  s: number,
+  range: LayerRange,
+  elemTypeOf: (name: string) => number,
+): StageGraph {
+  const graph = model.graph ?? {};
+  const own = new Set(idx.flatMap((i) => nodes[i]?.output ?? []));
+  const used = new Set(idx.flatMap((i) => nodes[i]?.input ?? []).filter((t) => t !== ''));
+  const inputs = (graph.input ?? []).map((v) => v.name ?? '').filter((name) => used.has(name));
+  const outputs = (graph.output ?? []).map((v) => v.name ?? '').filter((name) => own.has(name));
+  const receives = crossings.filter((x) => x.toStages.includes(s)).map((x) => x.name);
+  const sends = crossings.filter((x) => x.fromStage === s).map((x) => x.name);
+  const inits = (graph.initializer ?? []).filter((t) => used.has(t.name ?? '') && !own.has(t.name ?? ''));
+  const valueInfos = new Map<string, ValueInfoProto>();
+  for (const vi of [...(graph.valueInfo ?? []), ...(graph.input ?? []), ...(graph.output ?? [])]) if (vi.name) valueInfos.set(vi.name, vi);
+  const typed = (name: string): ValueInfoProto => valueInfos.get(name) ?? { name, type: { tensorType: { elemType: elemTypeOf(name) } } };
+  // A crossing tensor that is also an original output is declared once and both returned and sent.
+  const declaredOutputs = [...outputs, ...sends.filter((n) => !outputs.includes(n))];
+  const stageGraph: GraphProto = {
+    name: `${graph.name || 'graph'}_stage${s}`,
+    node: idx.map((i) => nodes[i] ?? {}),
+    initializer: inits,
+    input: [...inputs, ...receives].map(typed),
+    output: declaredOutputs.map(typed),
+    valueInfo: (graph.valueInfo ?? []).filter((vi) => vi.name && own.has(vi.name) && !declaredOutputs.includes(vi.name)),
+  };
+  return {
+    index: s,
+    firstLayer: range.firstLayer,
+    lastLayer: range.lastLayer,
+    model: { ...model, graph: stageGraph, producerName: 'llmbench-split' },
+    inputs,
+    outputs,
+    receives,
+    sends,
+    nodeCount: idx.length,
+    initializerBytes: inits.reduce((a, t) => a + tensorBytes(t), 0),
+  };
+}
+
+function isConstant(n: NodeProto | undefined): boolean {
+  return n?.opType === 'Constant' && (n.input ?? []).length === 0;
+}
+
+/** Stages that read a Constant node's output (the last stage too if it is a graph output). */
+function constantUsers({ nodes, consumers }: GraphIndex, stage: readonly number[], i: number, graph: GraphProto, lastStage: number): number[] {
+  const users = new Set<number>();
+  const outs = nodes[i]?.output ?? [];
+  for (const o of outs) for (const c of consumers.get(o) ?? []) users.add(stage[c] ?? 0);
+  if ((graph.output ?? []).some((v) => outs.includes(v.name ?? ''))) users.add(lastStage);
+  return [...users];
 }
 
 /** Bytes of an initializer's data (raw or typed fields). */
