@@ -120,12 +120,13 @@ export class SlotDecoder implements Decoder {
 
   /**
    * Keeps the stride a little above the longest row: attention (and ORT's concat of past + new) costs in
-   * proportion to the stride, and every change of stride moves the whole cache once.
+   * proportion to the stride, and every change of stride moves the whole cache once. Strides are multiples
+   * of 64 so a token's slot sits in the same SIMD lane whatever the stride: the masked slack then adds
+   * exact zeros to the same partial sums, and a row's logits come out the same alone or in a batch.
    */
   private fitStride(need: number): void {
-    const target = Math.min(this.maxSlots, roundUp(need + Math.max(16, need >> 3), 16));
-    const s = this.arena.stride;
-    if (s < need || s > 2 * target) this.arena.setStride(Math.max(need, target));
+    const next = nextStride(this.arena.stride, need, this.maxSlots);
+    if (next !== null) this.arena.setStride(next);
   }
 
   private buffer(which: 'ids' | 'positions' | 'mask', n: number): BigInt64Array {
@@ -136,6 +137,12 @@ export class SlotDecoder implements Decoder {
     }
     return b.subarray(0, n);
   }
+}
+
+/** The stride to move to for rows needing `need` slots, or null to keep `current` (grow on demand, shrink when over 2x). */
+export function nextStride(current: number, need: number, maxSlots: number): number | null {
+  const target = Math.min(maxSlots, roundUp(need + Math.max(16, need >> 3), 64));
+  return current < need || current > 2 * target ? Math.max(need, target) : null;
 }
 
 function roundUp(n: number, m: number): number {

@@ -1,7 +1,10 @@
 // Below the batch engine: logits of a row decoded in a batch (left neighbours of other lengths, a wider cache
 // stride, rows moved) equal the logits of the same row decoded alone.
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SlotDecoder } from '../../src/engine/decoder.js';
+import { argmax } from '../../src/engine/sampler.js';
+import { createModel } from '../../src/model/create.js';
 import { type DecoderSession, openDecoderSession } from '../../src/engine/session.js';
 import { makeTinyModel, maxAbsDiff } from './helpers.js';
 
@@ -43,4 +46,30 @@ it('batched decode logits match single-row logits', async () => {
   }
   expect(d.arena.stride).toBeGreaterThan(70);
   expect(maxDiff).toBeLessThan(1e-5);
+});
+
+it('rows far apart in length (strides in different 256-slot blocks) stay within float tolerance', async () => {
+  const dir = join(fixture.root, 'small');
+  await createModel({ preset: 'small', seed: 3, outDir: dir });
+  const small = await openDecoderSession(dir, { threads: 1 });
+  try {
+    const V = small.info.vocabSize;
+    const long = [Array.from({ length: 20 }, (_, i) => ((i * 7) % 200) + 5), Array.from({ length: 430 }, (_, i) => ((i * 13) % 3000) + 5)];
+    const alone: Float32Array[] = [];
+    for (const ids of long) {
+      const d = new SlotDecoder(small, 1, 512);
+      await d.extend(0, ids);
+      alone.push(Float32Array.from(await d.decode([9])));
+    }
+    const d = new SlotDecoder(small, 2, 512);
+    for (let r = 0; r < 2; r++) await d.extend(r, long[r] as number[]);
+    const logits = await d.decode([9, 9]);
+    for (let r = 0; r < 2; r++) {
+      const row = logits.subarray(r * V, (r + 1) * V);
+      expect(maxAbsDiff(row, alone[r] as Float32Array)).toBeLessThan(1e-4);
+      expect(argmax(row, 0, V)).toBe(argmax(alone[r] as Float32Array, 0, V));
+    }
+  } finally {
+    await small.runner.dispose();
+  }
 });
