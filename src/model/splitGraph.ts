@@ -108,8 +108,8 @@ export function splitGraph(model: ModelProto, ranges: readonly LayerRange[], whe
     }
   }
   const index = indexGraph(graph, where);
-  const layer = assignLayers(index, numLayers, where);
-  const stage = assignStages(index, layer, stageOfLayers(ranges, numLayers));
+  const { layer, fixed } = assignLayers(index, numLayers, where);
+  const stage = refineCut(index, assignStages(index, layer, stageOfLayers(ranges, numLayers)), fixed);
   const types = inferElemTypes(graph, index.nodes);
   const crossings = findCrossings(index, stage, (name) => types.get(name) ?? knownTypes.get(name), where);
   for (const v of graph.output ?? []) {
@@ -155,7 +155,7 @@ function indexGraph(graph: GraphProto, where: string): GraphIndex {
  * Layer of every node (-1: depends on no layer). Cache edges fix a node's layer; otherwise a layer named
  * by the node or its weights is taken when dependencies allow it, else the latest layer it depends on.
  */
-function assignLayers({ nodes, producer, consumers }: GraphIndex, numLayers: number, where: string): number[] {
+function assignLayers({ nodes, producer, consumers }: GraphIndex, numLayers: number, where: string): { layer: number[]; fixed: boolean[] } {
   const kvLayer = nodes.map((n, i) => kvSeed(n, i, where));
   // Earliest cache-fixed layer downstream of each node: a name hint may not pull a node past it.
   const down = new Array<number>(nodes.length).fill(numLayers);
@@ -165,6 +165,7 @@ function assignLayers({ nodes, producer, consumers }: GraphIndex, numLayers: num
     down[i] = d;
   }
   const layer = new Array<number>(nodes.length).fill(-1);
+  const fixed = new Array<boolean>(nodes.length).fill(false);
   for (const [i, n] of nodes.entries()) {
     let up = -1;
     for (const t of n.input ?? []) {
@@ -175,12 +176,14 @@ function assignLayers({ nodes, producer, consumers }: GraphIndex, numLayers: num
     if (seed !== undefined) {
       if (up > seed) throw new ModelError(`${where}: cannot split: node ${n.name || n.opType} of layer ${seed} depends on layer ${up}`, 'The graph is not a sequence of layers.');
       layer[i] = seed;
+      fixed[i] = true;
       continue;
     }
     const hint = nameHint(n, numLayers);
-    layer[i] = hint !== undefined && hint >= up && hint <= (down[i] ?? numLayers) ? hint : up;
+    fixed[i] = hint !== undefined && hint >= up && hint <= (down[i] ?? numLayers);
+    layer[i] = fixed[i] ? (hint as number) : up;
   }
-  return layer;
+  return { layer, fixed };
 }
 
 /**
@@ -201,6 +204,42 @@ function assignStages({ nodes, consumers }: GraphIndex, layer: readonly number[]
     stage[i] = Number.isFinite(s) ? s : 0;
   }
   return stage;
+}
+
+/**
+ * Moves nodes that nothing pins (no cache edge, no layer name) to the stage of their consumers when that
+ * passes fewer tensors between stages. Without names, a layer's first nodes (norm, q/k/v projection) sit
+ * with the previous layer and their outputs cross; moved, only the residual stream does. Moves that tie
+ * are taken to walk back through such chains; the result is kept only if the total went down.
+ */
+function refineCut({ nodes, producer, consumers }: GraphIndex, initial: readonly number[], fixed: readonly boolean[]): number[] {
+  const stage = [...initial];
+  const pairs = (t: string): number => {
+    const p = producer.get(t);
+    if (p === undefined) return 0;
+    const targets = new Set((consumers.get(t) ?? []).map((c) => stage[c] ?? 0));
+    targets.delete(stage[p] ?? 0);
+    return targets.size;
+  };
+  const total = (): number => nodes.reduce((a, n) => a + (n.output ?? []).reduce((b, o) => b + pairs(o), 0), 0);
+  const before = total();
+  for (let round = 0, moved = true; moved && round < 8; round++) {
+    moved = false;
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const n = nodes[i];
+      if (!n || fixed[i] || isConstant(n)) continue;
+      const a = stage[i] ?? 0;
+      let b = Number.POSITIVE_INFINITY;
+      for (const o of n.output ?? []) for (const c of consumers.get(o) ?? []) b = Math.min(b, stage[c] ?? 0);
+      if (!Number.isFinite(b) || b <= a) continue;
+      const touched = [...new Set([...(n.input ?? []), ...(n.output ?? [])])].filter((t) => t !== '');
+      const cost = touched.reduce((x, t) => x + pairs(t), 0);
+      stage[i] = b;
+      if (touched.reduce((x, t) => x + pairs(t), 0) > cost) stage[i] = a;
+      else moved = true;
+    }
+  }
+  return total() < before ? stage : [...initial];
 }
 
 /** Tensors produced in one stage and read in a later one (never an earlier one). */
