@@ -16,7 +16,7 @@ import { readStagesManifest, STAGES_MANIFEST, type StagesManifest } from './spli
 import { resolveSplitPlan, type SplitPlan } from './splitPlan.js';
 
 /** Version of the splitter; part of the cache key so a changed splitter never reuses old stage files. */
-export const SPLITTER_VERSION = 1;
+export const SPLITTER_VERSION = 2;
 /** Above this many weight bytes a stage keeps its weights in a side file (protobuf messages stop at 2 GiB). */
 const INLINE_LIMIT_BYTES = 1.5 * 2 ** 30;
 const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
