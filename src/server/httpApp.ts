@@ -1,6 +1,7 @@
 // The HTTP layer: routing (404/405), bearer auth (401), the body limit (413), JSON parsing (400), the replica
 // header on every response, per-request metrics, and turning any thrown error into an OpenAI-style error body.
 // Nothing a client sends can crash the process: every handler error ends as a response.
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError, badRequest, bodyTooLarge, internalError, methodNotAllowed, notFound, unauthorized } from './apiError.js';
@@ -66,9 +67,11 @@ function parseJson(buf: Buffer): unknown {
 
 function authorized(state: ServerState, req: IncomingMessage): boolean {
   if (state.apiKey === null) return true;
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  return m !== null && m[1]?.trim() === state.apiKey;
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  const given = Buffer.from(m?.[1]?.trim() ?? '');
+  const want = Buffer.from(state.apiKey);
+  // Constant-time comparison, so response timing does not leak how much of a guessed key was right.
+  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 /** Builds the request listener for a route table. */

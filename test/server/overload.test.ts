@@ -58,7 +58,7 @@ describe('overload and failure paths', () => {
   });
 
   it('times out with 504 (JSON) and a final SSE error event (stream), never a normal answer', async () => {
-    server = await startTinyServer(model, { timeoutMs: 25 });
+    server = await startTinyServer(model, { timeoutMs: 5 });
     const url = server.url;
     const plain = await post(url, '/v1/completions', LONG);
     expect(plain.status).toBe(504);
