@@ -28,6 +28,15 @@ export interface PatchSpec {
 
 /** Returns model bytes with the extra outputs appended (the original bytes are copied once). */
 export function patchDecoderBytes(model: Uint8Array, spec: PatchSpec): Uint8Array {
+  const extra = patchBytes(spec);
+  const merged = new Uint8Array(model.length + extra.length);
+  merged.set(model, 0);
+  merged.set(extra, model.length);
+  return merged;
+}
+
+/** The bytes to append to a ModelProto to add the outputs of `spec`. */
+export function patchBytes(spec: PatchSpec): Uint8Array {
   const g = new GraphBuilder();
   const idx2 = g.i64('llmbench_axis2', [2]);
   const end = g.i64('llmbench_end', [2 ** 62]);
@@ -45,9 +54,5 @@ export function patchDecoderBytes(model: Uint8Array, spec: PatchSpec): Uint8Arra
   }
   // Node names must be unique across the merged graph.
   for (const n of g.nodes) n.name = `llmbench_patch_${n.name ?? ''}`;
-  const extra = onnx.ModelProto.encode(onnx.ModelProto.create({ graph: { node: g.nodes, initializer: g.initializers, output: g.outputs } })).finish();
-  const merged = new Uint8Array(model.length + extra.length);
-  merged.set(model, 0);
-  merged.set(extra, model.length);
-  return merged;
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ graph: { node: g.nodes, initializer: g.initializers, output: g.outputs } })).finish();
 }
