@@ -41,6 +41,15 @@ export function registerServe(program: Command): void {
     .option('--replica-name <name>', 'value of the x-llmbench-replica response header', SERVE_DEFAULTS.replicaName)
     .option('--drain-ms <n>', 'on SIGTERM/SIGINT, how long running requests may finish before they are cancelled', String(SERVE_DEFAULTS.drainMs))
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (for launchers)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Endpoints: POST /v1/completions, /v1/chat/completions (OpenAI shapes; "stream": true for SSE), POST /v1/generate
+({"prompt","max_tokens"} -> {"text","usage","finish_reason"}; greedy unless "temperature" is set), GET /v1/models,
+GET /health (503 until the model is loaded), GET /metrics (Prometheus text).
+Chat template: one "System: ..." / "User: ..." / "Assistant: ..." line per message, then "Assistant:".
+Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
+    )
     .action(async (flags: ServeFlags) => {
       if (flags.quantize !== undefined && !(QUANT_METHODS as readonly string[]).includes(flags.quantize)) {
         throw new UsageError(`--quantize: unknown method "${flags.quantize}"`, `Choose one of: ${QUANT_METHODS.join(', ')}.`);
