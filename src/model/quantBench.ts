@@ -55,7 +55,7 @@ function parseArgs(argv: string[]): BenchArgs {
 /** Runs a child module with one JSON argument; resolves with its one JSON line. Bounded in time. */
 function runChild<T>(script: string, request: unknown, timeoutMs: number): Promise<T> {
   return new Promise((resolveP, reject) => {
-    const child = spawn(process.execPath, [script, JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--expose-gc', script, JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     '',
     `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} logical CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end.`,
     `Each variant: ${args.repeats} child processes (interleaved), ${args.runsPerChild} batch-1 generations each (prompt ${args.promptTokens} tokens, ${args.decodeTokens} new tokens), and a batch of ${args.batch} (32-token prompts) timed on decode-only engine steps. Medians. Numbers are noisy on a shared machine; compare ratios within one run.`,
-    'Peak RSS = VmHWM of the child (includes the load transient); steady RSS = VmRSS after decoding. Both through the engine (BatchEngine.load), as the server loads models.',
+    'Peak RSS = VmHWM of the child (includes the load transient); steady RSS = VmRSS after decoding and a full GC. Both through the engine (BatchEngine.load), as the server loads models.',
     '',
   ];
   const text = [...header, renderBenchTable(rows, args.batch, args.promptTokens)];
