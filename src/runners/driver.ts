@@ -43,29 +43,26 @@ export interface DriveResult {
   aborted: boolean;
 }
 
-function sendOne(o: DriveOptions, j: number, scheduledAt: number, warmup: boolean): Promise<Sample> {
+async function sendOne(o: DriveOptions, j: number, scheduledAt: number, warmup: boolean): Promise<Sample> {
   const n = o.requests.length;
   const w = (o.firstRequest + j) % n;
   const req = o.requests[w] as WorkloadRequest;
   if (o.progress) o.progress.sent++;
-  return o.client
-    .send({
-      index: req.index,
-      warmup,
-      path: o.path,
-      body: o.bodies[w] as string,
-      stream: o.stream,
-      scheduledAt,
-      timeoutMs: o.timeoutMs,
-      promptTokens: req.promptTokens,
-    })
-    .then((s) => {
-      if (o.progress) {
-        o.progress.done++;
-        if (s.status !== 'ok') o.progress.failed++;
-      }
-      return s;
-    });
+  const s = await o.client.send({
+    index: req.index,
+    warmup,
+    path: o.path,
+    body: o.bodies[w] as string,
+    stream: o.stream,
+    scheduledAt,
+    timeoutMs: o.timeoutMs,
+    promptTokens: req.promptTokens,
+  });
+  if (o.progress) {
+    o.progress.done++;
+    if (s.status !== 'ok') o.progress.failed++;
+  }
+  return s;
 }
 
 async function runClosed(plan: Extract<DrivePlan, { kind: 'closed' }>, o: DriveOptions, t0: number, warmup: boolean) {

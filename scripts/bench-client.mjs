@@ -1,0 +1,50 @@
+// `npm run bench:client`: the streaming client's max requests/s and chunks/s on one core against trivial
+// local servers, beside autocannon's requests/s against the same server in the same run (see
+// src/bench/clientBench.ts). Targets: >= 80% of autocannon's rate, >= 20,000 chunks/s. Run after `tsc`.
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { runClientBench } from '../dist/bench/clientBench.js';
+
+const { values: a } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '32' },
+    duration: { type: 'string', default: '1500' },
+    chunks: { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '4' },
+  },
+});
+
+const r = await runClientBench({
+  connections: Number(a.connections),
+  durationMs: Number(a.duration),
+  chunks: Number(a.chunks),
+  rounds: Number(a.rounds),
+  log: (l) => process.stderr.write(`${l}\n`),
+});
+const best = (xs) => Math.max(...xs);
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+const client = best(r.clientRequestsPerSecond);
+const cannon = best(r.autocannonRequestsPerSecond);
+const chunks = best(r.sseChunksPerSecond);
+// On a shared machine the rates swing with other load; CPU per request is what caps a single core.
+const clientUs = median(r.clientCpuUsPerRequest);
+const cannonUs = median(r.autocannonCpuUsPerRequest);
+const chunkUs = median(r.sseCpuUsPerChunk);
+const lines = [
+  `machine: ${cpus()[0]?.model ?? '?'} x ${cpus().length}, load average ${loadavg()[0].toFixed(2)}; node ${process.version}`,
+  `${a.connections} connections, ${a.duration} ms per run, best of ${a.rounds} alternating rounds`,
+  '',
+  '| measure                                  | value        | target              |',
+  '|------------------------------------------|--------------|---------------------|',
+  `| streaming client, plain JSON req/s       | ${client.toFixed(0).padStart(12)} |                     |`,
+  `| autocannon, same server, req/s           | ${cannon.toFixed(0).padStart(12)} |                     |`,
+  `| client / autocannon                      | ${((client / cannon) * 100).toFixed(0).padStart(11)}% | >= 80%  ${client / cannon >= 0.8 ? 'met' : 'MISSED'} |`,
+  `| streaming client, SSE req/s (${String(a.chunks).padStart(3)} chunks) | ${best(r.sseRequestsPerSecond).toFixed(0).padStart(12)} |                     |`,
+  `| streaming client, SSE chunks/s           | ${chunks.toFixed(0).padStart(12)} | >= 20000 ${chunks >= 20000 ? 'met' : 'MISSED'} |`,
+  `| client CPU per request (median)          | ${clientUs.toFixed(1).padStart(9)} us |                     |`,
+  `| autocannon CPU per request (median)      | ${cannonUs.toFixed(1).padStart(9)} us |                     |`,
+  `| one-core capacity, client / autocannon   | ${((cannonUs / clientUs) * 100).toFixed(0).padStart(11)}% | >= 80%  ${cannonUs / clientUs >= 0.8 ? 'met' : 'MISSED'} |`,
+  `| one-core SSE capacity (1e6 / us per chunk)| ${(1e6 / chunkUs).toFixed(0).padStart(11)} | >= 20000 ${1e6 / chunkUs >= 20000 ? 'met' : 'MISSED'} |`,
+  `| failed requests                          | ${String(r.failed).padStart(12)} | 0                   |`,
+];
+process.stdout.write(`${lines.join('\n')}\n`);

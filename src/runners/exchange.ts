@@ -1,0 +1,303 @@
+// One request/response of the load client, as a small state machine: it owns a pooled connection while
+// the response arrives, timestamps every piece as it lands, and settles exactly once into a Sample.
+import { performance } from 'node:perf_hooks';
+import { StringDecoder } from 'node:string_decoder';
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+import type { Sample, SampleStatus } from '../types.js';
+import type { Connection, ConnectionOwner, ConnectionPool } from './connectionPool.js';
+import { ResponseParser, type ResponseEvents } from './httpResponseParser.js';
+import type { TokenCounter } from './tokenCounter.js';
+
+/** One request to send. Times are ms on performance.now(). */
+export interface RequestSpec {
+  index: number;
+  warmup: boolean;
+  path: string;
+  body: string;
+  stream: boolean;
+  /** When the schedule wanted this request sent (absolute performance.now() ms). */
+  scheduledAt: number;
+  /** Deadline for the whole response, from the actual send. */
+  timeoutMs: number;
+  /** Prompt length from the workload, used when the server reports no usage. */
+  promptTokens: number | null;
+}
+
+const MAX_ERROR_BODY = 2048;
+
+interface Extracted {
+  text: string;
+  usageCompletion: number | null;
+  usagePrompt: number | null;
+  error: string | null;
+}
+
+/** Pulls the generated text, usage and error out of one OpenAI-style chunk or response object. */
+export function extractChunk(obj: unknown): Extracted {
+  const out: Extracted = { text: '', usageCompletion: null, usagePrompt: null, error: null };
+  if (obj === null || typeof obj !== 'object') return out;
+  const o = obj as Record<string, unknown>;
+  if (o.error !== undefined && o.error !== null) {
+    const e = o.error as { message?: unknown };
+    out.error = typeof e === 'object' && typeof e.message === 'string' ? e.message : JSON.stringify(o.error);
+  }
+  const usage = o.usage as { completion_tokens?: unknown; prompt_tokens?: unknown } | null | undefined;
+  if (usage && typeof usage === 'object') {
+    if (typeof usage.completion_tokens === 'number') out.usageCompletion = usage.completion_tokens;
+    if (typeof usage.prompt_tokens === 'number') out.usagePrompt = usage.prompt_tokens;
+  }
+  if (typeof o.text === 'string') out.text = o.text;
+  const choice = Array.isArray(o.choices) ? (o.choices[0] as Record<string, unknown> | undefined) : undefined;
+  if (choice && typeof choice === 'object') {
+    if (typeof choice.text === 'string') out.text = choice.text;
+    const delta = (choice.delta ?? choice.message) as { content?: unknown } | undefined;
+    if (delta && typeof delta.content === 'string') out.text = delta.content;
+  }
+  return out;
+}
+
+const enum BodyKind {
+  None,
+  Error,
+  Sse,
+  Json,
+}
+
+/** What an exchange needs from its client. */
+export interface ExchangeContext {
+  pool: ConnectionPool;
+  tokenizer: TokenCounter | null;
+  clock0: number;
+  /** Called once when the exchange settles. */
+  done(ex: Exchange): void;
+}
+
+/** A request in flight; `promise` resolves with its Sample. */
+export class Exchange implements ConnectionOwner, ResponseEvents {
+  readonly sentAt = performance.now();
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  private readonly clock0: number;
+  private httpStatus: number | null = null;
+  private replica: string | null = null;
+  private retries: number | null = null;
+  private firstAt: number | null = null;
+  private lastChunkAt: number | null = null;
+  private chunkAt = 0;
+  private readonly itl: number[] = [];
+  private readonly pieces: string[] = [];
+  private usageCompletion: number | null = null;
+  private usagePrompt: number | null = null;
+  private errorText: string | null = null;
+  private status: SampleStatus = 'ok';
+  private settled = false;
+  private conn: Connection | null = null;
+  private reused = false;
+  private gotBytes = false;
+  private parser: ResponseParser | null = null;
+  private kind = BodyKind.None;
+  private raw: Buffer[] = [];
+  private decoder: StringDecoder | null = null;
+  private sse: EventSourceParser | null = null;
+  private sseDone = false;
+  private resolve!: (s: Sample) => void;
+  readonly promise: Promise<Sample>;
+
+  constructor(
+    private readonly ctx: ExchangeContext,
+    private readonly spec: RequestSpec,
+    private readonly request: Buffer,
+  ) {
+    this.clock0 = ctx.clock0;
+    this.timeoutMs = spec.timeoutMs;
+    this.deadline = this.sentAt + spec.timeoutMs;
+    this.promise = new Promise<Sample>((r) => (this.resolve = r));
+  }
+
+  /** Sends on a pooled connection; `mayRetry` allows one fresh try when a reused socket was already closed. */
+  start(mayRetry = true): void {
+    const { conn, reused } = this.ctx.pool.acquire();
+    this.conn = conn;
+    this.reused = reused && mayRetry;
+    this.gotBytes = false;
+    this.parser = new ResponseParser(this);
+    conn.owner = this;
+    conn.socket.write(this.request);
+  }
+
+  onData(b: Buffer): void {
+    this.gotBytes = true;
+    this.chunkAt = performance.now();
+    try {
+      this.parser?.feed(b);
+    } catch (e) {
+      this.fail('error', `bad HTTP response: ${(e as Error).message}`);
+    }
+  }
+
+  onGone(err: NodeJS.ErrnoException | null): void {
+    if (this.settled) return;
+    // A kept-alive socket the server closed just as it was reused: one fresh try, as browsers do.
+    if (!this.gotBytes && this.reused) {
+      this.start(false);
+      return;
+    }
+    if (this.parser?.close()) return;
+    if (err) this.fail('error', err.code ? `${err.code}: ${err.message}` : err.message);
+    else this.fail('error', 'connection closed before the response was complete');
+  }
+
+  onHead(code: number, h: Map<string, string>): void {
+    this.httpStatus = code;
+    this.replica = h.get('x-llmbench-replica') ?? null;
+    const tries = h.get('x-llmbench-retries');
+    if (tries !== undefined && /^\d+$/.test(tries)) this.retries = Number(tries);
+    const upstreams = h.get('x-llmbench-upstream-addr');
+    if (this.retries === null && upstreams !== undefined && upstreams.length > 0) this.retries = upstreams.split(',').length - 1;
+    if (code < 200 || code >= 300) this.kind = BodyKind.Error;
+    else if ((h.get('content-type') ?? '').includes('text/event-stream')) {
+      this.kind = BodyKind.Sse;
+      this.decoder = new StringDecoder('utf8');
+      this.sse = createParser({ onEvent: (ev) => this.onEvent(ev.data) });
+    } else this.kind = BodyKind.Json;
+  }
+
+  onBody(chunk: Buffer): void {
+    if (this.kind === BodyKind.Sse) {
+      const text = (this.decoder as StringDecoder).write(chunk);
+      if (text.length > 0) this.sse?.feed(text);
+    } else if (this.kind === BodyKind.Json || this.raw.length < 4) {
+      // A socket hands over each chunk it emits; keeping a reference is safe.
+      this.raw.push(chunk);
+    }
+  }
+
+  onEnd(): void {
+    if (this.kind === BodyKind.Sse) {
+      const rest = (this.decoder as StringDecoder).end();
+      if (rest.length > 0) this.sse?.feed(rest);
+      if (!this.sseDone && this.pieces.length === 0 && this.usageCompletion === null) this.fail('error', 'stream ended without any chunk');
+      else this.finish();
+      return;
+    }
+    const body = (this.raw.length === 1 ? (this.raw[0] as Buffer) : Buffer.concat(this.raw)).toString('utf8');
+    if (this.kind === BodyKind.Error) {
+      this.fail('error', `HTTP ${this.httpStatus}: ${body.slice(0, MAX_ERROR_BODY).trim()}`);
+      return;
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(body);
+    } catch {
+      this.fail('error', `unparseable response: ${body.slice(0, 200)}`);
+      return;
+    }
+    const x = extractChunk(obj);
+    if (x.error !== null) {
+      this.fail('error', `server error: ${x.error}`);
+      return;
+    }
+    this.usageCompletion = x.usageCompletion;
+    this.usagePrompt = x.usagePrompt;
+    // A non-streamed answer arrives all at once: it has no first-token time of its own.
+    if (x.text.length > 0) this.pieces.push(x.text);
+    this.finish();
+  }
+
+  private onEvent(data: string): void {
+    if (this.settled) return;
+    if (data === '[DONE]') {
+      this.sseDone = true;
+      return;
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(data);
+    } catch {
+      this.fail('error', `unparseable stream chunk: ${data.slice(0, 200)}`);
+      return;
+    }
+    const x = extractChunk(obj);
+    if (x.error !== null) {
+      this.fail('error', `server error in stream: ${x.error}`);
+      return;
+    }
+    if (x.usageCompletion !== null) this.usageCompletion = x.usageCompletion;
+    if (x.usagePrompt !== null) this.usagePrompt = x.usagePrompt;
+    if (x.text.length === 0) return;
+    this.pieces.push(x.text);
+    if (this.firstAt === null) this.firstAt = this.chunkAt;
+    else this.itl.push(this.chunkAt - (this.lastChunkAt as number));
+    this.lastChunkAt = this.chunkAt;
+  }
+
+  /** Settles as failed (first failure wins) and drops the connection. */
+  fail(kind: SampleStatus, message: string): void {
+    if (this.settled) return;
+    if (this.status === 'ok') {
+      this.status = kind;
+      this.errorText = message;
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const conn = this.conn;
+    if (conn) {
+      if (this.status === 'ok' && this.parser?.done && this.parser.keepAlive) this.ctx.pool.release(conn);
+      else {
+        conn.owner = null;
+        conn.socket.destroy();
+      }
+    }
+    this.ctx.done(this);
+    this.resolve(this.sample(performance.now()));
+  }
+
+  private sample(endAt: number): Sample {
+    const spec = this.spec;
+    const tok = this.ctx.tokenizer;
+    const text = this.pieces.length === 1 ? (this.pieces[0] as string) : this.pieces.join('');
+    let outputTokens = 0;
+    let source: Sample['outputTokensSource'] = 'none';
+    let mismatch: Sample['tokenCountMismatch'] = null;
+    const counted = tok ? (text.length > 0 ? tok.count(text) : 0) : null;
+    if (this.usageCompletion !== null) {
+      outputTokens = this.usageCompletion;
+      source = 'usage';
+      if (counted !== null && counted !== this.usageCompletion) mismatch = { usage: this.usageCompletion, tokenizer: counted };
+    } else if (counted !== null) {
+      outputTokens = counted;
+      source = 'tokenizer';
+    }
+    const ok = this.status === 'ok';
+    const ttftMs = ok && this.firstAt !== null ? this.firstAt - spec.scheduledAt : null;
+    // E2E ends at the last token; the usage chunk and [DONE] that follow it are not generation time.
+    const e2eMs = (ok && this.lastChunkAt !== null ? this.lastChunkAt : endAt) - spec.scheduledAt;
+    let tpotMs: number | null = null;
+    if (ok && ttftMs !== null && outputTokens >= 1) tpotMs = outputTokens === 1 ? 0 : (e2eMs - ttftMs) / (outputTokens - 1);
+    return {
+      index: spec.index,
+      warmup: spec.warmup,
+      status: this.status,
+      error: this.errorText,
+      httpStatus: this.httpStatus,
+      scheduledMs: spec.scheduledAt - this.clock0,
+      sentMs: this.sentAt - this.clock0,
+      firstTokenMs: this.firstAt === null ? null : this.firstAt - this.clock0,
+      endMs: endAt - this.clock0,
+      ttftMs,
+      e2eMs,
+      tpotMs,
+      itlMs: this.itl,
+      promptTokens: this.usagePrompt ?? spec.promptTokens,
+      outputTokens,
+      outputTokensSource: source,
+      tokenCountMismatch: mismatch,
+      replica: this.replica,
+      retries: this.retries,
+    };
+  }
+}
