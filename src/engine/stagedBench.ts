@@ -2,7 +2,7 @@
 // the engine's Decoder interface for every configuration, interleaved round by round so machine noise hits
 // all of them alike. Run: node dist/engine/stagedBench.js [model-or-preset] [rounds] [decodeTokens]
 import { pathToFileURL } from 'node:url';
-import { median } from 'simple-statistics';
+import { median, quantile } from 'simple-statistics';
 import { resolveModelDir } from '../model/resolve.js';
 import type { SplitPlan } from '../model/splitPlan.js';
 import { createDecoder, type Decoder } from './decoder.js';
@@ -20,13 +20,17 @@ export interface BenchConfig {
   residentKv: boolean;
   /** Sequences decoded together (one batched run per step). */
   batch: number;
+  /** Split with KV in stages: row groups per decode step, pipelined through the stages. */
+  microBatches?: number;
 }
 
 /** Medians over rounds for one configuration. */
 export interface BenchRow {
   label: string;
-  /** Wall time per decode step (each step yields `batch` tokens). */
+  /** Wall time per decode step (each step yields `batch` tokens): median over rounds. */
   decodeMsPerStep: number;
+  /** 25th and 75th percentile of the per-round decode ms/step (how noisy the machine was). */
+  decodeMsPerStepIqr: [number, number];
   prefillMs: number;
   /** Decode tokens per second over the batch. */
   tokensPerSecond: number;
@@ -46,7 +50,7 @@ export async function benchStagedDecode(modelSpec: string, configs: BenchConfig[
   const sessions: DecoderSession[] = [];
   try {
     for (const c of configs) {
-      sessions.push(c.plan ? await loadStagedRunner(dir, c.plan, { threads: c.threads }) : await openDecoderSession(dir, { threads: c.threads }));
+      sessions.push(c.plan ? await loadStagedRunner(dir, c.plan, { threads: c.threads, microBatches: c.microBatches }) : await openDecoderSession(dir, { threads: c.threads }));
     }
     const maxSlots = promptLength + decodeTokens + 1;
     const decoders: Decoder[] = configs.map((c, i) => {
@@ -56,7 +60,10 @@ export async function benchStagedDecode(modelSpec: string, configs: BenchConfig[
     const prompt = (row: number): number[] => Array.from({ length: promptLength }, (_, i) => 32 + ((i * 37 + row * 11) % 90));
     const samples = configs.map(() => ({ step: [] as number[], prefill: [] as number[], ort: [] as number[], busy: [] as number[][] }));
     for (let r = -1; r < rounds; r++) {
-      for (const [i, c] of configs.entries()) {
+      // The starting configuration rotates, so none always runs right after the same neighbour.
+      for (let k = 0; k < configs.length; k++) {
+        const i = (k + r + 1) % configs.length;
+        const c = configs[i] as BenchConfig;
         const d = decoders[i] as Decoder;
         const runner = (sessions[i] as DecoderSession).runner;
         const clock = 'stageTimings' in runner ? (runner as unknown as StageClock) : null;
@@ -90,6 +97,7 @@ export async function benchStagedDecode(modelSpec: string, configs: BenchConfig[
       return {
         label: c.label,
         decodeMsPerStep: stepMs,
+        decodeMsPerStepIqr: [quantile(s.step, 0.25), quantile(s.step, 0.75)],
         prefillMs: median(s.prefill),
         tokensPerSecond: (1000 * c.batch) / stepMs,
         ortMsPerStep: median(s.ort),
@@ -103,10 +111,14 @@ export async function benchStagedDecode(modelSpec: string, configs: BenchConfig[
 
 /** Markdown table of bench rows. */
 export function formatBenchRows(rows: BenchRow[]): string {
-  const lines = ['| configuration | decode ms/step | decode tokens/s | ORT ms/step (all stages) | prefill ms | stage busy % (decode) |', '|---|---:|---:|---:|---:|---|'];
+  const lines = [
+    '| configuration | decode ms/step (median) | IQR over rounds | decode tokens/s | ORT ms/step (all stages) | prefill ms | stage busy % (decode) |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  ];
   for (const r of rows) {
     const busy = r.stageBusyPct.map((p) => p.toFixed(0)).join(' / ') || '-';
-    lines.push(`| ${r.label} | ${r.decodeMsPerStep.toFixed(2)} | ${r.tokensPerSecond.toFixed(0)} | ${r.ortMsPerStep.toFixed(2)} | ${r.prefillMs.toFixed(1)} | ${busy} |`);
+    const [lo, hi] = r.decodeMsPerStepIqr;
+    lines.push(`| ${r.label} | ${r.decodeMsPerStep.toFixed(2)} | ${lo.toFixed(2)}-${hi.toFixed(2)} | ${r.tokensPerSecond.toFixed(0)} | ${r.ortMsPerStep.toFixed(2)} | ${r.prefillMs.toFixed(1)} | ${busy} |`);
   }
   return lines.join('\n');
 }
@@ -129,6 +141,7 @@ async function main(): Promise<void> {
     { label: '2 stages x 1 thread, KV shipped per step', plan: { stages: 2 }, threads: 1, residentKv: false, batch },
     { label: '4 stages x 1 thread, KV in stages', plan: { stages: 4 }, threads: 1, residentKv: true, batch },
   ];
+  if (batch >= 2) configs.push({ label: '2 stages x 1 thread, KV in stages, 2 micro-batches', plan: { stages: 2 }, threads: 1, residentKv: true, batch, microBatches: 2 });
   const rows = await benchStagedDecode(model, configs, Number(roundsText), Number(tokensText));
   process.stdout.write(`model ${model}, batch ${batch}, ${tokensText} decode steps after a 32-token prompt, median of ${roundsText} rounds\n`);
   process.stdout.write(`${formatBenchRows(rows)}\n`);

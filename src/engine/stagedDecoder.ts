@@ -31,8 +31,11 @@ export class StagedSlotDecoder implements Decoder {
     private readonly runner: StagedRunner,
     readonly rows: number,
     readonly maxSlots: number,
+    /** Decode steps run as this many concurrent row groups, pipelined through the stages. */
+    private readonly microBatches = 1,
   ) {
     if (session.kvMode !== 'slots') throw new Error('StagedSlotDecoder needs a session opened in slots mode');
+    if (!Number.isInteger(microBatches) || microBatches < 1) throw new Error(`microBatches must be a positive integer, got ${microBatches}`);
     const { info } = session;
     this.vocabSize = info.vocabSize;
     this.rowsState = new KvArena({ layers: 0, rows, heads: info.numKvHeads, headDim: info.headDim, maxSlots, dtype: info.kvDtype });
@@ -79,6 +82,37 @@ export class StagedSlotDecoder implements Decoder {
     for (let r = first; r < first + count; r++) need = Math.max(need, (st.lengths[r] as number) + s);
     if (need > this.maxSlots) throw new RangeError(`row would hold ${need} tokens, more than ${this.maxSlots}`);
     this.fitStride(need);
+    // Decode rows split into micro-batches run concurrently: stage k works on one while stage k+1 works on
+    // the previous, all at this step's stride. Prefill (one row) is a single run.
+    const parts = s === 1 ? Math.min(this.microBatches, count) : 1;
+    const runs: Promise<Float32Array>[] = [];
+    for (let p = 0, at = first; p < parts; p++) {
+      const n = Math.floor(count / parts) + (p < count % parts ? 1 : 0);
+      runs.push(this.runRows(at, n, ids.slice((at - first) * s, (at - first + n) * s), s));
+      at += n;
+    }
+    let logits: Float32Array[];
+    try {
+      logits = await Promise.all(runs);
+    } catch (e) {
+      // Some stages may have extended their caches and others not: this decoder cannot continue.
+      this.broken = e as Error;
+      throw e;
+    }
+    st.advance(first, count, s);
+    if (logits.length === 1) return logits[0] as Float32Array;
+    const all = new Float32Array(logits.reduce((a, l) => a + l.length, 0));
+    let offset = 0;
+    for (const l of logits) {
+      all.set(l, offset);
+      offset += l.length;
+    }
+    return all;
+  }
+
+  /** Submits one run for rows [first, first+count) at the current stride; the feeds are copied on submit. */
+  private runRows(first: number, count: number, ids: readonly number[], s: number): Promise<Float32Array> {
+    const st = this.rowsState;
     const stride = st.stride;
     const total = stride + s;
     const idT = this.buffer('ids', count * s);
@@ -102,16 +136,8 @@ export class StagedSlotDecoder implements Decoder {
     };
     if (this.keep) feeds.num_logits_to_keep = this.keep;
     const logitsName = this.session.lastLogitsOutput;
-    let out: Record<string, ort.Tensor>;
-    try {
-      out = await this.runner.runResident(feeds, [logitsName], { decoderId: this.decoderId, first, count, s, stride });
-    } catch (e) {
-      // Some stages may have extended their caches and others not: this decoder cannot continue.
-      this.broken = e as Error;
-      throw e;
-    }
-    st.advance(first, count, s);
-    return (out[logitsName] as ort.Tensor).data as Float32Array;
+    // runResident copies the feeds before it returns its promise, so the buffers can be reused at once.
+    return this.runner.runResident(feeds, [logitsName], { decoderId: this.decoderId, first, count, s, stride }).then((out) => (out[logitsName] as ort.Tensor).data as Float32Array);
   }
 
   /** Same stride policy as SlotDecoder (a little above the longest row, re-laid out rarely). */

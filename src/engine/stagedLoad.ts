@@ -22,6 +22,8 @@ import { StagedRunner, type StageRuntimeOptions } from './stagedRunner.js';
 export interface LoadStagedOptions extends SessionOptions {
   /** Per stage (index = stage); unset fields fall back to `device` / `threads`. */
   stages?: StageRuntimeOptions[];
+  /** Row groups a decode step is cut into, pipelined through the stages (default 1: no pipelining). */
+  microBatches?: number;
   onProgress?: (msg: string) => void;
 }
 
@@ -96,7 +98,7 @@ export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadS
     note,
     splitDir: split.dir,
     manifest: split.manifest,
-    createDecoder: (rows, maxSlots) => (session.kvMode === 'slots' ? new StagedSlotDecoder(session, runner, rows, maxSlots) : createDecoder(session, rows, maxSlots)),
+    createDecoder: (rows, maxSlots) => (session.kvMode === 'slots' ? new StagedSlotDecoder(session, runner, rows, maxSlots, opts.microBatches ?? 1) : createDecoder(session, rows, maxSlots)),
   };
   return session;
 }

@@ -186,12 +186,16 @@ async function script(d: Decoder): Promise<Float32Array[]> {
 
 describe('StagedSlotDecoder (KV cache kept in the stages)', () => {
   it('produces the same logits as the engine SlotDecoder through prefill, batched decode, row moves and stride changes', async () => {
-    for (const [dir, plan] of [
-      [tiny, { stages: 2 }],
-      [small, { stages: 3 }],
+    for (const [dir, plan, microBatches] of [
+      [tiny, { stages: 2 }, 1],
+      [small, { stages: 3 }, 1],
+      // Decode rows cut into two groups that overlap in the stages.
+      [small, { stages: 2 }, 2],
     ] as const) {
       const ref = await script(createDecoder(await whole(dir), 3, 128));
-      const s = await staged(dir, plan);
+      const s = await loadStagedRunner(dir, plan, { threads: 1, microBatches });
+      open.push(s);
+      const runsBefore = s.runner.stats.runs;
       const d = s.createDecoder(3, 128);
       expect(d).toBeInstanceOf(StagedSlotDecoder);
       const got = await script(d);
@@ -203,6 +207,8 @@ describe('StagedSlotDecoder (KV cache kept in the stages)', () => {
         for (let j = 0; j < l.length; j++) diff = Math.max(diff, Math.abs((l[j] ?? 0) - (r[j] ?? 0)));
         expect(diff, `call ${i}`).toBeLessThan(1e-4);
       }
+      // 5 prefill runs + 12 decode steps, each decode step one run per micro-batch.
+      expect(s.runner.stats.runs - runsBefore).toBe(5 + 12 * microBatches);
       // The decoder never feeds past_key_values (the runner would reject a run missing them): the stages did.
       (d as StagedSlotDecoder).release();
       await expect(d.decode([1])).rejects.toThrow('decoder released');
