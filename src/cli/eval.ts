@@ -12,7 +12,7 @@ export function registerEval(program: Command): void {
     .argument('<model>', 'model folder or preset (tiny, small, gpt2)')
     .option('--reference <model>', 'reference model folder or preset (e.g. the unquantized source)')
     .option('--json', 'print one JSON object (QualityReport) instead of text', false)
-    .option('--max-tokens <n>', 'tokens per greedy continuation', '24')
+    .option('--max-tokens <n>', 'tokens per greedy continuation (3 prompts; 0 skips them)', '16')
     .option('--eval-tokens <n>', 'next-token predictions scored on the held-out text', '512')
     .option('--window <n>', 'tokens per teacher-forced window (capped at the model context)', '256')
     .action(async (model: string, opts: { reference?: string; json: boolean; maxTokens: string; evalTokens: string; window: string }) => {

@@ -20,7 +20,7 @@ export interface EvalOptions {
   maxEvalTokens?: number;
   /** Window length in tokens, capped at the model context (default 256). */
   windowTokens?: number;
-  /** Greedy continuation prompts (default 4) and tokens generated per prompt (default 24). */
+  /** Greedy continuation prompts (default 3) and tokens generated per prompt (default 16). */
   greedyPrompts?: number;
   maxTokens?: number;
   /** Tokens per greedy prompt (default 16). */
@@ -99,8 +99,8 @@ export async function evaluateModel(dir: string, refDir: string | null, opts: Ev
 export async function evaluateModelDetailed(dir: string, refDir: string | null, opts: EvalOptions = {}): Promise<EvalDetails> {
   const t0 = performance.now();
   const maxEvalTokens = opts.maxEvalTokens ?? 512;
-  const maxTokens = opts.maxTokens ?? 24;
-  const greedyCount = opts.greedyPrompts ?? 4;
+  const maxTokens = opts.maxTokens ?? 16;
+  const greedyCount = opts.greedyPrompts ?? 3;
   const promptTokens = opts.promptTokens ?? 16;
   if (!Number.isInteger(maxEvalTokens) || maxEvalTokens < 1) throw new UsageError(`eval tokens must be a positive integer, got ${maxEvalTokens}`);
   if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new UsageError(`--max-tokens must be a non-negative integer, got ${maxTokens}`);
