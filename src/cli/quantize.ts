@@ -2,21 +2,29 @@
 import type { Command } from 'commander';
 import { quantizeModelDir, DEFAULT_BLOCK_SIZE } from '../model/quantize.js';
 import { formatQuantizeSummary } from '../model/quantizeSummary.js';
-import { QUANT_METHODS } from '../types.js';
+import { UsageError } from '../errors.js';
+import { isPresetName } from '../model/presets.js';
+import { PRESET_NAMES, QUANT_METHODS } from '../types.js';
 import { parseIntOption } from './options.js';
 
 export function registerQuantize(program: Command): void {
   program
     .command('quantize')
     .description('Write a quantized copy of a model folder (ONNX graph rewrite of every MatMul with a constant weight)')
-    .argument('<model>', 'model folder or preset (tiny, small, gpt2)')
+    .argument('[model]', 'model folder or preset (tiny, small, gpt2)')
+    .option('--preset <name>', `instead of [model]: a generated preset (${PRESET_NAMES.join(', ')})`)
     .requiredOption('--method <method>', `int8 (dynamic, like onnxruntime quantize_dynamic), int4 / int8-weight (MatMulNBits, weight-only), fp16 (weights stored fp16): ${QUANT_METHODS.join(', ')}`)
     .option('--block-size <n>', 'block size along K for int4 / int8-weight (power of two >= 16)', String(DEFAULT_BLOCK_SIZE))
     .option('--symmetric', 'int4 / int8-weight: symmetric blocks without zero points', false)
     .option('--accuracy-level <n>', 'MatMulNBits accuracy_level (4 = int8 compute, fast on CPU; 0 = float32)', '4')
     .option('--float-embeddings', 'int4 / int8-weight: keep embedding tables (Gather) in float32', false)
     .option('--out <dir>', 'output folder (default: <model>-<method> next to a folder, the cache for a preset)')
-    .action(async (model: string, opts: { method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; floatEmbeddings: boolean; out?: string }) => {
+    .action(async (modelArg: string | undefined, opts: { preset?: string; method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; floatEmbeddings: boolean; out?: string }) => {
+      if ((modelArg === undefined) === (opts.preset === undefined)) {
+        throw new UsageError('quantize: give a model folder or --preset <name> (exactly one)', 'e.g. llmbench quantize --preset small --method int8 --out q8');
+      }
+      if (opts.preset !== undefined && !isPresetName(opts.preset)) throw new UsageError(`--preset: unknown preset "${opts.preset}"`, `Choose one of: ${PRESET_NAMES.join(', ')}.`);
+      const model = modelArg ?? opts.preset ?? '';
       const summary = await quantizeModelDir(model, opts.method, {
         blockSize: parseIntOption('--block-size', opts.blockSize, 16),
         symmetric: opts.symmetric,

@@ -28,5 +28,6 @@ export function formatQuantizeSummary(s: QuantizeSummary): string {
   const pct = (a: number, b: number): string => (b > 0 ? `${((a / b) * 100).toFixed(1)}%` : 'n/a');
   lines.push(`  weight bytes: ${mb(s.weightBytesBefore)} -> ${mb(s.weightBytesAfter)} (${pct(s.weightBytesAfter, s.weightBytesBefore)})`);
   lines.push(`  file bytes:   ${mb(s.fileBytesBefore)} -> ${mb(s.fileBytesAfter)} (${pct(s.fileBytesAfter, s.fileBytesBefore)})${s.externalData ? ', with external data' : ''}`);
+  if (s.method === 'fp16') lines.push('  note: fp16 weights are widened by a Cast; on CPU onnxruntime folds it at load, so the file halves but memory does not.');
   return `${lines.join('\n')}\n`;
 }

@@ -32,7 +32,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 describe('llmbench quantize / eval', () => {
   it('quantize prints the summary; eval --json prints exactly one QualityReport object', async () => {
     const q8 = join(work, 'q8');
-    const q = await cli(['quantize', 'tiny', '--method', 'int8', '--out', q8]);
+    const q = await cli(['quantize', '--preset', 'tiny', '--method', 'int8', '--out', q8]);
     expect(q.code).toBe(0);
     expect(q.stdout).toMatch(/MatMuls rewritten: 9\n/);
     expect(q.stdout).toMatch(/skipped: {11}4\n {4}4 x non-constant weight: /);
@@ -59,5 +59,13 @@ describe('llmbench quantize / eval', () => {
     const r = await cli(['quantize', 'tiny', '--method', 'int2', '--out', join(work, 'x')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('error: --method: unknown quantization method "int2"\nhint: Choose one of: int8, int4, int8-weight, fp16.\n');
+  });
+
+  it('needs exactly one of a model folder and --preset', async () => {
+    const both = await cli(['quantize', 'tiny', '--preset', 'tiny', '--method', 'int8']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('error: quantize: give a model folder or --preset <name> (exactly one)');
+    const bad = await cli(['quantize', '--preset', 'huge', '--method', 'int8']);
+    expect(bad.stderr).toBe('error: --preset: unknown preset "huge"\nhint: Choose one of: tiny, small, gpt2.\n');
   });
 });
