@@ -153,6 +153,8 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
       const timer = setTimeout(() => {
         restarts.delete(timer);
         if (stopped) return;
+        o.onEvent?.('restart', `${replica} restarting`);
+        const begun = Date.now();
         // Same port, so the balancer's upstream list stays right.
         startReplica(i, portOf(replicaList[i]?.url as string)).then(
           (p) => {
@@ -161,7 +163,7 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
               return;
             }
             replicas[i] = p;
-            o.onEvent?.('restart', `${replica} restarted (pid ${p.pid})`);
+            o.onEvent?.('ready', `${replica} serving again (pid ${p.pid}) ${Date.now() - begun} ms after the restart began`);
           },
           (e: unknown) => o.onEvent?.('restart-failed', `${replica}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`),
         );
