@@ -30,6 +30,8 @@ export interface SplitModelOptions {
    * rewrite in the cache key, so the same key must always mean the same rewrite.
    */
   transform?: { key: string; apply: (bytes: Uint8Array) => Uint8Array };
+  /** Stage weight bytes above which a stage's weights go to a side file (default 1.5 GiB; tests lower it). */
+  inlineLimitBytes?: number;
 }
 
 export interface SplitModelResult {
@@ -83,7 +85,7 @@ export async function splitModel(modelDir: string, plan: SplitPlan, opts: SplitM
   await mkdir(tmp, { recursive: true });
   try {
     const fileBytes: number[] = [];
-    for (const st of split.stages) fileBytes.push(await writeStage(tmp, st));
+    for (const st of split.stages) fileBytes.push(await writeStage(tmp, st, opts.inlineLimitBytes ?? INLINE_LIMIT_BYTES));
     for (const f of await readdir(info.dir)) {
       if (/\.(json|txt)$/.test(f) && f !== STAGES_MANIFEST) await copyFile(join(info.dir, f), join(tmp, f));
     }
@@ -153,9 +155,9 @@ function inlineExternalData(model: ModelProto, baseDir: string): void {
 }
 
 /** Writes one stage (weights inline, or in `stage_i.onnx.data` when large); returns the bytes written. */
-async function writeStage(dir: string, st: StageGraph): Promise<number> {
+async function writeStage(dir: string, st: StageGraph, inlineLimitBytes: number): Promise<number> {
   const file = join(dir, stageFile(st.index));
-  if (st.initializerBytes <= INLINE_LIMIT_BYTES) {
+  if (st.initializerBytes <= inlineLimitBytes) {
     const bytes = encodeModel(st.model);
     await writeFile(file, bytes);
     return bytes.byteLength;

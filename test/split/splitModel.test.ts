@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../src/errors.js';
 import { DT, decodeModel, encodeModel, GraphBuilder, type ModelProto } from '../../src/model/onnxBuilder.js';
 import { splitGraph } from '../../src/model/splitGraph.js';
+import { quantizeModelDir } from '../../src/model/quantize.js';
 import { splitModel } from '../../src/model/splitModel.js';
 import { maxAbsDiff, makeModel, runChained, runWhole, stepFeeds, tempRoot } from './helpers.js';
 
@@ -104,6 +105,16 @@ describe('splitModel', () => {
       expect(Math.max(0, ...r.manifest.sharedInitializers.map((s) => s.bytes))).toBeLessThanOrEqual(64);
       expect(r.manifest.stages[0]?.inputs).not.toContain('past_key_values.2.key');
     }
+  });
+
+  it('reads a source with external weights and writes large stages with side files', async () => {
+    const q = await quantizeModelDir(tiny, 'int4', { outDir: join(root.dir, 'tiny-int4-ext'), externalDataThresholdBytes: 1000 });
+    expect(q.externalData).toBe(true);
+    const r = await splitModel(q.outDir, { stages: 2 }, { inlineLimitBytes: 1000 });
+    for (const st of r.manifest.stages) expect(existsSync(join(r.dir, `${st.file}.data`)), st.file).toBe(true);
+    const whole = await twoSteps((f) => runWhole(join(q.outDir, 'onnx', 'model.onnx'), f), TINY);
+    const split = await twoSteps((f) => runChained(r.dir, r.manifest.stages.map((st) => st.file), f), TINY);
+    for (const name of r.manifest.outputs) expect(maxAbsDiff(whole.decode[name], split.decode[name]), name).toBe(0);
   });
 
   it('asks onnxruntime for the type of a crossing tensor made by an operator its rules do not know', async () => {
