@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError, QuantizeError, UsageError } from '../../src/errors.js';
 import { evaluateModel } from '../../src/model/eval.js';
@@ -81,6 +82,23 @@ describe('quantizeModelDir on the tiny preset', () => {
         await closeEvalModel(m);
       }
     }
+  });
+});
+
+describe('onnxruntime kernels', () => {
+  it('fuses the int8 pattern into DynamicQuantizeMatMul (the fast kernel), as for quantize_dynamic output', async () => {
+    const optimized = join(work, 'int8-optimized.onnx');
+    const s = await ort.InferenceSession.create(join(work, 'int8', 'onnx', 'model.onnx'), {
+      graphOptimizationLevel: 'extended',
+      optimizedModelFilePath: optimized,
+      logSeverityLevel: 3,
+    });
+    await s.release();
+    const ops = (decodeModel(readFileSync(optimized)).graph?.node ?? []).map((n) => n.opType);
+    const count = (op: string): number => ops.filter((o) => o === op).length;
+    expect(count('DynamicQuantizeMatMul')).toBe((out.int8 as QuantizeSummary).rewritten);
+    expect(count('MatMulInteger')).toBe(0);
+    expect(count('DynamicQuantizeLinear')).toBe(0);
   });
 });
 
