@@ -86,6 +86,20 @@ export class StagedRunner implements DecoderRunner {
   static async start(dir: string, manifest: StagesManifest, opts: StagedRunnerOptions = {}): Promise<StagedRunner> {
     const n = manifest.stages.length;
     if (opts.stages && opts.stages.length > n) throw new UsageError(`stage options given for ${opts.stages.length} stages, but the split has ${n}`);
+    // Every stage's settings are checked before any worker starts, so a bad one leaks no thread.
+    const configs = manifest.stages.map((st) => {
+      const so = opts.stages?.[st.index] ?? {};
+      const device = so.device ?? opts.device ?? 'cpu';
+      const threads = so.intraOpNumThreads ?? opts.intraOpNumThreads ?? 1;
+      if (!Number.isInteger(threads) || threads < 0) throw new UsageError(`stage ${st.index}: threads must be a non-negative integer (got ${threads})`);
+      const session: StageSessionConfig = {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionProviders: executionProviders(device),
+        graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+      };
+      return { device, session };
+    });
     const ups: { stage: number; port: MessagePort }[][] = manifest.stages.map(() => []);
     const downs: { stage: number; port: MessagePort }[][] = manifest.stages.map(() => []);
     for (const from of manifest.stages) {
@@ -100,21 +114,13 @@ export class StagedRunner implements DecoderRunner {
     const ortUrl = ortEntryUrl();
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
-    for (const st of manifest.stages) {
-      const so = opts.stages?.[st.index] ?? {};
-      const device = so.device ?? opts.device ?? 'cpu';
-      const threads = so.intraOpNumThreads ?? opts.intraOpNumThreads ?? 1;
-      if (!Number.isInteger(threads) || threads < 0) throw new UsageError(`stage ${st.index}: threads must be a non-negative integer (got ${threads})`);
+    for (const [i, st] of manifest.stages.entries()) {
+      const { device, session } = configs[i] as (typeof configs)[number];
       const wd: StageWorkerData = {
         stageIndex: st.index,
         ortUrl,
         modelPath: join(dir, st.file),
-        session: {
-          intraOpNumThreads: threads,
-          interOpNumThreads: 1,
-          executionProviders: executionProviders(device),
-          graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
-        },
+        session,
         receives: st.receives,
         sends: manifest.tensors.filter((t) => t.fromStage === st.index).map((t) => ({ name: t.name, toStages: t.toStages })),
         upstream: ups[st.index] ?? [],
