@@ -55,6 +55,13 @@ export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadS
     sig.outputs.map((v) => v.name),
     new Map(sig.inputs.map((v) => [v.name, elemTypeName(v.elemType)])),
   );
+  const past = sig.inputs.find((v) => v.name === 'past_key_values.0.key');
+  if (past && typeof past.dims[1] === 'number' && past.dims[1] !== base.numKvHeads) {
+    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has ${past.dims[1]} heads but config.json says ${base.numKvHeads} key/value heads`);
+  }
+  if (past && typeof past.dims[3] === 'number' && past.dims[3] !== base.headDim) {
+    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has head size ${past.dims[3]} but config.json implies ${base.headDim}`);
+  }
   const info: LoadedModelInfo = { ...base, ...graph };
 
   // The same KV strategy and patch as openDecoderSession, so the engine fetches the same outputs.
@@ -64,7 +71,6 @@ export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadS
   if (opts.kvMode === 'dense') kvMode = 'dense';
   if (opts.kvMode === 'slots' && kvMode !== 'slots') throw new ModelError(`${base.onnxPath}: slot KV cache needs ${note}`);
   const addLastLogits = !graph.hasNumLogitsToKeep && canPatch;
-  const past = sig.inputs.find((v) => v.name === 'past_key_values.0.key');
   const patch: PatchSpec = {
     numLayers: info.numLayers,
     numKvHeads: info.numKvHeads,
