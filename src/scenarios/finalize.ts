@@ -1,10 +1,10 @@
-// Cross-field rules a schema cannot express, and the mapping from the file shape to the typed Scenario.
-// Every rule adds a "path: message" problem instead of stopping, so a user sees them all at once.
+// The mapping from the file shape to the typed Scenario: defaults that depend on other fields, absolute
+// paths, milliseconds. Checks that need the disk (model folders, JSONL files) add "path: message" problems.
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { PRESET_NAMES, type QuantMethod } from '../types.js';
 import { SCENARIO_DEFAULTS as D } from './defaults.js';
-import { isLoopbackHost } from './loopback.js';
+import { parseDurationMs } from './duration.js';
 import type { ScenarioFile, ScenarioFilePipeline } from './schema.js';
 import type {
   BalancerSpec,
@@ -68,28 +68,19 @@ function workloadSpec(raw: ScenarioFile['workload'], ctx: FinalizeContext, probl
   };
 }
 
-function loadSpec(raw: ScenarioFile['load'], hasSlo: boolean, problems: string[]): LoadSpec {
-  const openLoop = raw.profile === 'constant' || raw.profile === 'poisson';
-  if (openLoop && raw.rate === undefined) problems.push(`load.rate: required for profile ${raw.profile}`);
-  if (raw.profile === 'sweep' && raw.sweep === undefined) problems.push('load.sweep: required for profile sweep');
-  if (raw.profile !== 'sweep' && raw.sweep !== undefined) problems.push('load.sweep: only allowed with profile sweep');
-  if (raw.sweep?.stopWhen === 'slo' && !hasSlo) problems.push('load.sweep.stopWhen: "slo" needs an slo section');
-  if (raw.sweep?.over === 'concurrency') {
-    raw.sweep.levels.forEach((level, i) => {
-      if (!Number.isInteger(level)) problems.push(`load.sweep.levels[${i}]: concurrency levels must be integers`);
-    });
+/**
+ * The one rule that spans two sections (the others live with their section in rules.ts). It reads the raw
+ * data so that it is reported together with any other problem of the file.
+ */
+export function crossSectionProblems(data: unknown): string[] {
+  const d = data as { load?: { sweep?: { stopWhen?: unknown } }; slo?: unknown } | null;
+  if (d && typeof d === 'object' && d.load?.sweep?.stopWhen === 'slo' && (d.slo === undefined || d.slo === null)) {
+    return ['load.sweep.stopWhen: "slo" needs an slo section'];
   }
-  const poissonArrivals = raw.profile === 'poisson' || (raw.profile === 'sweep' && raw.sweep?.arrival === 'poisson');
-  if (raw.burstiness !== D.load.burstiness && !poissonArrivals) {
-    problems.push('load.burstiness: only applies to poisson arrivals');
-  }
-  const closedLoop = raw.profile === 'concurrency' || (raw.profile === 'sweep' && raw.sweep?.over === 'concurrency');
-  if (raw.maxConcurrency !== undefined && closedLoop) {
-    problems.push('load.maxConcurrency: only applies to open-loop profiles (constant, poisson, sweep over rate)');
-  }
-  if (raw.driver === 'autocannon' && raw.profile !== 'concurrency' && raw.profile !== 'constant') {
-    problems.push(`load.driver: autocannon supports profiles concurrency and constant (got ${raw.profile})`);
-  }
+  return [];
+}
+
+function loadSpec(raw: ScenarioFile['load']): LoadSpec {
   return {
     profile: raw.profile,
     concurrency: raw.concurrency,
@@ -110,28 +101,20 @@ function loadSpec(raw: ScenarioFile['load'], hasSlo: boolean, problems: string[]
 type RawLocal = Extract<ScenarioFilePipeline, { model: unknown }>;
 type RawExternal = Extract<ScenarioFilePipeline, { target: unknown }>;
 
-function servingSpec(raw: RawLocal['serving'], at: string, problems: string[]): ServingSpec {
-  let devices: string[];
-  if (Array.isArray(raw.device)) {
-    if (raw.device.length !== raw.replicas) {
-      problems.push(`${at}.serving.device: lists ${raw.device.length} devices for ${raw.replicas} replicas`);
-    }
-    devices = Array.from({ length: raw.replicas }, (_, i) => raw.device[i] ?? raw.device[0] ?? D.serving.device);
-  } else {
-    devices = Array.from({ length: raw.replicas }, () => raw.device as string);
-  }
+function servingSpec(raw: RawLocal['serving']): ServingSpec {
+  const devices = Array.from({ length: raw.replicas }, (_, i) =>
+    Array.isArray(raw.device) ? (raw.device[i] ?? raw.device[0] ?? D.serving.device) : raw.device,
+  );
   let stages: ServingSpec['stages'] = null;
   if (typeof raw.stages === 'number') {
     stages = { count: raw.stages, explicit: null };
   } else if (Array.isArray(raw.stages)) {
-    let next = 0;
-    const explicit: StageSpec[] = raw.stages.map((s, i) => {
-      const [first, last] = s.layers;
-      if (first !== next) problems.push(`${at}.serving.stages[${i}].layers: must start at layer ${next}`);
-      if (last < first) problems.push(`${at}.serving.stages[${i}].layers: last layer ${last} is before first ${first}`);
-      next = last + 1;
-      return { firstLayer: first, lastLayer: last, device: s.device ?? devices[0] ?? D.serving.device, threads: s.threads ?? raw.threads };
-    });
+    const explicit: StageSpec[] = raw.stages.map((s) => ({
+      firstLayer: s.layers[0],
+      lastLayer: s.layers[1],
+      device: s.device ?? devices[0] ?? D.serving.device,
+      threads: s.threads ?? raw.threads,
+    }));
     stages = { count: explicit.length, explicit };
   }
   return {
@@ -146,25 +129,15 @@ function servingSpec(raw: RawLocal['serving'], at: string, problems: string[]): 
 }
 
 function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems: string[]): LocalPipelineSpec {
-  const serving = servingSpec(raw.serving, at, problems);
+  const serving = servingSpec(raw.serving);
   const balancer: BalancerSpec = raw.balancer
     ? { kind: raw.balancer.kind, policy: raw.balancer.policy, tries: raw.balancer.tries, upstreamTimeoutMs: raw.balancer.upstreamTimeout }
     : {
         kind: serving.replicas > 1 ? D.balancer.kindForReplicas : 'none',
         policy: D.balancer.policy,
         tries: D.balancer.tries,
-        upstreamTimeoutMs: 60_000,
+        upstreamTimeoutMs: parseDurationMs(D.balancer.upstreamTimeout) as number,
       };
-  if (balancer.kind === 'none' && serving.replicas > 1) {
-    problems.push(`${at}.balancer.kind: none needs serving.replicas 1 (got ${serving.replicas})`);
-  }
-  raw.faults.forEach((f, i) => {
-    const index = Number(f.kill.slice('replica-'.length));
-    if (!(index < serving.replicas)) {
-      const names = serving.replicas === 1 ? 'replica-0' : `replica-0..replica-${serving.replicas - 1}`;
-      problems.push(`${at}.faults[${i}].kill: no replica "${f.kill}" (this pipeline has ${names})`);
-    }
-  });
   return {
     kind: 'local',
     name: raw.name,
@@ -179,24 +152,9 @@ function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems
   };
 }
 
-/** Base URL without a trailing slash or `/v1`, after the loopback rule. */
-function targetUrl(url: string, path: string, problems: string[]): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    problems.push(`${path}: not a valid URL: "${url}"`);
-    return url;
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    problems.push(`${path}: expected an http:// or https:// URL, got ${parsed.protocol}`);
-  }
-  if (!isLoopbackHost(parsed.hostname)) {
-    problems.push(
-      `${path}: host "${parsed.hostname}" is not loopback; llmbench only sends load to this machine ` +
-        '(127.0.0.1, localhost, ::1) so that a benchmark never floods a shared or remote service by mistake',
-    );
-  }
+/** Base URL without a trailing slash or `/v1` (validity and the loopback rule are checked in rules.ts). */
+function targetUrl(url: string): string {
+  const parsed = new URL(url);
   return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '').replace(/\/v1$/, '');
 }
 
@@ -206,7 +164,7 @@ function externalPipeline(raw: RawExternal, at: string, ctx: FinalizeContext, pr
     name: raw.name,
     baseline: raw.baseline === true,
     target: {
-      url: targetUrl(raw.target.url, `${at}.target.url`, problems),
+      url: targetUrl(raw.target.url),
       model: raw.target.model ?? null,
       apiKeyEnv: raw.target.apiKeyEnv ?? null,
       tokenizer: raw.target.tokenizer
@@ -220,16 +178,7 @@ function pipelines(raw: ScenarioFile['pipelines'], ctx: FinalizeContext, problem
   const specs = raw.map((p, i) =>
     'target' in p ? externalPipeline(p, `pipelines[${i}]`, ctx, problems) : localPipeline(p, `pipelines[${i}]`, ctx, problems),
   );
-  const seen = new Map<string, number>();
-  specs.forEach((p, i) => {
-    const earlier = seen.get(p.name);
-    if (earlier !== undefined) problems.push(`pipelines[${i}].name: duplicate name "${p.name}" (also pipelines[${earlier}])`);
-    else seen.set(p.name, i);
-  });
   const marked = specs.flatMap((p, i) => (p.baseline ? [i] : []));
-  for (const i of marked.slice(1)) {
-    problems.push(`pipelines[${i}].baseline: only one pipeline can be the baseline (pipelines[${marked[0]}] already is)`);
-  }
   const baselineIndex = marked[0] ?? 0;
   return specs.map((p, i) => ({ ...p, baseline: i === baselineIndex }));
 }
@@ -245,7 +194,7 @@ export function finalizeScenario(file: ScenarioFile, ctx: FinalizeContext): { sc
     description: file.description ?? null,
     seed: file.seed,
     workload: workloadSpec(file.workload, ctx, problems),
-    load: loadSpec(file.load, slo !== null, problems),
+    load: loadSpec(file.load),
     slo,
     gates: file.gates,
     repeat: file.repeat,

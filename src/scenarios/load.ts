@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ScenarioError, UsageError } from '../errors.js';
 import { builtinScenarioPath, listBuiltinScenarios } from './builtin.js';
-import { finalizeScenario } from './finalize.js';
+import { crossSectionProblems, finalizeScenario } from './finalize.js';
 import { formatIssues } from './issues.js';
 import { scenarioFileSchema } from './schema.js';
 import type { Scenario } from './types.js';
@@ -37,13 +37,14 @@ export function parseScenario(text: string, opts: ParseOptions): Scenario {
 /** Validates already-parsed data (e.g. a scenario object built in code). */
 export function validateScenario(data: unknown, opts: ParseOptions): Scenario {
   const parsed = scenarioFileSchema.safeParse(data);
-  if (!parsed.success) throw new ScenarioError(opts.source, formatIssues(parsed.error.issues, data));
+  const cross = crossSectionProblems(data);
+  if (!parsed.success) throw new ScenarioError(opts.source, [...formatIssues(parsed.error.issues, data), ...cross]);
   const { scenario, problems } = finalizeScenario(parsed.data, {
     source: opts.source,
     baseDir: opts.baseDir,
     checkFiles: opts.checkFiles ?? true,
   });
-  if (problems.length > 0) throw new ScenarioError(opts.source, problems);
+  if (problems.length + cross.length > 0) throw new ScenarioError(opts.source, [...problems, ...cross]);
   return scenario;
 }
 

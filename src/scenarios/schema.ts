@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { PRESET_NAMES, QUANT_METHODS } from '../types.js';
 import { SCENARIO_DEFAULTS as D } from './defaults.js';
 import { DURATION_PATTERN, parseDurationMs } from './duration.js';
+import { loadRules, localPipelineRules, pipelineListRules, targetUrlRule } from './rules.js';
 
 const duration = z
   .string({ error: 'expected a duration like 500ms, 30s or 2m' })
@@ -77,7 +78,7 @@ const load = z.strictObject({
   sweep: sweep.optional(),
   driver: z.enum(['streaming', 'autocannon']).default(D.load.driver),
   requestTimeout: duration.prefault(D.load.requestTimeout),
-});
+}).superRefine(loadRules);
 
 const slo = z.strictObject({
   ttftMs: z.number().positive().optional(),
@@ -130,13 +131,13 @@ const localPipeline = z.strictObject({
   serving: serving.prefault({}),
   balancer: balancer.optional(),
   faults: z.array(fault).max(64).default([]),
-});
+}).superRefine(localPipelineRules);
 
 const externalPipeline = z.strictObject({
   name: safeName,
   baseline: z.boolean().optional(),
   target: z.strictObject({
-    url: z.string().min(1),
+    url: z.string().min(1).superRefine(targetUrlRule),
     model: z.string().min(1).optional(),
     apiKeyEnv: z
       .string()
@@ -164,7 +165,7 @@ export const scenarioFileSchema = z.strictObject({
   gates: z.array(z.string().min(1)).default([]),
   repeat: posInt.max(100).default(D.repeat),
   quick: quick.prefault({}),
-  pipelines: z.array(z.union([localPipeline, externalPipeline])).min(1).max(32),
+  pipelines: z.array(z.union([localPipeline, externalPipeline])).min(1).max(32).superRefine(pipelineListRules),
 });
 
 /** A scenario file after structural validation (before cross-field rules). */

@@ -128,9 +128,9 @@ ${base.split('\n').slice(2).join('\n')}`,
 load: { profile: sweep, sweep: { over: concurrency, levels: [1, 2.5], stopWhen: slo }, maxConcurrency: 4 }
 ${base.split('\n').slice(2).join('\n')}`,
       [
-        'load.sweep.stopWhen: "slo" needs an slo section',
         'load.sweep.levels[1]: concurrency levels must be integers',
         'load.maxConcurrency: only applies to open-loop profiles (constant, poisson, sweep over rate)',
+        'load.sweep.stopWhen: "slo" needs an slo section',
       ],
     ],
     [
@@ -149,6 +149,24 @@ pipelines:
       [
         'pipelines[0].serving.stages[1].layers: must start at layer 2',
         'pipelines[0].serving.stages[1].layers: last layer 2 is before first 3',
+      ],
+    ],
+    [
+      'problems in different sections are all reported together',
+      `name: x
+load: { profile: poisson, sweep: { levels: [1], stopWhen: slo } }
+pipelines:
+  - { name: a, model: { source: tiny, quantize: int3 } }
+  - { name: a, target: { url: "http://10.0.0.1/" } }
+  - { name: c, model: { source: tiny }, serving: { replicas: 2 }, balancer: { kind: none } }
+`,
+      [
+        'load.rate: required for profile poisson',
+        'load.sweep: only allowed with profile sweep',
+        'pipelines[0].model.quantize: expected one of int8, int4, int8-weight, fp16',
+        'pipelines[1].target.url: host "10.0.0.1" is not loopback; llmbench only sends load to this machine (127.0.0.1, localhost, ::1) so that a benchmark never floods a shared or remote service by mistake',
+        'pipelines[2].balancer.kind: none needs serving.replicas 1 (got 2)',
+        'load.sweep.stopWhen: "slo" needs an slo section',
       ],
     ],
     ['YAML syntax error', 'name: [x\n', ['line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]']],

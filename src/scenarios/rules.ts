@@ -1,0 +1,108 @@
+// Cross-field rules, attached to the schema section they concern so that they run (and report) even when
+// another section of the file has problems: a user sees every mistake in one go.
+import type { z } from 'zod';
+import { isLoopbackHost } from './loopback.js';
+
+type Ctx = z.core.$RefinementCtx;
+
+function problem(ctx: Ctx, path: PropertyKey[], message: string): void {
+  ctx.addIssue({ code: 'custom', path, message });
+}
+
+interface LoadFields {
+  profile: 'concurrency' | 'constant' | 'poisson' | 'sweep';
+  rate?: number | undefined;
+  burstiness: number;
+  maxConcurrency?: number | undefined;
+  sweep?: { over: 'rate' | 'concurrency'; levels: number[]; arrival: 'constant' | 'poisson' } | undefined;
+  driver: 'streaming' | 'autocannon';
+}
+
+/** Which fields a load profile needs, and which only make sense with others. */
+export function loadRules(l: LoadFields, ctx: Ctx): void {
+  if ((l.profile === 'constant' || l.profile === 'poisson') && l.rate === undefined) {
+    problem(ctx, ['rate'], `required for profile ${l.profile}`);
+  }
+  if (l.profile === 'sweep' && l.sweep === undefined) problem(ctx, ['sweep'], 'required for profile sweep');
+  if (l.profile !== 'sweep' && l.sweep !== undefined) problem(ctx, ['sweep'], 'only allowed with profile sweep');
+  if (l.sweep?.over === 'concurrency') {
+    l.sweep.levels.forEach((level, i) => {
+      if (!Number.isInteger(level)) problem(ctx, ['sweep', 'levels', i], 'concurrency levels must be integers');
+    });
+  }
+  const poissonArrivals = l.profile === 'poisson' || (l.profile === 'sweep' && l.sweep?.arrival === 'poisson');
+  if (l.burstiness !== 1 && !poissonArrivals) problem(ctx, ['burstiness'], 'only applies to poisson arrivals');
+  const closedLoop = l.profile === 'concurrency' || (l.profile === 'sweep' && l.sweep?.over === 'concurrency');
+  if (l.maxConcurrency !== undefined && closedLoop) {
+    problem(ctx, ['maxConcurrency'], 'only applies to open-loop profiles (constant, poisson, sweep over rate)');
+  }
+  if (l.driver === 'autocannon' && l.profile !== 'concurrency' && l.profile !== 'constant') {
+    problem(ctx, ['driver'], `autocannon supports profiles concurrency and constant (got ${l.profile})`);
+  }
+}
+
+interface LocalFields {
+  serving: { replicas: number; device: string | string[]; stages?: number | Array<{ layers: [number, number] }> | undefined };
+  balancer?: { kind: 'none' | 'builtin' | 'nginx' } | undefined;
+  faults: Array<{ kill: string }>;
+}
+
+/** Replicas, devices, balancer, faults and stages of one local pipeline must agree. */
+export function localPipelineRules(p: LocalFields, ctx: Ctx): void {
+  const replicas = p.serving.replicas;
+  if (Array.isArray(p.serving.device) && p.serving.device.length !== replicas) {
+    problem(ctx, ['serving', 'device'], `lists ${p.serving.device.length} devices for ${replicas} replicas`);
+  }
+  if (p.balancer?.kind === 'none' && replicas > 1) problem(ctx, ['balancer', 'kind'], `none needs serving.replicas 1 (got ${replicas})`);
+  p.faults.forEach((f, i) => {
+    if (!(Number(f.kill.slice('replica-'.length)) < replicas)) {
+      const names = replicas === 1 ? 'replica-0' : `replica-0..replica-${replicas - 1}`;
+      problem(ctx, ['faults', i, 'kill'], `no replica "${f.kill}" (this pipeline has ${names})`);
+    }
+  });
+  if (Array.isArray(p.serving.stages)) {
+    let next = 0;
+    p.serving.stages.forEach((s, i) => {
+      const [first, last] = s.layers;
+      if (first !== next) problem(ctx, ['serving', 'stages', i, 'layers'], `must start at layer ${next}`);
+      if (last < first) problem(ctx, ['serving', 'stages', i, 'layers'], `last layer ${last} is before first ${first}`);
+      next = last + 1;
+    });
+  }
+}
+
+/** An external target must be an http(s) URL on this machine. */
+export function targetUrlRule(url: string, ctx: Ctx): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    problem(ctx, [], `not a valid URL: "${url}"`);
+    return;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    problem(ctx, [], `expected an http:// or https:// URL, got ${parsed.protocol}`);
+  }
+  if (!isLoopbackHost(parsed.hostname)) {
+    problem(
+      ctx,
+      [],
+      `host "${parsed.hostname}" is not loopback; llmbench only sends load to this machine ` +
+        '(127.0.0.1, localhost, ::1) so that a benchmark never floods a shared or remote service by mistake',
+    );
+  }
+}
+
+/** Pipeline names are unique and at most one pipeline claims to be the baseline. */
+export function pipelineListRules(list: Array<{ name: string; baseline?: boolean | undefined }>, ctx: Ctx): void {
+  const seen = new Map<string, number>();
+  list.forEach((p, i) => {
+    const earlier = seen.get(p.name);
+    if (earlier !== undefined) problem(ctx, [i, 'name'], `duplicate name "${p.name}" (also pipelines[${earlier}])`);
+    else seen.set(p.name, i);
+  });
+  const marked = list.flatMap((p, i) => (p.baseline === true ? [i] : []));
+  for (const i of marked.slice(1)) {
+    problem(ctx, [i, 'baseline'], `only one pipeline can be the baseline (pipelines[${marked[0]}] already is)`);
+  }
+}
