@@ -1,6 +1,6 @@
 // Decode speed of a layer-split model against the unsplit one: the same greedy prefill + decode loop over
 // the engine's Decoder interface for every configuration, interleaved round by round so machine noise hits
-// all of them alike. Run: node dist/engine/stagedBench.js [model-or-preset] [rounds] [decodeTokens]
+// all of them alike. Run: node dist/engine/stagedBench.js [model-or-preset] [rounds] [decodeTokens] [batch] [full|lean]
 import { pathToFileURL } from 'node:url';
 import { median, quantile } from 'simple-statistics';
 import { resolveModelDir } from '../model/resolve.js';
@@ -131,7 +131,7 @@ function argmax(logits: Float32Array, row: number, vocab: number): number {
 }
 
 async function main(): Promise<void> {
-  const [model = 'small', roundsText = '5', tokensText = '64', batchText = '1'] = process.argv.slice(2);
+  const [model = 'small', roundsText = '5', tokensText = '64', batchText = '1', set = 'full'] = process.argv.slice(2);
   const batch = Number(batchText);
   const configs: BenchConfig[] = [
     { label: 'unsplit, 1 thread', plan: null, threads: 1, residentKv: false, batch },
@@ -141,6 +141,8 @@ async function main(): Promise<void> {
     { label: '2 stages x 1 thread, KV shipped per step', plan: { stages: 2 }, threads: 1, residentKv: false, batch },
     { label: '4 stages x 1 thread, KV in stages', plan: { stages: 4 }, threads: 1, residentKv: true, batch },
   ];
+  // 'lean' keeps the rows that answer split vs unsplit, for models too large to hold six copies of.
+  if (set === 'lean') configs.splice(0, configs.length, ...configs.filter((c) => c.threads === 1 && (c.plan === null || ('stages' in c.plan && c.plan.stages <= 2))));
   if (batch >= 2) configs.push({ label: '2 stages x 1 thread, KV in stages, 2 micro-batches', plan: { stages: 2 }, threads: 1, residentKv: true, batch, microBatches: 2 });
   const rows = await benchStagedDecode(model, configs, Number(roundsText), Number(tokensText));
   process.stdout.write(`model ${model}, batch ${batch}, ${tokensText} decode steps after a 32-token prompt, median of ${roundsText} rounds\n`);
