@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readResultFile } from '../../src/report/resultFile.js';
 import { spawnLlmbench, type ManagedProcess } from '../../src/runners/processes.js';
 import { runScenario } from '../../src/runners/run.js';
+import { runCommand } from '../../src/runners/runCommand.js';
 import { parseScenario } from '../../src/scenarios/load.js';
 import { expectConsistent, pidsWithEnv } from './helpers.js';
 
@@ -21,30 +22,19 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const twoPipelines = `
-name: e2e fp32 vs int8
-seed: 3
-workload:
-  distinctRequests: 16
-  promptTokens: { dist: uniform, min: 8, max: 24 }
-  outputTokens: { dist: uniform, min: 8, max: 16 }
-load: { profile: concurrency, concurrency: 2, warmupRequests: 2, duration: 2s }
-slo: { ttftMs: 5000 }
-pipelines:
-  - name: fp32
-    model: { source: tiny }
-  - name: int8
-    model: { source: tiny, quantize: int8 }
-`;
-
 describe('llmbench run, end to end', () => {
-  it('fp32 vs int8 on the tiny model writes a consistent result.json and leaves no process behind', async () => {
-    const scenario = parseScenario(twoPipelines, { source: 'e2e.yaml', baseDir: dir });
+  it('`llmbench run fp32-vs-int8 --quick --gate` writes a consistent result.json, the report, and leaves no process behind', async () => {
     const lines: string[] = [];
-    const { result, path } = await runScenario(scenario, { outDir: join(dir, 'r1'), onProgress: (l) => lines.push(l) });
-    expect(path).toBe(join(dir, 'r1', 'result.json'));
-    const onDisk = readResultFile(path);
-    expect(onDisk.runId).toBe(result.runId);
+    const out = await runCommand(
+      { scenario: 'fp32-vs-int8', out: join(dir, 'r1'), quick: true, repeat: null, gate: true },
+      { progress: (l) => lines.push(l), signal: new AbortController().signal },
+    );
+    expect(out.exitCode).toBe(0);
+    expect(out.stdout).toContain('PASS: 2 checks passed');
+    expect(out.resultPath).toBe(join(dir, 'r1', 'result.json'));
+    expect(existsSync(join(dir, 'r1', 'report.md'))).toBe(true);
+    const result = readResultFile(out.resultPath);
+    expect(result.runId).toBe(out.result.runId);
     expect(result.schemaVersion).toBe(1);
     expect(result.complete).toBe(true);
     expect(result.pipelines.map((p) => [p.name, p.baseline, p.complete, p.error])).toEqual([
@@ -54,13 +44,16 @@ describe('llmbench run, end to end', () => {
     for (const p of result.pipelines) {
       expectConsistent(p);
       expect(p.summary.valid).toBe(true);
-      expect(p.samples.filter((s) => s.warmup)).toHaveLength(2);
+      expect(p.samples.filter((s) => s.warmup)).toHaveLength(1);
       expect(p.summary.memory.peakRssBytes).toBeGreaterThan(10e6);
       expect(p.summary.memory.gpuPeakBytes).toBeNull();
       expect(p.summary.memory.modelFileBytes).toBeGreaterThan(0);
       expect(p.summary.goodputRequestsPerSecond).not.toBeNull();
       expect(p.summary.replicas.map((r) => r.replica)).toEqual(['replica-0']);
       expect(p.resources?.processes.length).toBeGreaterThan(0);
+      // --quick: 3 s of load.
+      expect(p.summary.windowMs).toBeGreaterThan(2500);
+      expect(p.summary.windowMs).toBeLessThan(3000 + 2000);
     }
     // Same workload, byte for byte: the same prompts in the same order for both pipelines.
     const firstIdx = (name: string) => result.pipelines.find((p) => p.name === name)?.samples.filter((s) => !s.warmup).map((s) => s.index).slice(0, 4);
@@ -142,7 +135,7 @@ pipelines:
     await Promise.race([measuring, exited]);
     // Two servers and the balancer are up and under load now.
     const running = pidsWithEnv(marker).filter((p) => p !== child.pid);
-    expect(running.length).toBeGreaterThanOrEqual(3);
+    expect(running.length, stderr).toBeGreaterThanOrEqual(3);
     child.kill('SIGINT');
     const code = await exited;
     expect(code).toBe(130);
