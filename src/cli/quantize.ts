@@ -18,8 +18,9 @@ export function registerQuantize(program: Command): void {
     .option('--symmetric', 'int4 / int8-weight: symmetric blocks without zero points', false)
     .option('--accuracy-level <n>', 'MatMulNBits accuracy_level (4 = int8 compute, fast on CPU; 0 = float32)', '4')
     .option('--float-embeddings', 'int4 / int8-weight: keep embedding tables (Gather) in float32', false)
+    .option('--exclude <names...>', 'weight or node names (substrings) to keep in float, e.g. lm_head')
     .option('--out <dir>', 'output folder (default: <model>-<method> next to a folder, the cache for a preset)')
-    .action(async (modelArg: string | undefined, opts: { preset?: string; method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; floatEmbeddings: boolean; out?: string }) => {
+    .action(async (modelArg: string | undefined, opts: { preset?: string; method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; floatEmbeddings: boolean; exclude?: string[]; out?: string }) => {
       if ((modelArg === undefined) === (opts.preset === undefined)) {
         throw new UsageError('quantize: give a model folder or --preset <name> (exactly one)', 'e.g. llmbench quantize --preset small --method int8 --out q8');
       }
@@ -30,6 +31,7 @@ export function registerQuantize(program: Command): void {
         symmetric: opts.symmetric,
         accuracyLevel: parseIntOption('--accuracy-level', opts.accuracyLevel, 0, 4),
         embeddings: !opts.floatEmbeddings,
+        exclude: opts.exclude ?? [],
         outDir: opts.out,
         onProgress: (m) => process.stderr.write(`${m}\n`),
       });

@@ -29,6 +29,8 @@ export interface QuantizeDirOptions {
   accuracyLevel?: number;
   /** int4 / int8-weight: quantize embedding tables too (default true). */
   embeddings?: boolean;
+  /** Weight or node names (substrings) to keep in float. */
+  exclude?: string[];
   /** Output folder; default `<src>-<method>` next to a folder source, the cache for a preset. */
   outDir?: string;
   onProgress?: (msg: string) => void;
@@ -46,6 +48,7 @@ export interface QuantizeSummary extends GraphQuantizeResult {
   accuracyLevel: number | null;
   /** Embedding tables quantized (weight-only methods); null for other methods. */
   embeddings: boolean | null;
+  exclude: string[];
   srcDir: string;
   outDir: string;
   sourceHash: string;
@@ -67,7 +70,7 @@ export function checkQuantizeOptions(method: string, opts: QuantizeDirOptions = 
   }
   const accuracyLevel = opts.accuracyLevel ?? 4;
   if (![0, 1, 2, 3, 4].includes(accuracyLevel)) throw new UsageError(`--accuracy-level: must be 0..4, got ${accuracyLevel}`);
-  return { method: method as QuantMethod, graph: { method: method as QuantMethod, blockSize, symmetric: opts.symmetric ?? false, accuracyLevel, embeddings: opts.embeddings ?? true } };
+  return { method: method as QuantMethod, graph: { method: method as QuantMethod, blockSize, symmetric: opts.symmetric ?? false, accuracyLevel, embeddings: opts.embeddings ?? true, exclude: opts.exclude ?? [] } };
 }
 
 /** Quantizes the model in `src` (folder or preset) and writes a complete model folder; returns the summary. */
@@ -113,6 +116,7 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
       symmetric: method === 'int4' || method === 'int8-weight' ? gopts.symmetric : null,
       accuracyLevel: method === 'int4' || method === 'int8-weight' ? gopts.accuracyLevel : null,
       embeddings: method === 'int4' || method === 'int8-weight' ? gopts.embeddings : null,
+      exclude: [...(gopts.exclude ?? [])],
       srcDir,
       outDir,
       sourceHash,
@@ -150,7 +154,7 @@ async function copyFolderFiles(srcDir: string, outDir: string, s: QuantizeSummar
     if (!statSync(p).isFile() || /\.onnx(_data|\.data)?$/.test(name) || name === QUANT_INFO_FILE) continue;
     if (name === 'config.json') {
       const cfg = JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
-      cfg.llmbench_quantization = { method: s.method, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, embeddings: s.embeddings, source_sha256: s.sourceHash };
+      cfg.llmbench_quantization = { method: s.method, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, embeddings: s.embeddings, exclude: s.exclude, source_sha256: s.sourceHash };
       await writeFile(join(outDir, name), `${JSON.stringify(cfg, null, 2)}\n`);
     } else {
       await copyFile(p, join(outDir, name));
@@ -173,7 +177,8 @@ export async function hashModelFiles(onnxPath: string): Promise<string> {
 export function quantCacheDir(sourceHash: string, o: QuantizeOptions): string {
   const blockwise = o.method === 'int4' || o.method === 'int8-weight';
   const opts = blockwise ? `-b${o.blockSize}${o.symmetric ? '-sym' : ''}-acc${o.accuracyLevel}${o.embeddings ? '' : '-fe'}` : '';
-  return join(cacheRoot(), 'quantized', `${sourceHash.slice(0, 16)}-${o.method}${opts}-q${QUANTIZER_VERSION}`);
+  const excl = o.exclude?.length ? `-x${createHash('sha256').update(JSON.stringify([...o.exclude].sort())).digest('hex').slice(0, 8)}` : '';
+  return join(cacheRoot(), 'quantized', `${sourceHash.slice(0, 16)}-${o.method}${opts}${excl}-q${QUANTIZER_VERSION}`);
 }
 
 /**

@@ -23,6 +23,12 @@ export interface QuantizeOptions {
    * blocks and bits). The token embedding is the largest tensor left in float after the MatMuls.
    */
   embeddings: boolean;
+  /** Weight or node names (substrings) to leave in float, e.g. `lm_head` (quantize_dynamic's nodes_to_exclude). */
+  exclude?: readonly string[];
+}
+
+function isExcluded(opts: QuantizeOptions, node: string, weight: string): boolean {
+  return (opts.exclude ?? []).some((x) => x !== '' && (node.includes(x) || weight.includes(x)));
 }
 
 /** A MatMul (or Gemm) left as it was, and why. */
@@ -126,7 +132,7 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
         continue;
       }
       if (weightOnly && opts.embeddings && node.opType === 'Gather' && (node.domain ?? '') === '') {
-        const table = embeddingTable(node, scope, opts);
+        const table = isExcluded(opts, label, (node.input ?? [])[0] ?? '') ? null : embeddingTable(node, scope, opts);
         if (table && 'reason' in table) skipped.push({ node: label, weight: (node.input ?? [])[0] ?? '', reason: table.reason });
         if (!table || 'reason' in table) {
           out.push(node);
@@ -169,7 +175,9 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
           ? `weight dtype ${dtypeName(found.t.dataType)}`
           : dimsOf(found.t).length !== 2
             ? `weight rank ${dimsOf(found.t).length}`
-            : null;
+            : isExcluded(opts, label, w)
+              ? 'excluded (--exclude)'
+              : null;
       if (reason || !found) {
         skipped.push({ node: label, weight: w, reason: reason ?? 'non-constant weight' });
         out.push(node);

@@ -29,6 +29,8 @@ beforeAll(async () => {
     out[method] = await quantizeModelDir(src, method, { outDir: join(work, method) });
     quality[method] = await evaluateModel(join(work, method), src, evalOpts);
   }
+  out['int8-head'] = await quantizeModelDir(src, 'int8', { outDir: join(work, 'int8-head'), exclude: ['lm_head'] });
+  quality['int8-head'] = await evaluateModel(join(work, 'int8-head'), src, evalOpts);
 }, 120_000);
 
 afterAll(() => {
@@ -58,6 +60,14 @@ describe('quantizeModelDir on the tiny preset', () => {
     const before = (out.int8 as QuantizeSummary).weightBytesBefore;
     expect((out.int8 as QuantizeSummary).weightBytesAfter).toBeLessThan(before * 0.5);
     expect((out.int4 as QuantizeSummary).weightBytesAfter).toBeLessThan((out.int8 as QuantizeSummary).weightBytesAfter);
+  });
+
+  it('--exclude keeps the named weight in float and says so', () => {
+    const s = out['int8-head'] as QuantizeSummary;
+    expect(s.rewritten).toBe((out.int8 as QuantizeSummary).rewritten - 1);
+    expect(s.skipped.filter((k) => k.reason === 'excluded (--exclude)').map((k) => k.weight)).toEqual(['lm_head.weight']);
+    const names = decodeModel(readFileSync(join(s.outDir, 'onnx', 'model.onnx'))).graph?.initializer?.map((t) => t.name) ?? [];
+    expect(names).toContain('lm_head.weight');
   });
 
   it('writes a complete folder: config with the quantization recorded, tokenizer, generation config, info file', () => {
@@ -103,26 +113,37 @@ describe('onnxruntime kernels', () => {
 });
 
 describe('quality vs float32', () => {
-  // KL(ref || model) ~ Var_p(logit error) / 2 grows with the square of the weight step: int8 per-column steps
-  // are absmax/127 per column; int4 steps are (range of 32 weights)/15, 8-17x coarser, so KL ~60-290x larger.
-  // Observed on tiny: int8 ~1.5e-4, int4 ~3e-2. Bounds leave >15x margin and still fail on a broken rewrite
-  // (a wrong scale or nibble order gives KL of order 1 and top-1 near chance).
+  // How far each method moves the next-token distributions, KL(ref || model) ~ Var_p(logit error) / 2:
+  // - int8 steps are 1/127 of a weight column's absmax and 1/255 of the activation tensor's range. On the
+  //   fitted weights the LM head input carries a constant bias dimension far larger than the rest (an
+  //   activation outlier, as in real LLMs), so the per-tensor activation step is coarse there: observed
+  //   KL 3e-3, top-1 88% (random weights: 2e-4, 99%). Without the head, int8 barely moves anything.
+  // - int4 steps are (range of 32 weights)/15, 8-17x coarser than int8's, so KL is ~60-290x larger:
+  //   observed 0.14 / top-1 51% on the fitted tiny head (D = 64), 0.05 / 79% on random weights.
+  // A broken rewrite (zero-point nibbles swapped) measured KL 31 and top-1 12%: far outside these bounds.
   it('int8: mean KL small and top-1 agreement high', () => {
     const q = quality.int8 as QualityReport;
     expect(q.evalTokens).toBe(256);
-    expect(q.meanKl).toBeLessThan(0.005);
+    expect(q.meanKl).toBeLessThan(0.02);
+    expect(q.top1Agreement).toBeGreaterThan(0.8);
+    expect(Math.abs(q.perplexityDeltaPct ?? 100)).toBeLessThan(5);
+  });
+
+  it('int8 with the LM head kept in float (--exclude lm_head): nearly lossless', () => {
+    const q = quality['int8-head'] as QualityReport;
+    expect(q.meanKl).toBeLessThan(1e-3);
     expect(q.top1Agreement).toBeGreaterThan(0.95);
-    expect(Math.abs(q.perplexityDeltaPct ?? 100)).toBeLessThan(2);
+    expect(q.meanKl).toBeLessThanOrEqual(quality.int8?.meanKl ?? 0);
   });
 
   it('int4: worse than int8 but bounded', () => {
     const q4 = quality.int4 as QualityReport;
     const q8 = quality.int8 as QualityReport;
     expect(q4.meanKl).toBeGreaterThan(5 * (q8.meanKl ?? 0));
-    expect(q4.meanKl).toBeLessThan(0.5);
-    expect(q4.top1Agreement).toBeGreaterThan(0.6);
+    expect(q4.meanKl).toBeLessThan(0.6);
+    expect(q4.top1Agreement).toBeGreaterThan(0.35);
     expect(q4.top1Agreement).toBeLessThanOrEqual(q8.top1Agreement ?? 1);
-    expect(Math.abs(q4.perplexityDeltaPct ?? 100)).toBeLessThan(25);
+    expect(Math.abs(q4.perplexityDeltaPct ?? 100)).toBeLessThan(40);
   });
 
   it('a model against itself: KL 0, full agreement, same perplexity; sizes are reported', async () => {
