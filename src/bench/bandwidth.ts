@@ -1,9 +1,10 @@
 // Memory bandwidth this machine gives a decode step. Two probes:
-// - ORT GEMV: x[1,K] times 16 weight matrices (512 MB, far above the L3 cache) with the same session options
-//   and threads as the engine. This is the roofline that matters: decode at batch 1 is exactly such
-//   matrix-vector products, so its bandwidth is what a perfect decode step could reach here.
-// - JS read: worker threads summing halves of a 512 MB Float64Array, a plain streaming read of DRAM.
-// The efficiency figure uses the larger of the two, so it is never flattered by a slow probe.
+// - ORT GEMV: x[1,K] times 16 distinct weight matrices (512 MB, far above the L3 cache) in an ORT session
+//   like the engine's. Decode at batch 1 is exactly such matrix-vector products, so this is the roofline the
+//   runtime can reach here: the primary denominator of decode efficiency.
+// - JS read: worker threads summing parts of a 512 MB Float64Array, a plain streaming read of DRAM. It shows
+//   what the hardware gives; on this machine MLAS's fp32 GEMV reaches well under it.
+// Both are measured right before each decode measurement, because on a shared machine bandwidth drifts.
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { DT, encodeModel, GraphBuilder } from '../model/onnxBuilder.js';
@@ -15,8 +16,15 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-/** Bytes/s of fp32 matrix-vector products in ORT (median of `repeats` runs). */
-export async function ortGemvBandwidth(threads: number, repeats = 7): Promise<{ bytesPerSecond: number; runsMs: number[] }> {
+/** A probe that can be measured repeatedly (interleaved with the decode it is compared with). */
+export interface BandwidthProbe {
+  /** Bytes/s, median of `runs` timed runs. */
+  measure(runs: number): Promise<{ bytesPerSecond: number; runsMs: number[] }>;
+  dispose(): Promise<void>;
+}
+
+/** fp32 matrix-vector products in ORT over 512 MB of distinct weights (distinct, or ORT would share them). */
+export async function ortGemvProbe(threads: number): Promise<BandwidthProbe> {
   const K = 1024;
   const N = 8192;
   const mats = 16;
@@ -31,19 +39,20 @@ export async function ortGemvBandwidth(threads: number, repeats = 7): Promise<{ 
   }
   const bytes = encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('gemv') });
   const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
-  try {
-    const x = new ort.Tensor('float32', new Float32Array(K).fill(0.5), [1, K]);
-    await session.run({ x });
-    const runsMs: number[] = [];
-    for (let r = 0; r < repeats; r++) {
-      const t0 = performance.now();
-      await session.run({ x });
-      runsMs.push(performance.now() - t0);
-    }
-    return { bytesPerSecond: (mats * K * N * 4) / (median(runsMs) / 1000), runsMs };
-  } finally {
-    await session.release();
-  }
+  const x = new ort.Tensor('float32', new Float32Array(K).fill(0.5), [1, K]);
+  await session.run({ x });
+  return {
+    async measure(runs) {
+      const runsMs: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        await session.run({ x });
+        runsMs.push(performance.now() - t0);
+      }
+      return { bytesPerSecond: (mats * K * N * 4) / (median(runsMs) / 1000), runsMs };
+    },
+    dispose: () => session.release(),
+  };
 }
 
 const SUM_WORKER = `
@@ -55,25 +64,36 @@ parentPort.on('message', () => {
   parentPort.postMessage(s0 + s1 + s2 + s3);
 });`;
 
-/** Bytes/s of `workers` threads each summing its part of a 512 MB array (median of `repeats`). */
-export async function jsReadBandwidth(workers: number, repeats = 5): Promise<{ bytesPerSecond: number; runsMs: number[] }> {
+/** `workers` threads each summing its part of a 512 MB Float64Array. */
+export async function jsReadProbe(workers: number): Promise<BandwidthProbe> {
   const n = 64 * 1024 * 1024;
   const buf = new SharedArrayBuffer(n * 8);
   new Float64Array(buf).fill(1);
   const per = Math.floor(n / workers / 4) * 4;
   const ws = Array.from({ length: workers }, (_, i) => new Worker(SUM_WORKER, { eval: true, workerData: { buf, offset: i * per, length: per } }));
-  try {
-    const once = (): Promise<void> =>
-      Promise.all(ws.map((w) => new Promise<void>((resolve) => { w.once('message', () => resolve()); w.postMessage(0); }))).then(() => undefined);
-    await once();
-    const runsMs: number[] = [];
-    for (let r = 0; r < repeats; r++) {
-      const t0 = performance.now();
-      await once();
-      runsMs.push(performance.now() - t0);
-    }
-    return { bytesPerSecond: (per * workers * 8) / (median(runsMs) / 1000), runsMs };
-  } finally {
-    await Promise.all(ws.map((w) => w.terminate()));
-  }
+  const once = (): Promise<void> =>
+    Promise.all(
+      ws.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.once('message', () => resolve());
+            w.postMessage(0);
+          }),
+      ),
+    ).then(() => undefined);
+  await once();
+  return {
+    async measure(runs) {
+      const runsMs: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const t0 = performance.now();
+        await once();
+        runsMs.push(performance.now() - t0);
+      }
+      return { bytesPerSecond: (per * workers * 8) / (median(runsMs) / 1000), runsMs };
+    },
+    dispose: async () => {
+      await Promise.all(ws.map((w) => w.terminate()));
+    },
+  };
 }

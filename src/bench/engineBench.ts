@@ -9,7 +9,7 @@ import { argmax } from '../engine/sampler.js';
 import type { Feeds } from '../engine/runner.js';
 import { resolveQuantizedModelDir } from '../model/quantize.js';
 import { resolveModelDir } from '../model/resolve.js';
-import { jsReadBandwidth, median, ortGemvBandwidth } from './bandwidth.js';
+import { type BandwidthProbe, jsReadProbe, median, ortGemvProbe } from './bandwidth.js';
 import { weightTrafficPerToken } from './weightBytes.js';
 
 interface Args {
@@ -125,27 +125,62 @@ async function plainLoopSteps(engine: BatchEngine, b: number, past: number, step
   return { stepMs, ortMs };
 }
 
-async function benchModel(label: string, dir: string, args: Args, bandwidth: number): Promise<void> {
+interface Probes {
+  /** ORT GEMV with the engine's thread count, and with one thread. */
+  gemv: BandwidthProbe;
+  gemv1: BandwidthProbe | null;
+  js: BandwidthProbe;
+}
+
+/** Bandwidth right now (3 runs of each probe): the best ORT GEMV, the JS read, and the larger of the two. */
+async function bandwidthNow(p: Probes): Promise<{ gemv: number; js: number; best: number }> {
+  let gemv = (await p.gemv.measure(3)).bytesPerSecond;
+  if (p.gemv1) gemv = Math.max(gemv, (await p.gemv1.measure(3)).bytesPerSecond);
+  const js = (await p.js.measure(3)).bytesPerSecond;
+  return { gemv, js, best: Math.max(gemv, js) };
+}
+
+async function benchModel(label: string, dir: string, args: Args, probes: Probes): Promise<void> {
   const traffic = weightTrafficPerToken((await import('../model/loader.js')).readModelFolder(dir).onnxPath);
+  const rss0 = process.memoryUsage().rss;
   const engine = await BatchEngine.load({ modelDir: dir, maxBatch: 8, threads: args.threads });
+  // On a shared 2-core machine a second intra-op thread often waits for a core another process holds, so
+  // batch 1 is also measured with one thread (interleaved, same bandwidth samples).
+  const single = args.threads > 1 ? await BatchEngine.load({ modelDir: dir, maxBatch: 1, threads: 1 }) : null;
   try {
     log(`\n## ${label}: ${dir}`);
-    log(`load ${fmt(engine.session.loadMs / 1000, 2)} s, kv cache: ${engine.session.kvMode}, RSS after load ${fmt(process.memoryUsage().rss / 1e6, 0)} MB`);
+    log(`load ${fmt(engine.session.loadMs / 1000, 2)} s, kv cache: ${engine.session.kvMode}, RSS grew by ${fmt((process.memoryUsage().rss - rss0) / 1e6, 0)} MB on load`);
     log(`weights: ${fmt(traffic.totalBytes / 1e6)} MB in file; read per decode step at batch 1: ${fmt(traffic.perTokenBytes / 1e6)} MB ` +
       `(rows only of ${traffic.gathered.map((g) => g.name).join(', ') || 'no table'})`);
     const rounds: Record<number, { stepMs: number[]; ortMs: number[] }> = { 1: { stepMs: [], ortMs: [] }, 4: { stepMs: [], ortMs: [] }, 8: { stepMs: [], ortMs: [] } };
+    const eff: Array<{ gemv: number; js: number; ms: number; ms1: number | null }> = [];
     for (let r = 0; r < args.repeats; r++) {
       for (const b of [1, 4, 8]) {
+        // Bandwidth is measured right before each batch-1 run: on a shared machine it drifts within seconds.
+        const bw = b === 1 ? await bandwidthNow(probes) : null;
         const m = await batchSteps(engine, b, b === 1 ? 24 : 12);
-        rounds[b]?.stepMs.push(median(m.stepMs));
+        const ms = median(m.stepMs);
+        rounds[b]?.stepMs.push(ms);
         rounds[b]?.ortMs.push(median(m.ortMs));
+        if (bw) eff.push({ gemv: bw.gemv, js: bw.js, ms, ms1: single ? median((await batchSteps(single, 1, 24)).stepMs) : null });
       }
     }
     const one = rounds[1] as { stepMs: number[]; ortMs: number[] };
     const msPerToken = median(one.stepMs);
-    const idealMs = (traffic.perTokenBytes / bandwidth) * 1000;
-    log(`batch 1 decode: ${fmt(msPerToken, 2)} ms/token (medians per round: ${list(one.stepMs, 2)}), inside ORT ${fmt(median(one.ortMs), 2)} ms`);
-    log(`decode efficiency = (bytes/token / bandwidth) / ms/token = ${fmt(idealMs, 2)} / ${fmt(msPerToken, 2)} = ${fmt((100 * idealMs) / msPerToken)}%`);
+    const ideal = (bw: number): number => (traffic.perTokenBytes / bw) * 1000;
+    log(`batch 1 decode: ${fmt(msPerToken, 2)} ms/token with ${args.threads} threads (medians per round: ${list(one.stepMs, 2)}), inside ORT ${fmt(median(one.ortMs), 2)} ms` +
+      (single ? `; with 1 thread ${fmt(median(eff.map((e) => e.ms1 ?? 0)), 2)} ms/token (rounds: ${list(eff.map((e) => e.ms1 ?? 0), 2)})` : ''));
+    log('decode efficiency = (bytes/token / bandwidth measured just before) / ms/token, best thread count per round:');
+    const byGemv: number[] = [];
+    const byJs: number[] = [];
+    for (const e of eff) {
+      const best = Math.min(e.ms, e.ms1 ?? Infinity);
+      byGemv.push(ideal(e.gemv) / best);
+      byJs.push(ideal(e.js) / best);
+      log(`  ${fmt(best, 2)} ms/token; vs ORT GEMV ${fmt(e.gemv / 1e9, 2)} GB/s: ${fmt(ideal(e.gemv), 2)} ms ideal -> ${fmt((100 * ideal(e.gemv)) / best)}%; ` +
+        `vs JS read ${fmt(e.js / 1e9, 2)} GB/s: ${fmt(ideal(e.js), 2)} ms ideal -> ${fmt((100 * ideal(e.js)) / best)}%`);
+    }
+    log(`decode efficiency (median of rounds): ${fmt(100 * median(byGemv))}% of the ORT GEMV roofline, ${fmt(100 * median(byJs))}% of raw JS read bandwidth`);
     log('| batch | step ms (median) | ORT ms | step/ORT | aggregate tokens/s | rounds (step ms) |');
     log('|---|---|---|---|---|---|');
     for (const b of [1, 4, 8]) {
@@ -179,6 +214,7 @@ async function benchModel(label: string, dir: string, args: Args, bandwidth: num
     }
   } finally {
     await engine.dispose();
+    await single?.dispose();
   }
 }
 
@@ -188,15 +224,19 @@ async function main(): Promise<void> {
   log(`node ${process.version}, onnxruntime-node ${ort.env.versions.common}, ${availableParallelism()} CPUs, threads ${args.threads}, ` +
     `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (shared machine: figures are medians of short runs, expect noise)`);
   const dir = await resolveModelDir(args.model, (m) => log(m));
-  const gemv = await ortGemvBandwidth(args.threads);
-  const js = await jsReadBandwidth(args.threads);
-  const bandwidth = Math.max(gemv.bytesPerSecond, js.bytesPerSecond);
-  log(`bandwidth: ORT fp32 GEMV (512 MB of weights, ${args.threads} threads) ${fmt(gemv.bytesPerSecond / 1e9, 2)} GB/s [runs ms: ${list(gemv.runsMs, 0)}]; ` +
-    `JS read (${args.threads} workers, 512 MB) ${fmt(js.bytesPerSecond / 1e9, 2)} GB/s [runs ms: ${list(js.runsMs, 0)}]; using ${fmt(bandwidth / 1e9, 2)} GB/s`);
-  await benchModel(`${args.model} fp32`, dir, args, bandwidth);
-  for (const method of args.quant) {
-    const qdir = await resolveQuantizedModelDir(args.model, method, { onProgress: (m) => log(m) });
-    await benchModel(`${args.model} ${method}`, qdir, args, bandwidth);
+  const probes: Probes = { gemv: await ortGemvProbe(args.threads), gemv1: args.threads > 1 ? await ortGemvProbe(1) : null, js: await jsReadProbe(args.threads) };
+  log(`bandwidth probes, measured before each batch-1 round: ORT fp32 GEMV over 512 MB of weights (${args.threads} and 1 threads, the faster counts) ` +
+    `and a JS read of 512 MB (${args.threads} workers)`);
+  try {
+    await benchModel(`${args.model} fp32`, dir, args, probes);
+    for (const method of args.quant) {
+      const qdir = await resolveQuantizedModelDir(args.model, method, { onProgress: (m) => log(m) });
+      await benchModel(`${args.model} ${method}`, qdir, args, probes);
+    }
+  } finally {
+    await probes.gemv.dispose();
+    await probes.gemv1?.dispose();
+    await probes.js.dispose();
   }
 }
 

@@ -1,5 +1,6 @@
 // Bytes of weights one decode step reads: every initializer in full, except tables that are only indexed by
-// Gather (token and position embeddings), of which a step at batch 1 touches one row each.
+// Gather or GatherBlockQuantized (token and position embeddings; for the latter also scales and zero points), of which a
+// step at batch 1 touches one row each.
 import { readFileSync } from 'node:fs';
 import { decodeModel } from '../model/onnxBuilder.js';
 
@@ -38,7 +39,8 @@ export function weightTrafficPerToken(onnxPath: string): WeightTraffic {
     totalBytes += bytes;
     const name = t.name ?? '';
     const uses = consumers.get(name) ?? [];
-    const onlyGathered = uses.length > 0 && uses.every((u) => u.op === 'Gather' && u.slot === 0) && dims.length >= 2;
+    const rowIndexed = (u: { op: string; slot: number }): boolean => (u.op === 'Gather' && u.slot === 0) || (u.op === 'GatherBlockQuantized' && u.slot !== 1);
+    const onlyGathered = uses.length > 0 && uses.every(rowIndexed) && dims.length >= 2;
     if (onlyGathered) {
       const rowBytes = bytes / (dims[0] as number);
       gathered.push({ name, bytes, rowBytes });
