@@ -91,14 +91,16 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
 
     const warmupT0 = performance.now();
     client = new StreamClient({ baseUrl: deployment.url, apiKey, tokenizer: input.tokenizer }, warmupT0);
-    const bodies = workload.requests.map((r) => requestBody(r, workload.api, workload.stream, model));
+    // autocannon reads whole responses: it always gets the non-streamed form of the same requests.
+    const stream = workload.stream && scenario.load.driver === 'streaming';
+    const bodies = workload.requests.map((r) => requestBody(r, workload.api, stream, model));
     const progress: DriveProgress = { sent: 0, done: 0, failed: 0 };
     const base: Omit<DriveOptions, 'firstRequest'> = {
       client,
       requests: workload.requests,
       bodies,
       path: apiPath(workload.api),
-      stream: workload.stream,
+      stream,
       timeoutMs: scenario.load.requestTimeoutMs,
       signal,
       progress,
