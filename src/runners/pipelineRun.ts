@@ -9,6 +9,7 @@ import { deployExternal } from './deployExternal.js';
 import { deployLocal } from './deployLocal.js';
 import { drive, warmUp, type DriveOptions, type DriveProgress } from './driver.js';
 import { ResourceMonitor } from './monitor.js';
+import { killAllNow } from './processes.js';
 import type { PreparedPipeline } from './prepare.js';
 import { planLevels } from './schedule.js';
 import { StreamClient } from './streamClient.js';
@@ -67,6 +68,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
   let measuredT0: number | null = null;
   const faultTimers: NodeJS.Timeout[] = [];
   let progressTimer: NodeJS.Timeout | null = null;
+  let deploying: () => void = () => undefined;
   const event = (kind: string, detail: string): void => {
     const atMs = measuredT0 === null ? 0 : performance.now() - measuredT0;
     out.events.push({ atMs, kind, detail });
@@ -76,6 +78,10 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
   try {
     let model: string | null = null;
     let apiKey: string | null = null;
+    // Servers can take a while to load; an interrupt should not have to wait for them.
+    const killStarting = (): void => killAllNow();
+    signal.addEventListener('abort', killStarting, { once: true });
+    deploying = () => signal.removeEventListener('abort', killStarting);
     if (spec.kind === 'external') {
       const target = await deployExternal(spec);
       deployment = target.deployment;
@@ -87,6 +93,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
       monitor = new ResourceMonitor(() => d.processes(), input.monitorIntervalMs);
       await monitor.start();
     }
+    deploying();
     if (signal.aborted) throw new Error('run interrupted');
 
     const warmupT0 = performance.now();
@@ -190,7 +197,8 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
     out.complete = !signal.aborted;
     if (signal.aborted) out.error = 'run interrupted';
   } catch (e) {
-    out.error = errorText(e);
+    deploying();
+    out.error = signal.aborted ? 'run interrupted' : errorText(e);
     input.onProgress(`${tag} failed: ${out.error.split('\n')[0] ?? ''}`);
   } finally {
     if (progressTimer) clearInterval(progressTimer);

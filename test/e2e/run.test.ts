@@ -149,4 +149,30 @@ pipelines:
     expect(result.pipelines[1]?.samples).toEqual([]);
     expect(stderr).toContain('SIGINT: stopping every server llmbench started');
   }, 120_000);
+
+  it('SIGINT while servers are still starting does not wait for them', async () => {
+    const file = join(dir, 'starting.yaml');
+    writeFileSync(file, 'name: starting\nload: { duration: 30s }\npipelines:\n  - { name: two, model: { source: tiny }, serving: { replicas: 2 } }\n');
+    const bin = new URL('../../bin/llmbench.js', import.meta.url).pathname;
+    const child = spawn(process.execPath, [bin, 'run', file, '--out', join(dir, 'r4')], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    const starting = new Promise<void>((resolve) => {
+      child.stderr.on('data', (c: string) => {
+        stderr += c;
+        if (stderr.includes('starting 2 servers')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await Promise.race([starting, exited]);
+    child.kill('SIGINT');
+    const t0 = Date.now();
+    expect(await exited, stderr).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(pidsWithEnv(marker)).toEqual([]);
+    const result = JSON.parse(readFileSync(join(dir, 'r4', 'result.json'), 'utf8')) as { complete: boolean; pipelines: Array<{ error: string | null }> };
+    expect(result.complete).toBe(false);
+    expect(result.pipelines[0]?.error).toBe('run interrupted');
+  }, 60_000);
 });
+
