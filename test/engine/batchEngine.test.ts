@@ -21,6 +21,7 @@ afterAll(async () => {
 });
 
 const greedy: SamplingParams = { temperature: 0, topP: 1, seed: null };
+const hot = (seed: number): SamplingParams => ({ temperature: 1, topP: 1, seed });
 const prompts: number[][] = [
   [10, 20, 30],
   Array.from({ length: 37 }, (_, i) => (i * 31 + 7) % 256),
@@ -60,11 +61,17 @@ async function alone(i: number, sampling: SamplingParams = greedy, maxTokens = 1
 }
 
 describe('BatchEngine', () => {
-  it('batched greedy decoding equals one-by-one decoding (mixed prompt lengths, late joiners)', async () => {
+  for (const mode of ['greedy', 'sampled'] as const) {
+  it(`batched ${mode} decoding equals one-by-one decoding (mixed prompt lengths, late joiners)`, async () => {
+    const params = (i: number): SamplingParams => (mode === 'greedy' ? greedy : hot(100 + i));
+    const request = (i: number): SequenceRequest => ({ id: `s${i}`, promptIds: prompts[i] as number[], maxTokens: 12 + i * 3, sampling: params(i), stopTokenIds: [] });
     const solo: number[][] = [];
-    for (let i = 0; i < prompts.length; i++) solo.push(await alone(i));
+    for (let i = 0; i < prompts.length; i++) {
+      engine.add(request(i));
+      solo.push((await drain()).tokens.get(`s${i}`) ?? []);
+    }
     // generate() on the idle engine agrees with the engine run alone.
-    const g = await generate(engine, prompts[1] as number[], { maxTokens: 15, stopTokenIds: [] });
+    const g = await generate(engine, prompts[1] as number[], { maxTokens: 15, stopTokenIds: [], sampling: params(1) });
     expect(g.tokenIds).toEqual(solo[1]);
 
     for (let i = 0; i < 4; i++) engine.add(request(i));
@@ -78,9 +85,28 @@ describe('BatchEngine', () => {
       expect(finish.get(`s${i}`)).toBe('length');
     }
   });
+  }
+
+  it('a sequence leaving while another is half-prefilled keeps both caches intact', async () => {
+    // Sampled at temperature 1, tokens depend on the whole distribution, so a wrong cache shows up even where
+    // this random model's argmax would not move.
+    const long = Array.from({ length: 60 }, (_, i) => (i * 5 + 9) % 256);
+    const soloA = await alone(0, hot(1), 3);
+    const soloB = await alone(2, hot(2), 30);
+    engine.add({ id: 'C', promptIds: long, maxTokens: 10, sampling: hot(3), stopTokenIds: [] });
+    const soloC = (await drain()).tokens.get('C');
+    // A (3 tokens) and B start; C's 60-token prompt needs 8 chunks of 8, so A finishes mid-prefill.
+    engine.add(request(0, hot(1), 3));
+    engine.add(request(2, hot(2), 30));
+    const { tokens } = await drain((step) => {
+      if (step === 1) engine.add({ id: 'C', promptIds: long, maxTokens: 10, sampling: hot(3), stopTokenIds: [] });
+    });
+    expect(tokens.get('s0')).toEqual(soloA);
+    expect(tokens.get('s2')).toEqual(soloB);
+    expect(tokens.get('C')).toEqual(soloC);
+  });
 
   it('seeded sampling: same seed gives the same tokens alone and batched; other seeds differ', async () => {
-    const hot = (seed: number): SamplingParams => ({ temperature: 1.3, topP: 0.95, seed });
     const a = await alone(3, hot(11), 30);
     const again = await alone(3, hot(11), 30);
     expect(again).toEqual(a);
