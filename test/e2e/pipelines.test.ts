@@ -24,13 +24,13 @@ describe('pipelines end to end', () => {
       scenario(`
 name: fault
 workload: { distinctRequests: 8, promptTokens: 8, outputTokens: 6 }
-load: { profile: poisson, rate: 12, duration: 5s, warmupRequests: 2 }
+load: { profile: poisson, rate: 12, duration: 6s, warmupRequests: 2 }
 pipelines:
   - name: balanced
     model: { source: tiny }
     serving: { replicas: 2 }
     balancer: { kind: builtin, policy: round-robin, tries: 3 }
-    faults: [{ at: 1s, kill: replica-1, restartAfter: 800ms }]
+    faults: [{ at: 1s, kill: replica-1, restartAfter: 500ms }]
 `),
       { outDir: join(dir, 'fault'), quality: false },
     );
@@ -40,10 +40,11 @@ pipelines:
     expectConsistent(p);
     expect(p.events.map((e) => e.kind)).toEqual(['kill', 'restart', 'ready']);
     expect(p.events[0]?.atMs).toBeGreaterThanOrEqual(1000);
-    expect(p.events[1]?.atMs).toBeGreaterThanOrEqual(1800);
+    expect(p.events[1]?.atMs).toBeGreaterThanOrEqual(1500);
     // The restarted replica took requests again.
     const readyAt = p.events[2]?.atMs ?? Infinity;
-    expect(p.samples.some((s) => s.replica === 'replica-1' && s.sentMs > readyAt + 100 && s.status === 'ok')).toBe(true);
+    const after = p.samples.filter((s) => s.replica === 'replica-1' && s.sentMs > readyAt + 100 && s.status === 'ok');
+    expect(after.length, JSON.stringify({ events: p.events, balancer: p.balancer })).toBeGreaterThan(0);
     // Requests that had not started streaming when the replica died were retried on the other one.
     expect(p.summary.counts.ok / p.summary.counts.total).toBeGreaterThanOrEqual(0.9);
     expect(p.summary.replicas.map((r) => r.replica)).toEqual(['replica-0', 'replica-1']);
@@ -53,7 +54,7 @@ pipelines:
     const roles = new Set(p.resources?.processes.map((x) => x.role));
     expect(roles).toEqual(new Set(['server', 'balancer']));
     expect(p.resources?.processes.filter((x) => x.role === 'server').length).toBeGreaterThanOrEqual(3);
-    expect(p.summary.valid).toBe(true);
+    expect(p.summary.valid, p.summary.invalidReasons.join('; ')).toBe(true);
     expect(pidsWithEnv(marker)).toEqual([]);
   });
 

@@ -43,7 +43,7 @@ describe('llmbench run, end to end', () => {
     ]);
     for (const p of result.pipelines) {
       expectConsistent(p);
-      expect(p.summary.valid).toBe(true);
+      expect(p.summary.valid, p.summary.invalidReasons.join('; ')).toBe(true);
       expect(p.samples.filter((s) => s.warmup)).toHaveLength(1);
       expect(p.summary.memory.peakRssBytes).toBeGreaterThan(10e6);
       expect(p.summary.memory.gpuPeakBytes).toBeNull();
