@@ -29,7 +29,7 @@ interface BenchArgs {
 }
 
 function parseArgs(argv: string[]): BenchArgs {
-  const a: BenchArgs = { model: 'gpt2', repeats: 2, promptTokens: 128, decodeTokens: 24, batch: 8, runsPerChild: 2, quality: true, probe: true };
+  const a: BenchArgs = { model: 'gpt2', repeats: 3, promptTokens: 128, decodeTokens: 24, batch: 8, runsPerChild: 2, quality: true, probe: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
