@@ -16,10 +16,32 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
+export interface ProbeResult {
+  bytesPerSecond: number;
+  /** Bytes per second of CPU time: immune to the probe being preempted by other processes. */
+  bytesPerCpuSecond: number;
+  runsMs: number[];
+}
+
+/** Wall and CPU time of `runs` calls of `fn`; medians turned into bytes/s for `bytes` per call. */
+async function timeRuns(runs: number, bytes: number, fn: () => Promise<unknown>): Promise<ProbeResult> {
+  const runsMs: number[] = [];
+  const cpuMs: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn();
+    runsMs.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
+  }
+  return { bytesPerSecond: bytes / (median(runsMs) / 1000), bytesPerCpuSecond: bytes / (median(cpuMs) / 1000), runsMs };
+}
+
 /** A probe that can be measured repeatedly (interleaved with the decode it is compared with). */
 export interface BandwidthProbe {
-  /** Bytes/s, median of `runs` timed runs. */
-  measure(runs: number): Promise<{ bytesPerSecond: number; runsMs: number[] }>;
+  /** Bytes/s over wall time and over this process's CPU time (medians of `runs` timed runs). */
+  measure(runs: number): Promise<ProbeResult>;
   dispose(): Promise<void>;
 }
 
@@ -32,7 +54,7 @@ export async function ortGemvProbe(threads: number): Promise<BandwidthProbe> {
   g.input('x', DT.FLOAT, [1, K]);
   for (let i = 0; i < mats; i++) {
     const w = new Float32Array(K * N);
-    for (let j = 0; j < w.length; j += 97) w[j] = ((i + j) % 13) / 13;
+    for (let j = 0; j < w.length; j++) w[j] = ((i * 31 + j) % 13) / 13 - 0.5;
     g.f32(`w${i}`, [K, N], w);
     g.op('MatMul', ['x', `w${i}`], {}, `y${i}`);
     g.output(`y${i}`, DT.FLOAT, [1, N]);
@@ -42,15 +64,7 @@ export async function ortGemvProbe(threads: number): Promise<BandwidthProbe> {
   const x = new ort.Tensor('float32', new Float32Array(K).fill(0.5), [1, K]);
   await session.run({ x });
   return {
-    async measure(runs) {
-      const runsMs: number[] = [];
-      for (let r = 0; r < runs; r++) {
-        const t0 = performance.now();
-        await session.run({ x });
-        runsMs.push(performance.now() - t0);
-      }
-      return { bytesPerSecond: (mats * K * N * 4) / (median(runsMs) / 1000), runsMs };
-    },
+    measure: (runs) => timeRuns(runs, mats * K * N * 4, () => session.run({ x })),
     dispose: () => session.release(),
   };
 }
@@ -83,15 +97,7 @@ export async function jsReadProbe(workers: number): Promise<BandwidthProbe> {
     ).then(() => undefined);
   await once();
   return {
-    async measure(runs) {
-      const runsMs: number[] = [];
-      for (let r = 0; r < runs; r++) {
-        const t0 = performance.now();
-        await once();
-        runsMs.push(performance.now() - t0);
-      }
-      return { bytesPerSecond: (per * workers * 8) / (median(runsMs) / 1000), runsMs };
-    },
+    measure: (runs) => timeRuns(runs, per * workers * 8, once),
     dispose: async () => {
       await Promise.all(ws.map((w) => w.terminate()));
     },

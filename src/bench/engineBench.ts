@@ -39,8 +39,15 @@ const fmt = (x: number, d = 1): string => x.toFixed(d);
 const list = (xs: number[], d = 1): string => xs.map((x) => x.toFixed(d)).join(' ');
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
 
-/** Steady-state decode steps at batch `b` through BatchEngine.step(): ms per step and ORT ms per step. */
-async function batchSteps(engine: BatchEngine, b: number, steps: number): Promise<{ stepMs: number[]; ortMs: number[] }> {
+interface StepTimes {
+  stepMs: number[];
+  ortMs: number[];
+  /** CPU time of this process per step (all threads). */
+  cpuMs: number[];
+}
+
+/** Steady-state decode steps at batch `b` through BatchEngine.step(): wall, ORT and CPU ms per step. */
+async function batchSteps(engine: BatchEngine, b: number, steps: number): Promise<StepTimes> {
   const prompt = engine.tokenizer.encode('The history of the city begins with a small market by the river').slice(0, 16);
   for (let i = 0; i < b; i++) {
     engine.add({ id: `b${b}-${i}`, promptIds: prompt, maxTokens: steps + 8, sampling: { temperature: 0, topP: 1, seed: null }, stopTokenIds: [] });
@@ -48,18 +55,20 @@ async function batchSteps(engine: BatchEngine, b: number, steps: number): Promis
   // Admit and prefill everyone (until a step yields one token per sequence), plus a warm-up step.
   for (let guard = 0; guard < 64; guard++) if ((await engine.step()).length === b && engine.waiting === 0) break;
   await engine.step();
-  const stepMs: number[] = [];
-  const ortMs: number[] = [];
+  const t: StepTimes = { stepMs: [], ortMs: [], cpuMs: [] };
   for (let s = 0; s < steps; s++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const o0 = engine.stats.ortMs;
     const ev = await engine.step();
-    stepMs.push(performance.now() - t0);
-    ortMs.push(engine.stats.ortMs - o0);
+    t.stepMs.push(performance.now() - t0);
+    t.ortMs.push(engine.stats.ortMs - o0);
+    const c = process.cpuUsage(c0);
+    t.cpuMs.push((c.user + c.system) / 1000);
     if (ev.length !== b) throw new Error(`expected ${b} tokens per step, got ${ev.length}`);
   }
   for (let i = 0; i < b; i++) engine.cancel(`b${b}-${i}`);
-  return { stepMs, ortMs };
+  return t;
 }
 
 /** Decode steps with `b` rows whose cache already holds `past` tokens (filled synthetically: values do not change timing). */
@@ -126,18 +135,24 @@ async function plainLoopSteps(engine: BatchEngine, b: number, past: number, step
 }
 
 interface Probes {
-  /** ORT GEMV with the engine's thread count, and with one thread. */
+  /** ORT GEMV and JS read with the engine's thread count, and with one thread. */
   gemv: BandwidthProbe;
-  gemv1: BandwidthProbe | null;
+  gemv1: BandwidthProbe;
   js: BandwidthProbe;
+  js1: BandwidthProbe;
 }
 
-/** Bandwidth right now (3 runs of each probe): the best ORT GEMV, the JS read, and the larger of the two. */
-async function bandwidthNow(p: Probes): Promise<{ gemv: number; js: number; best: number }> {
-  let gemv = (await p.gemv.measure(3)).bytesPerSecond;
-  if (p.gemv1) gemv = Math.max(gemv, (await p.gemv1.measure(3)).bytesPerSecond);
-  const js = (await p.js.measure(3)).bytesPerSecond;
-  return { gemv, js, best: Math.max(gemv, js) };
+/** One batch-1 round: bandwidth probes, then decode, back to back. */
+interface Round {
+  /** Best wall-clock bandwidth of any probe, bytes/s. */
+  wallBw: number;
+  /** Bytes per CPU-second of the one-thread probes. */
+  cpuBwGemv: number;
+  cpuBwJs: number;
+  /** ms/token (wall) with N threads and with one thread; CPU ms/token with one thread. */
+  msN: number;
+  ms1: number;
+  cpuMs1: number;
 }
 
 async function benchModel(label: string, dir: string, args: Args, probes: Probes): Promise<void> {
@@ -145,42 +160,61 @@ async function benchModel(label: string, dir: string, args: Args, probes: Probes
   const rss0 = process.memoryUsage().rss;
   const engine = await BatchEngine.load({ modelDir: dir, maxBatch: 8, threads: args.threads });
   // On a shared 2-core machine a second intra-op thread often waits for a core another process holds, so
-  // batch 1 is also measured with one thread (interleaved, same bandwidth samples).
-  const single = args.threads > 1 ? await BatchEngine.load({ modelDir: dir, maxBatch: 1, threads: 1 }) : null;
+  // batch 1 is also measured with one thread, whose CPU time is also a preemption-free measure.
+  const single = args.threads > 1 ? await BatchEngine.load({ modelDir: dir, maxBatch: 1, threads: 1 }) : engine;
   try {
     log(`\n## ${label}: ${dir}`);
     log(`load ${fmt(engine.session.loadMs / 1000, 2)} s, kv cache: ${engine.session.kvMode}, RSS grew by ${fmt((process.memoryUsage().rss - rss0) / 1e6, 0)} MB on load`);
     log(`weights: ${fmt(traffic.totalBytes / 1e6)} MB in file; read per decode step at batch 1: ${fmt(traffic.perTokenBytes / 1e6)} MB ` +
       `(rows only of ${traffic.gathered.map((g) => g.name).join(', ') || 'no table'})`);
     const rounds: Record<number, { stepMs: number[]; ortMs: number[] }> = { 1: { stepMs: [], ortMs: [] }, 4: { stepMs: [], ortMs: [] }, 8: { stepMs: [], ortMs: [] } };
-    const eff: Array<{ gemv: number; js: number; ms: number; ms1: number | null }> = [];
+    const b1: Round[] = [];
     for (let r = 0; r < args.repeats; r++) {
       for (const b of [1, 4, 8]) {
-        // Bandwidth is measured right before each batch-1 run: on a shared machine it drifts within seconds.
-        const bw = b === 1 ? await bandwidthNow(probes) : null;
-        const m = await batchSteps(engine, b, b === 1 ? 24 : 12);
-        const ms = median(m.stepMs);
-        rounds[b]?.stepMs.push(ms);
-        rounds[b]?.ortMs.push(median(m.ortMs));
-        if (bw) eff.push({ gemv: bw.gemv, js: bw.js, ms, ms1: single ? median((await batchSteps(single, 1, 24)).stepMs) : null });
+        if (b === 1) {
+          // Bandwidth right before the decode it is compared with: on a shared machine it drifts within seconds.
+          const g1 = await probes.gemv1.measure(3);
+          const j1 = await probes.js1.measure(3);
+          const gN = await probes.gemv.measure(3);
+          const jN = await probes.js.measure(3);
+          const one = await batchSteps(single, 1, 24);
+          const m = await batchSteps(engine, 1, 24);
+          rounds[1]?.stepMs.push(median(m.stepMs));
+          rounds[1]?.ortMs.push(median(m.ortMs));
+          b1.push({
+            wallBw: Math.max(g1.bytesPerSecond, j1.bytesPerSecond, gN.bytesPerSecond, jN.bytesPerSecond),
+            cpuBwGemv: g1.bytesPerCpuSecond,
+            cpuBwJs: j1.bytesPerCpuSecond,
+            msN: median(m.stepMs),
+            ms1: median(one.stepMs),
+            cpuMs1: median(one.cpuMs),
+          });
+        } else {
+          const m = await batchSteps(engine, b, 12);
+          rounds[b]?.stepMs.push(median(m.stepMs));
+          rounds[b]?.ortMs.push(median(m.ortMs));
+        }
       }
     }
-    const one = rounds[1] as { stepMs: number[]; ortMs: number[] };
-    const msPerToken = median(one.stepMs);
     const ideal = (bw: number): number => (traffic.perTokenBytes / bw) * 1000;
-    log(`batch 1 decode: ${fmt(msPerToken, 2)} ms/token with ${args.threads} threads (medians per round: ${list(one.stepMs, 2)}), inside ORT ${fmt(median(one.ortMs), 2)} ms` +
-      (single ? `; with 1 thread ${fmt(median(eff.map((e) => e.ms1 ?? 0)), 2)} ms/token (rounds: ${list(eff.map((e) => e.ms1 ?? 0), 2)})` : ''));
-    log('decode efficiency = (bytes/token / bandwidth measured just before) / ms/token, best thread count per round:');
-    const byGemv: number[] = [];
-    const byJs: number[] = [];
-    for (const e of eff) {
-      const best = Math.min(e.ms, e.ms1 ?? Infinity);
-      byGemv.push(ideal(e.gemv) / best);
-      byJs.push(ideal(e.js) / best);
-      log(`  ${fmt(best, 2)} ms/token; vs ORT GEMV ${fmt(e.gemv / 1e9, 2)} GB/s: ${fmt(ideal(e.gemv), 2)} ms ideal -> ${fmt((100 * ideal(e.gemv)) / best)}%; ` +
-        `vs JS read ${fmt(e.js / 1e9, 2)} GB/s: ${fmt(ideal(e.js), 2)} ms ideal -> ${fmt((100 * ideal(e.js)) / best)}%`);
+    const one = rounds[1] as { stepMs: number[]; ortMs: number[] };
+    log(`batch 1 decode: ${fmt(median(b1.map((x) => x.msN)), 2)} ms/token with ${args.threads} threads (rounds: ${list(b1.map((x) => x.msN), 2)}), ` +
+      `inside ORT ${fmt(median(one.ortMs), 2)} ms; ${fmt(median(b1.map((x) => x.ms1)), 2)} ms/token with 1 thread (rounds: ${list(b1.map((x) => x.ms1), 2)})`);
+    log('decode efficiency = (bytes/token / bandwidth) / ms/token, per round:');
+    const wallEff: number[] = [];
+    const cpuEffGemv: number[] = [];
+    const cpuEffJs: number[] = [];
+    for (const x of b1) {
+      const best = Math.min(x.msN, x.ms1);
+      wallEff.push(ideal(x.wallBw) / best);
+      cpuEffGemv.push(ideal(x.cpuBwGemv) / x.cpuMs1);
+      cpuEffJs.push(ideal(x.cpuBwJs) / x.cpuMs1);
+      log(`  wall: best probe ${fmt(x.wallBw / 1e9, 2)} GB/s -> ${fmt(ideal(x.wallBw), 2)} ms ideal / ${fmt(best, 2)} ms = ${fmt((100 * ideal(x.wallBw)) / best)}%` +
+        ` | CPU time, 1 thread: ${fmt(x.cpuMs1, 2)} CPU ms/token; ORT GEMV ${fmt(x.cpuBwGemv / 1e9, 2)} GB/CPU-s -> ${fmt((100 * ideal(x.cpuBwGemv)) / x.cpuMs1)}%,` +
+        ` JS read ${fmt(x.cpuBwJs / 1e9, 2)} GB/CPU-s -> ${fmt((100 * ideal(x.cpuBwJs)) / x.cpuMs1)}%`);
     }
-    log(`decode efficiency (median of rounds): ${fmt(100 * median(byGemv))}% of the ORT GEMV roofline, ${fmt(100 * median(byJs))}% of raw JS read bandwidth`);
+    log(`decode efficiency, medians of rounds: CPU time (1 thread) ${fmt(100 * median(cpuEffGemv))}% of ORT GEMV, ${fmt(100 * median(cpuEffJs))}% of JS read; ` +
+      `wall clock ${fmt(100 * median(wallEff))}% of the best probe`);
     log('| batch | step ms (median) | ORT ms | step/ORT | aggregate tokens/s | rounds (step ms) |');
     log('|---|---|---|---|---|---|');
     for (const b of [1, 4, 8]) {
@@ -214,7 +248,7 @@ async function benchModel(label: string, dir: string, args: Args, probes: Probes
     }
   } finally {
     await engine.dispose();
-    await single?.dispose();
+    if (single !== engine) await single.dispose();
   }
 }
 
@@ -224,9 +258,14 @@ async function main(): Promise<void> {
   log(`node ${process.version}, onnxruntime-node ${ort.env.versions.common}, ${availableParallelism()} CPUs, threads ${args.threads}, ` +
     `load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} (shared machine: figures are medians of short runs, expect noise)`);
   const dir = await resolveModelDir(args.model, (m) => log(m));
-  const probes: Probes = { gemv: await ortGemvProbe(args.threads), gemv1: args.threads > 1 ? await ortGemvProbe(1) : null, js: await jsReadProbe(args.threads) };
-  log(`bandwidth probes, measured before each batch-1 round: ORT fp32 GEMV over 512 MB of weights (${args.threads} and 1 threads, the faster counts) ` +
-    `and a JS read of 512 MB (${args.threads} workers)`);
+  const probes: Probes = {
+    gemv: await ortGemvProbe(args.threads),
+    gemv1: await ortGemvProbe(1),
+    js: await jsReadProbe(args.threads),
+    js1: await jsReadProbe(1),
+  };
+  log(`bandwidth probes (before each batch-1 round): ORT fp32 GEMV over 512 MB of distinct weights and a JS read of 512 MB, ` +
+    `each with ${args.threads} threads and with 1; CPU-time figures use the 1-thread probes and the 1-thread engine`);
   try {
     await benchModel(`${args.model} fp32`, dir, args, probes);
     for (const method of args.quant) {
@@ -234,9 +273,7 @@ async function main(): Promise<void> {
       await benchModel(`${args.model} ${method}`, qdir, args, probes);
     }
   } finally {
-    await probes.gemv.dispose();
-    await probes.gemv1?.dispose();
-    await probes.js.dispose();
+    for (const p of [probes.gemv, probes.gemv1, probes.js, probes.js1]) await p.dispose();
   }
 }
 
