@@ -4,13 +4,13 @@
 // How the pieces carry it:
 // - S ≈ L Rᵀ (rank r, fitLowRank.ts), then L, R and the bias are refined on the softmax cross-entropy
 //   itself (fitRefine.ts). wte row i holds L_i, lmHead column j holds R_j, so LN_f(wte_i) · lmHead_j = L_i · R_j.
-// - The final LayerNorm must pass wte rows through unchanged. Rows are built with zero mean and norm
-//   sqrt(D) (so variance 1): the fitted part L_i / max|L| plus a "slack" part along a fixed direction
-//   that tops every row up to the same norm. A Householder reflection maps these coordinates into the
-//   zero-sum subspace, and lmHead gets the same reflection, so dot products are preserved exactly.
-// - Per-token bias without a bias input: LN_f gamma[0] = 0 and beta[0] = b make dimension 0 of the
-//   LN output the constant b; lmHead row 0 is bias_j / b. Padded vocabulary rows (ids the tokenizer
-//   never produces) get bias PAD_LOGIT so they are never sampled.
+// - The final LayerNorm must pass wte rows through unchanged: rows have zero mean and norm sqrt(D)
+//   (variance 1), the fitted part L_i / max|L| topped up by a thinly spread slack (fitEmbedding.ts);
+//   lmHead columns go through the same orthogonal map, so dot products are preserved exactly.
+// - Per-token bias without a bias input: LN_f's beta is a fixed dense vector, and each head column's
+//   component along it gives bias_j (fitEmbedding.ts), as GPT-2's final LayerNorm shift carries its
+//   unigram prior. Padded vocabulary rows (ids the tokenizer never produces) get bias PAD_LOGIT so
+//   they are never sampled.
 // - Blocks are GPT-2 style random (seeded) with small output projections: real compute that leaves
 //   the residual stream dominated by the token embedding.
 
@@ -18,6 +18,7 @@ import type { Gpt2Config, Gpt2LayerWeights, Gpt2Weights } from './gpt2Spec.js';
 import { bigramScores, countBigrams, type BigramTable } from './fitBigram.js';
 import { lowRankFactors } from './fitLowRank.js';
 import { DEFAULT_REFINE, refineFactors, type RefineOptions, type SoftmaxFactors } from './fitRefine.js';
+import { EmbeddingFrame } from './fitEmbedding.js';
 import { deriveSeed, fillNormal } from './prng.js';
 
 /** Logit given to padded vocabulary rows beyond the tokenizer's vocabulary. */
@@ -32,31 +33,12 @@ const INIT_STD = 0.02;
 /** Extra shrink of the residual-writing projections so the blocks barely move the fitted logits. */
 const RESIDUAL_SCALE = 0.25;
 const WPE_STD = 0.02;
+/** Norm of LN_f's beta: about 1 per dimension, like the normalized activations next to it. */
+const BETA_NORM_PER_SQRT_D = 1;
 
-/** How the D embedding dimensions are split between bias, fitted rank and slack. */
-export function fitLayout(nEmbd: number, tokenizerVocabSize: number): { rank: number; slackDims: number } {
-  // Dimension 0 is the bias dimension and one more is lost to the zero-mean constraint.
-  const usable = nEmbd - 2;
-  const slackDims = Math.max(1, Math.round(usable / 16));
-  const rank = Math.max(1, Math.min(usable - slackDims, MAX_FIT_RANK, tokenizerVocabSize - 1));
-  return { rank, slackDims: usable - rank };
-}
-
-/**
- * Householder reflection of R^n (n = D - 1, dimensions 1..D-1) that swaps the last axis with the
- * all-ones direction: applied to a vector whose last coordinate is 0, the result sums to zero.
- */
-function reflectIntoZeroSum(src: Float64Array, n: number, out: Float32Array, outOff: number, scale: number): void {
-  const invSqrtN = 1 / Math.sqrt(n);
-  let sum = 0;
-  for (let k = 0; k < n; k++) sum += src[k] ?? 0;
-  // v = e_last - u, u = 1/sqrt(n); v·src = src_last - sum/sqrt(n); v·v = 2 - 2/sqrt(n).
-  const vDotSrc = (src[n - 1] ?? 0) - sum * invSqrtN;
-  const f = (2 * vDotSrc) / (2 - 2 * invSqrtN);
-  for (let k = 0; k < n; k++) {
-    const v = (k === n - 1 ? 1 : 0) - invSqrtN;
-    out[outOff + k] = ((src[k] ?? 0) - f * v) * scale;
-  }
+/** Fitted rank for a model width and tokenizer size (bias, slack and zero-sum take three dimensions). */
+export function fitRank(nEmbd: number, tokenizerVocabSize: number): number {
+  return Math.max(1, Math.min(nEmbd - 3, MAX_FIT_RANK, tokenizerVocabSize - 1));
 }
 
 /** Low-rank start (weighted randomized SVD of S), balanced so both factors have the same scale. */
@@ -107,9 +89,8 @@ export async function initGpt2Weights(
   const Vt = tokenizerVocabSize;
   const D = config.nEmbd;
   if (Vt > V) throw new RangeError(`tokenizer vocabulary (${Vt}) exceeds the model's vocabSize (${V})`);
-  if (D < 8) throw new RangeError(`nEmbd must be at least 8, got ${D}`);
-  const { rank: r, slackDims } = fitLayout(D, Vt);
-  const n = D - 1;
+  const r = fitRank(D, Vt);
+  const frame = new EmbeddingFrame(D, deriveSeed(seed, 'fit.frame'));
 
   const table = countBigrams(corpusIds, Vt);
   const { factors: f, losses } = await refineFactors(table, initialFactors(table, r, deriveSeed(seed, 'fit.range')), refine);
@@ -122,45 +103,34 @@ export async function initGpt2Weights(
   }
   const maxNorm = Math.sqrt(maxNormSq);
   const sqrtD = Math.sqrt(D);
-  const slackCoord = 1 / Math.sqrt(slackDims);
+  const biasLevel = BETA_NORM_PER_SQRT_D * sqrtD;
 
   const wte = new Float32Array(V * D);
-  const z = new Float64Array(n);
+  const coords = new Float64Array(r);
   for (let i = 0; i < Vt; i++) {
-    z.fill(0);
     let s = 0;
     for (let c = 0; c < r; c++) {
       const v = (f.left[i * r + c] ?? 0) / maxNorm;
-      z[c] = v;
+      coords[c] = v;
       s += v * v;
     }
-    const slack = Math.sqrt(Math.max(0, 1 - s)) * slackCoord;
-    for (let k = r; k < r + slackDims; k++) z[k] = slack;
-    reflectIntoZeroSum(z, n, wte, i * D + 1, sqrtD);
+    frame.place(coords, r, Math.sqrt(Math.max(0, 1 - s)), 0, wte, i * D, sqrtD);
   }
   // Padded rows are never produced by the tokenizer; plain random rows keep them valid inputs.
   fillNormal(wte.subarray(Vt * D), 1, deriveSeed(seed, 'wte.pad'));
 
-  // LN_f(x) = x / sqrt(1 + eps) for the fitted rows; undo that in the head.
+  // LN_f(x) = x / sqrt(1 + eps) + beta for the fitted rows: undo the eps in the head, and let beta
+  // (biasLevel along the frame's bias direction) carry the per-token bias through the head.
   const headScale = (maxNorm / sqrtD) * Math.sqrt(1 + config.layerNormEps);
-  const headT = new Float32Array(Vt * D); // lmHead columns of the tokenizer's ids, one row per token
-  let maxHead = 1e-30;
-  for (let j = 0; j < Vt; j++) {
-    z.fill(0);
-    for (let c = 0; c < r; c++) z[c] = f.right[j * r + c] ?? 0;
-    reflectIntoZeroSum(z, n, headT, j * D + 1, headScale);
-    for (let k = 1; k < D; k++) maxHead = Math.max(maxHead, Math.abs(headT[j * D + k] ?? 0));
-  }
   const lmHead = new Float32Array(D * V);
-  for (let j = 0; j < Vt; j++) for (let k = 1; k < D; k++) lmHead[k * V + j] = headT[j * D + k] ?? 0;
-  // Bias dimension: row 0 of the head stays in the same range as the rest.
-  const biasLevel = Math.abs(PAD_LOGIT) / maxHead;
-  for (let j = 0; j < V; j++) lmHead[j] = (j < Vt ? (f.bias[j] ?? 0) : PAD_LOGIT) / biasLevel;
-
+  const column = new Float32Array(D);
+  for (let j = 0; j < Vt; j++) {
+    frame.place(f.right.subarray(j * r, j * r + r), r, 0, (f.bias[j] ?? 0) / (biasLevel * headScale), column, 0, headScale);
+    for (let k = 0; k < D; k++) lmHead[k * V + j] = column[k] ?? 0;
+  }
+  for (let k = 0; k < D; k++) lmHead.fill(((frame.biasDirection[k] ?? 0) * PAD_LOGIT) / biasLevel, k * V + Vt, k * V + V);
   const lnFGamma = new Float32Array(D).fill(1);
-  const lnFBeta = new Float32Array(D);
-  lnFGamma[0] = 0;
-  lnFBeta[0] = biasLevel;
+  const lnFBeta = Float32Array.from(frame.biasDirection, (v) => v * biasLevel);
 
   const wpe = new Float32Array(config.nPositions * D);
   fillNormal(wpe, WPE_STD, deriveSeed(seed, 'wpe'));
