@@ -21,7 +21,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { model: 'gpt2', threads: availableParallelism(), repeats: 3, quant: ['int8', 'int4'], longContext: 900 };
+  const a: Args = { model: 'gpt2', threads: availableParallelism(), repeats: 5, quant: ['int8', 'int4'], longContext: 900 };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1] ?? '';
     if (argv[i] === '--model') a.model = v;
@@ -231,10 +231,10 @@ async function benchModel(label: string, dir: string, args: Args, probes: Probes
         const ours: number[][] = [[], []];
         const plain: number[][] = [[], []];
         for (let r = 0; r < args.repeats; r++) {
-          const m = await longContextSteps(engine, b, args.longContext, 6);
+          const m = await longContextSteps(engine, b, args.longContext, 8);
           ours[0]?.push(median(m.stepMs));
           ours[1]?.push(median(m.ortMs));
-          const p = await plainLoopSteps(engine, b, args.longContext, 4);
+          const p = await plainLoopSteps(engine, b, args.longContext, 6);
           plain[0]?.push(median(p.stepMs));
           plain[1]?.push(median(p.ortMs));
         }
