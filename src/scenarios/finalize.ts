@@ -203,6 +203,7 @@ export function finalizeScenario(file: ScenarioFile, ctx: FinalizeContext): { sc
       requests: file.quick.requests ?? null,
       warmupRequests: file.quick.warmupRequests,
       sweepLevels: file.quick.sweepLevels,
+      model: file.quick.model ?? null,
     },
     pipelines: pipelines(file.pipelines, ctx, problems),
     source: ctx.source,

@@ -21,6 +21,11 @@ export function applyOverrides(scenario: Scenario, o: RunOverrides): Scenario {
       sweep: load.sweep ? { ...load.sweep, levels: load.sweep.levels.slice(0, q.sweepLevels) } : null,
     };
     if (o.repeat === undefined) repeat = 1;
+    const model = q.model;
+    if (model !== null) {
+      const pipelines = scenario.pipelines.map((p) => (p.kind === 'local' ? { ...p, model: { ...p.model, source: model } } : p));
+      return { ...scenario, load, repeat, pipelines };
+    }
   }
   return { ...scenario, load, repeat };
 }

@@ -152,6 +152,11 @@ const quick = z.strictObject({
   requests: posInt.optional(),
   warmupRequests: z.number().int().min(0).default(D.quick.warmupRequests),
   sweepLevels: posInt.default(D.quick.sweepLevels),
+  model: z
+    .string()
+    .regex(/^[a-z0-9]+(@\d+)?$/, { error: 'expected a preset name like tiny or small' })
+    .optional()
+    .describe('preset that replaces every local pipeline model source under --quick'),
 });
 
 /** The scenario file format. */

@@ -135,6 +135,8 @@ export interface QuickSpec {
   warmupRequests: number;
   /** Sweep levels kept (the first N). */
   sweepLevels: number;
+  /** Preset every local pipeline uses under --quick (null: keep each pipeline's own). */
+  model: string | null;
 }
 
 /** A validated scenario. */
