@@ -1,4 +1,5 @@
 // `llmbench serve`: wiring only; the server lives in src/server.
+import { parseStagesOption } from '../engine/stagedOptions.js';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { runServe } from '../server/serveCommand.js';
@@ -19,6 +20,7 @@ interface ServeFlags {
   apiKey?: string;
   replicaName: string;
   drainMs: string;
+  stages?: string;
   exitWithParent?: boolean;
 }
 
@@ -40,6 +42,7 @@ export function registerServe(program: Command): void {
     .option('--api-key <key>', 'require "Authorization: Bearer <key>" on /v1/* routes')
     .option('--replica-name <name>', 'value of the x-llmbench-replica response header', SERVE_DEFAULTS.replicaName)
     .option('--drain-ms <n>', 'on SIGTERM/SIGINT, how long running requests may finish before they are cancelled', String(SERVE_DEFAULTS.drainMs))
+    .option('--stages <n|ranges>', 'split the model by layers into stages, each in its own worker: a count, or FIRST-LAST[@DEVICE][/THREADS],... (threads are per stage)')
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (for launchers)').hideHelp())
     .addHelpText(
       'after',
@@ -71,6 +74,7 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         apiKey: flags.apiKey ?? null,
         replicaName: flags.replicaName,
         drainMs: parseIntOption('--drain-ms', flags.drainMs, 0, 600_000),
+        stages: flags.stages === undefined ? null : parseStagesOption(flags.stages),
       });
       const stopRequested = new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());

@@ -28,6 +28,8 @@ export interface BatchEngineOptions {
   /** Prompt tokens prefilled per step while other sequences are decoding. Default: one chunk. */
   prefillBudget?: number;
   kvMode?: KvMode | 'auto';
+  /** Opens the decoder session instead of a single ORT session (e.g. a layer-split staged runner). */
+  openSession?: (dir: string) => Promise<DecoderSession>;
 }
 
 interface Seq {
@@ -83,7 +85,9 @@ export class BatchEngine {
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new UsageError(`maxBatch must be a positive integer, got ${opts.maxBatch}`);
     const dir = await resolveModelDir(opts.modelDir);
     const tokenizer = TextTokenizer.load(dir);
-    const session = await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode });
+    const session = opts.openSession
+      ? await opts.openSession(dir)
+      : await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode });
     session.info.eosTokenIds = [...new Set([...session.info.eosTokenIds, ...tokenizer.eosTokenIds])];
     const maxContext = Math.min(opts.maxContext ?? session.info.maxPositions, session.info.maxPositions);
     if (!Number.isInteger(maxContext) || maxContext < 2) throw new UsageError(`maxContext must be an integer >= 2, got ${opts.maxContext}`);

@@ -151,5 +151,6 @@ function roundUp(n: number, m: number): number {
 
 /** The decoder a session supports, for `rows` sequences of up to `maxSlots` tokens each. */
 export function createDecoder(session: DecoderSession, rows: number, maxSlots: number): Decoder {
+  if (session.createDecoder) return session.createDecoder(rows, maxSlots);
   return session.kvMode === 'slots' ? new SlotDecoder(session, rows, maxSlots) : new DenseDecoder(session, rows, maxSlots);
 }

@@ -60,7 +60,7 @@ export class Sampler {
   constructor(readonly params: SamplingParams) {
     if (!(params.temperature >= 0) || !Number.isFinite(params.temperature)) throw new RangeError(`temperature must be >= 0, got ${params.temperature}`);
     if (!(params.topP > 0 && params.topP <= 1)) throw new RangeError(`topP must be in (0, 1], got ${params.topP}`);
-    this.rng = params.temperature > 0 ? new SeededRandom(params.seed ?? randomInt(0, 2 ** 48)) : null;
+    this.rng = params.temperature > 0 ? new SeededRandom(params.seed ?? randomInt(0, 2 ** 48 - 1)) : null;
   }
 
   /** Picks a token id from logits[offset, offset+n). */

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelError, UsageError } from '../errors.js';
 import { checkGraphIO, type LoadedModelInfo, readModelFolder } from '../model/loader.js';
 import type { DeviceName } from '../types.js';
+import type { Decoder } from './decoder.js';
 import { elemTypeName, readGraphSignature } from './graphIo.js';
 import { LAST_LOGITS, newKvName, patchBytes, patchDecoderBytes } from './graphPatch.js';
 import { executionProvidersFor } from './providers.js';
@@ -46,6 +47,8 @@ export interface DecoderSession {
   loadMs: number;
   /** Why `dense` was chosen, when it was. */
   note: string | null;
+  /** A session-specific decoder (a staged session keeps each stage's KV cache inside its worker). */
+  createDecoder?(rows: number, maxSlots: number): Decoder;
 }
 
 /** Opens `modelDir` (a folder, not a preset name: resolve presets first). */

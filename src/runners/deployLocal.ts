@@ -1,5 +1,6 @@
 // A local pipeline as a Deployment: N `llmbench serve` replicas on 127.0.0.1 (free ports), fronted by the
 // built-in balancer or nginx when there are several, with fault injection (kill / restart a replica).
+import { formatStagesOption } from '../engine/stagedOptions.js';
 import { LlmbenchError } from '../errors.js';
 import { STATS_PATH, startNginx, type NginxHandle } from '../server/balancer/index.js';
 import type { LocalPipelineSpec } from '../scenarios/types.js';
@@ -35,6 +36,7 @@ function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { ar
     '--max-batch', String(s.maxBatch),
     '--max-queue', String(s.maxQueue),
     '--timeout-ms', String(s.timeoutMs),
+    ...(s.stages ? ['--stages', s.stages.explicit ? formatStagesOption(s.stages.explicit) : String(s.stages.count)] : []),
     '--replica-name', `replica-${replica}`,
     '--drain-ms', '2000',
     '--exit-with-parent',
@@ -48,13 +50,6 @@ function portOf(url: string): number {
 
 /** Starts a local pipeline's processes; everything is stopped again if any part fails to start. */
 export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions = {}): Promise<Deployment> {
-  if (spec.serving.stages !== null) {
-    throw new LlmbenchError(
-      'RUN',
-      `pipeline "${spec.name}": serving.stages needs a server that serves layer-split models, and \`llmbench serve\` has no stage option in this build`,
-      'Remove serving.stages from the pipeline.',
-    );
-  }
   const readyTimeoutMs = o.readyTimeoutMs ?? 180_000;
   const replicas: Array<ManagedProcess | null> = [];
   const urls: string[] = [];

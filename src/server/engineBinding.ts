@@ -1,6 +1,7 @@
 // Loads the model a server serves: resolves the folder (preset cache, quantized copy) and opens a BatchEngine.
 // The rest of the server sees only the narrow views it needs (StepEngine, ServerTokenizer, ModelInfo).
 import { BatchEngine } from '../engine/batchEngine.js';
+import { loadStagedRunner } from '../engine/stagedLoad.js';
 import { StreamDecoder } from '../engine/tokenizer.js';
 import { resolveQuantizedModelDir } from '../model/quantize.js';
 import { resolveModelDir } from '../model/resolve.js';
@@ -21,7 +22,17 @@ export interface ServingEngine {
 /** Resolves `opts.model` (and `opts.quantize`) to a folder and loads it with `opts.maxBatch` rows. */
 export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<ServingEngine> {
   const modelDir = opts.quantize ? await resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress }) : await resolveModelDir(opts.model, onProgress);
-  const engine = await BatchEngine.load({ modelDir, device: opts.device, threads: opts.threads, maxBatch: opts.maxBatch });
+  const stages = opts.stages;
+  const engine = await BatchEngine.load({
+    modelDir,
+    device: opts.device,
+    threads: opts.threads,
+    maxBatch: opts.maxBatch,
+    // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
+    openSession: stages
+      ? (dir) => loadStagedRunner(dir, stages.plan, { device: opts.device, threads: opts.threads ?? undefined, stages: stages.stages, onProgress })
+      : undefined,
+  });
   // The tokenizer library throws on an empty id list, which a streaming window can be; empty decodes to ''.
   const decode = (ids: readonly number[]): string => (ids.length === 0 ? '' : engine.tokenizer.decode(ids));
   return {

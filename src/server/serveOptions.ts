@@ -1,5 +1,6 @@
 // Options of `llmbench serve` and their defaults (one defaults object), checked once into a resolved form.
 import { UsageError } from '../errors.js';
+import type { StagesOption } from '../engine/stagedOptions.js';
 import type { DeviceName, QuantMethod } from '../types.js';
 
 /** Options of one inference server process. */
@@ -23,6 +24,8 @@ export interface ServeOptions {
   bodyLimitBytes: number;
   /** How long shutdown lets running requests finish before cancelling them. */
   drainMs: number;
+  /** Layer split into stages, each in its own worker (null: one session). */
+  stages: StagesOption | null;
 }
 
 /** Defaults for everything but the model. */
@@ -39,6 +42,7 @@ export const SERVE_DEFAULTS: Omit<ServeOptions, 'model'> = {
   replicaName: 'replica-0',
   bodyLimitBytes: 1024 * 1024,
   drainMs: 5000,
+  stages: null,
 };
 
 /** Fills defaults and checks values that the CLI parser cannot (throws UsageError). */
