@@ -104,7 +104,11 @@ export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadS
     note,
     splitDir: split.dir,
     manifest: split.manifest,
-    createDecoder: (rows, maxSlots) => (session.kvMode === 'slots' ? new StagedSlotDecoder(session, runner, rows, maxSlots, opts.microBatches ?? 1) : createDecoder(session, rows, maxSlots)),
+    // Dense mode falls back to the engine's decoder over the staged runner (a copy without this hook, or it would recurse).
+    createDecoder: (rows, maxSlots) =>
+      session.kvMode === 'slots'
+        ? new StagedSlotDecoder(session, runner, rows, maxSlots, opts.microBatches ?? 1)
+        : createDecoder({ ...session, createDecoder: undefined }, rows, maxSlots),
   };
   return session;
 }

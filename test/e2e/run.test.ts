@@ -56,7 +56,15 @@ describe('llmbench run, end to end', () => {
       expect(p.summary.windowMs).toBeLessThan(3000 + 2000);
     }
     // Same workload, byte for byte: the same prompts in the same order for both pipelines.
-    const firstIdx = (name: string) => result.pipelines.find((p) => p.name === name)?.samples.filter((s) => !s.warmup).map((s) => s.index).slice(0, 4);
+    // Samples are stored in completion order, which batching may shuffle: compare in send order.
+    const firstIdx = (name: string) =>
+      result.pipelines
+        .find((p) => p.name === name)
+        ?.samples.filter((s) => !s.warmup)
+        .sort((a, b) => a.sentMs - b.sentMs)
+        .map((s) => s.index)
+        .slice(0, 4)
+        .sort((a, b) => a - b);
     expect(firstIdx('int8')).toEqual(firstIdx('fp32'));
     const [fp32, int8] = result.pipelines;
     expect(int8?.summary.memory.modelFileBytes).toBeLessThan((fp32?.summary.memory.modelFileBytes ?? 0) * 0.6);
