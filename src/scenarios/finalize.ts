@@ -2,6 +2,8 @@
 // paths, milliseconds. Checks that need the disk (model folders, JSONL files) add "path: message" problems.
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { LlmbenchError } from '../errors.js';
+import { parseGate } from '../gate/parse.js';
 import { PRESET_NAMES, type QuantMethod } from '../types.js';
 import { SCENARIO_DEFAULTS as D } from './defaults.js';
 import { parseDurationMs } from './duration.js';
@@ -196,7 +198,7 @@ export function finalizeScenario(file: ScenarioFile, ctx: FinalizeContext): { sc
     workload: workloadSpec(file.workload, ctx, problems),
     load: loadSpec(file.load),
     slo,
-    gates: file.gates,
+    gates: checkedGates(file.gates, problems),
     repeat: file.repeat,
     quick: {
       durationMs: file.quick.duration,
@@ -209,4 +211,17 @@ export function finalizeScenario(file: ScenarioFile, ctx: FinalizeContext): { sc
     source: ctx.source,
   };
   return { scenario, problems };
+}
+
+/** Gate expressions are parsed here too, so a typo fails at load time instead of after the whole run. */
+function checkedGates(gates: string[], problems: string[]): string[] {
+  gates.forEach((g, i) => {
+    try {
+      parseGate(g);
+    } catch (e) {
+      if (!(e instanceof LlmbenchError)) throw e;
+      problems.push(`gates[${i}]: ${e.message}`);
+    }
+  });
+  return gates;
 }
