@@ -235,9 +235,13 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
     }
   }
   if (!signal.aborted && o.quality !== false) {
+    // Pipelines serving the same model (e.g. int4 alone and int4 + replicas) share one evaluation.
+    const byModel = new Map<string, QualityReport | null>();
     for (const p of prepared) {
       if (signal.aborted) break;
-      quality.set(p.spec.name, await qualityOf(p, progress));
+      const key = `${p.modelDir ?? ''}\u0000${p.sourceDir ?? ''}`;
+      if (!byModel.has(key)) byModel.set(key, await qualityOf(p, progress));
+      quality.set(p.spec.name, byModel.get(key) ?? null);
     }
   }
   const result = snapshot(false);
