@@ -4,12 +4,11 @@
 // How the pieces carry it:
 // - S ≈ L Rᵀ (rank r, fitLowRank.ts), then L, R and the bias are refined on the softmax cross-entropy
 //   itself (fitRefine.ts). wte row i holds L_i, lmHead column j holds R_j, so LN_f(wte_i) · lmHead_j = L_i · R_j.
-// - The final LayerNorm must pass wte rows through unchanged: rows have zero mean and norm sqrt(D)
-//   (variance 1), the fitted part L_i / max|L| topped up by a thinly spread slack (fitEmbedding.ts);
-//   lmHead columns go through the same orthogonal map, so dot products are preserved exactly.
+// - The final LayerNorm must map wte rows to "fitted vector + shift": rows have zero mean and norm
+//   sqrt(D) (variance 1), the fitted part L_i / max|L| topped up by slack in dimensions whose LN_f gamma
+//   is 0 (fitEmbedding.ts); lmHead columns go through the same orthogonal map, so L_i · R_j is preserved.
 // - Per-token bias without a bias input: LN_f's beta is a fixed dense vector, and each head column's
-//   component along it gives bias_j (fitEmbedding.ts), as GPT-2's final LayerNorm shift carries its
-//   unigram prior. Padded vocabulary rows (ids the tokenizer never produces) get bias PAD_LOGIT so
+//   component along it gives bias_j, as GPT-2's final LayerNorm shift carries its unigram prior. Padded vocabulary rows (ids the tokenizer never produces) get bias PAD_LOGIT so
 //   they are never sampled.
 // - Blocks are GPT-2 style random (seeded) with small output projections: real compute that leaves
 //   the residual stream dominated by the token embedding.
@@ -18,7 +17,7 @@ import type { Gpt2Config, Gpt2LayerWeights, Gpt2Weights } from './gpt2Spec.js';
 import { bigramScores, countBigrams, type BigramTable } from './fitBigram.js';
 import { lowRankFactors } from './fitLowRank.js';
 import { DEFAULT_REFINE, refineFactors, type RefineOptions, type SoftmaxFactors } from './fitRefine.js';
-import { EmbeddingFrame } from './fitEmbedding.js';
+import { EmbeddingFrame, rotateFactors } from './fitEmbedding.js';
 import { deriveSeed, fillNormal } from './prng.js';
 
 /** Logit given to padded vocabulary rows beyond the tokenizer's vocabulary. */
@@ -33,12 +32,11 @@ const INIT_STD = 0.02;
 /** Extra shrink of the residual-writing projections so the blocks barely move the fitted logits. */
 const RESIDUAL_SCALE = 0.25;
 const WPE_STD = 0.02;
-/** Norm of LN_f's beta: about 1 per dimension, like the normalized activations next to it. */
-const BETA_NORM_PER_SQRT_D = 1;
 
-/** Fitted rank for a model width and tokenizer size (bias, slack and zero-sum take three dimensions). */
+
+/** Fitted rank for a model width and tokenizer size (see EmbeddingFrame for the dimensions it leaves). */
 export function fitRank(nEmbd: number, tokenizerVocabSize: number): number {
-  return Math.max(1, Math.min(nEmbd - 3, MAX_FIT_RANK, tokenizerVocabSize - 1));
+  return Math.max(1, Math.min(nEmbd - Math.floor(nEmbd / 8) - 2, MAX_FIT_RANK, tokenizerVocabSize - 1));
 }
 
 /** Low-rank start (weighted randomized SVD of S), balanced so both factors have the same scale. */
@@ -94,6 +92,7 @@ export async function initGpt2Weights(
 
   const table = countBigrams(corpusIds, Vt);
   const { factors: f, losses } = await refineFactors(table, initialFactors(table, r, deriveSeed(seed, 'fit.range')), refine);
+  rotateFactors(f.left, f.right, Vt, r, deriveSeed(seed, 'fit.rotation'));
 
   let maxNormSq = 1e-30;
   for (let i = 0; i < Vt; i++) {
@@ -103,7 +102,8 @@ export async function initGpt2Weights(
   }
   const maxNorm = Math.sqrt(maxNormSq);
   const sqrtD = Math.sqrt(D);
-  const biasLevel = BETA_NORM_PER_SQRT_D * sqrtD;
+  // Norm of LN_f's beta: about 1 per dimension it uses, like the normalized activations next to it.
+  const biasLevel = Math.sqrt(frame.biasDims);
 
   const wte = new Float32Array(V * D);
   const coords = new Float64Array(r);
@@ -129,7 +129,7 @@ export async function initGpt2Weights(
     for (let k = 0; k < D; k++) lmHead[k * V + j] = column[k] ?? 0;
   }
   for (let k = 0; k < D; k++) lmHead.fill(((frame.biasDirection[k] ?? 0) * PAD_LOGIT) / biasLevel, k * V + Vt, k * V + V);
-  const lnFGamma = new Float32Array(D).fill(1);
+  const lnFGamma = new Float32Array(D).fill(1, 0, frame.fittedDims);
   const lnFBeta = Float32Array.from(frame.biasDirection, (v) => v * biasLevel);
 
   const wpe = new Float32Array(config.nPositions * D);

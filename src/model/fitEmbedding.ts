@@ -1,81 +1,125 @@
 // Where fitted coordinates go inside a D-dimensional embedding row and head column.
 //
-// The final LayerNorm must pass embedding rows through unchanged, so rows sum to zero and all have norm
-// sqrt(D). Vectors are built in coordinates y ∈ R^D: the fitted vector in y[0..r), a "slack" value in
-// y[D-3] that tops every row up to the common norm, a bias value in y[D-2] (head columns only) and
-// y[D-1] = 0. Three Householder reflections Q (orthogonal, O(D) per vector, applied to rows and columns
-// alike, so dot products are preserved) then swap
-//   - the bias axis with a dense ±c direction d2: LN_f's beta = b·d2 puts the per-token bias
-//     (head·beta = bias_j) in the final LayerNorm's shift, where GPT-2 keeps its unigram prior, instead
-//     of in one outlier channel that per-block weight quantization would choke on,
-//   - the slack axis with another dense direction d1 (d1 ⟂ d2), for the same reason, and
-//   - the last axis with the all-ones direction, so everything else sums to zero.
-// d1 and d2 use the same coordinates in groups of four with signs (+,+,-,-) and (+,-,+,-): both sum to
-// zero and they are orthogonal.
+// The final LayerNorm LN_f must turn every embedding row into "fitted vector + fixed shift", whatever the
+// row's fitted norm (which sets how peaked its next-token distribution is). So each row has the same
+// norm sqrt(D) and zero mean, split between
+//   - the fitted dimensions F (the first D - m): the fitted vector, placed by two Householder reflections
+//     (orthogonal, O(D), applied to rows and head columns alike so dot products are preserved) that make
+//     it sum to zero and keep it orthogonal to the bias direction, and
+//   - m slack dimensions S (the last D/8): a fixed zero-sum pattern scaled to top the row up to the common
+//     norm. LN_f's gamma is 0 there, as real models damp their massive-activation channels: the slack
+//     sets the normalization but never reaches the head, so head quantization error is not multiplied
+//     by it, and block-wise quantization sees it in blocks of its own.
+// The per-token bias rides on LN_f's shift: beta = b·d (d a unit direction over 32 of the F dimensions,
+// ⟂ the fitted vectors), and each head column's component along d gives bias_j, as GPT-2's final
+// LayerNorm shift carries its unigram prior. 32 dimensions, not all of F: spread thinner, the bias part
+// of each head column would fall below one quantization step and be rounded away systematically.
 
-import { Rng } from './prng.js';
+import { orthonormalizeColumns } from './fitLowRank.js';
+import { Rng, fillNormal } from './prng.js';
+
+/**
+ * A unit vector over `count` of the first `n` coordinates (chosen by the seed), Gaussian-random values
+ * with their mean removed so it sums to zero. Irregular values matter: a direction with equal-magnitude
+ * entries makes rounding errors of quantized weights line up with it instead of averaging out.
+ */
+function zeroSumDirection(n: number, count: number, seed: number): Float64Array {
+  const rng = new Rng(seed);
+  const order = Array.from({ length: n }, (_, k) => k);
+  for (let k = n - 1; k > 0; k--) {
+    const j = rng.nextInt(k + 1);
+    const t = order[k] ?? 0;
+    order[k] = order[j] ?? 0;
+    order[j] = t;
+  }
+  const values = new Float64Array(count);
+  fillNormal(values, 1, seed ^ 0x5bd1e995);
+  const mean = values.reduce((a, b) => a + b, 0) / count;
+  let norm = 0;
+  for (let p = 0; p < count; p++) norm += ((values[p] ?? 0) - mean) ** 2;
+  const out = new Float64Array(n);
+  for (let p = 0; p < count; p++) out[order[p] ?? 0] = ((values[p] ?? 0) - mean) / Math.sqrt(norm);
+  return out;
+}
+
+/** Dimensions that carry LN_f's shift (the bias): one quantization block's worth. */
+const BIAS_DIMS = 32;
 
 /** Maps fitted coordinates into embedding rows / head columns (see the file comment). */
 export class EmbeddingFrame {
-  /** Largest fitted rank the frame holds: D minus the slack, bias and zero-sum axes. */
+  /** Dimensions [fittedDims, D) hold the slack; LN_f's gamma must be 0 there. */
+  readonly fittedDims: number;
+  /** Largest fitted rank the frame holds: the fitted dimensions minus the bias and zero-sum axes. */
   readonly maxRank: number;
-  /** Unit vector whose multiple is LN_f's beta (the image of the bias axis). */
+  /** Unit vector (zero on the slack dimensions) whose multiple is LN_f's beta. */
   readonly biasDirection: Float64Array;
+  /** How many dimensions the bias direction uses. */
+  readonly biasDims: number;
   private readonly d: number;
-  private readonly slackDirection: Float64Array;
+  private readonly slackPattern: Float64Array;
   private readonly y: Float64Array;
 
   constructor(nEmbd: number, seed: number) {
-    if (nEmbd < 8) throw new RangeError(`nEmbd must be at least 8, got ${nEmbd}`);
-    const d = nEmbd;
-    this.d = d;
-    this.maxRank = d - 3;
-    this.y = new Float64Array(d);
-    this.slackDirection = new Float64Array(d);
-    this.biasDirection = new Float64Array(d);
-    // Coordinates 0..D-4 in a seeded order, used four at a time.
-    const order = Array.from({ length: d - 3 }, (_, k) => k);
-    const rng = new Rng(seed);
-    for (let k = order.length - 1; k > 0; k--) {
-      const j = rng.nextInt(k + 1);
-      const t = order[k] ?? 0;
-      order[k] = order[j] ?? 0;
-      order[j] = t;
-    }
-    const used = order.length - (order.length % 4);
-    const c = 1 / Math.sqrt(used);
-    for (let p = 0; p < used; p++) {
-      const at = order[p] ?? 0;
-      this.slackDirection[at] = p % 4 < 2 ? c : -c;
-      this.biasDirection[at] = p % 2 === 0 ? c : -c;
-    }
+    if (nEmbd < 16) throw new RangeError(`nEmbd must be at least 16, got ${nEmbd}`);
+    this.d = nEmbd;
+    const slackDims = Math.floor(nEmbd / 8);
+    const f = nEmbd - slackDims;
+    this.fittedDims = f;
+    this.maxRank = f - 2;
+    this.y = new Float64Array(f);
+    this.biasDims = Math.min(BIAS_DIMS, f - 2);
+    this.biasDirection = new Float64Array(nEmbd);
+    this.biasDirection.set(zeroSumDirection(f - 2, this.biasDims, seed));
+    this.slackPattern = zeroSumDirection(slackDims, slackDims, seed + 1);
   }
 
   /**
-   * Writes out[offset .. offset+D): `scale` times Q·(coords[0..rank), slack, bias, 0).
+   * Writes out[offset .. offset+D): `scale` times the image of (coords[0..rank) in F, `slack` in S,
+   * `bias` along the bias direction). Rows use bias 0; head columns use slack 0.
    */
   place(coords: ArrayLike<number>, rank: number, slack: number, bias: number, out: Float32Array, offset: number, scale: number): void {
     const { d, y } = this;
+    const f = this.fittedDims;
     if (rank > this.maxRank) throw new RangeError(`rank ${rank} exceeds the frame's ${this.maxRank}`);
     y.fill(0);
     for (let c = 0; c < rank; c++) y[c] = coords[c] ?? 0;
-    y[d - 3] = slack;
-    y[d - 2] = bias;
-    swapAxis(y, d - 2, this.biasDirection);
-    swapAxis(y, d - 3, this.slackDirection);
-    // Reflection swapping e_last and ones/sqrt(D): |v|² = 2 - 2/sqrt(D).
-    const invSqrtD = 1 / Math.sqrt(d);
+    // Reflection swapping the bias axis (f-2) with the bias direction (which is 0 there, so |v|² = 2).
+    const axis = f - 2;
+    let g = bias;
+    for (let k = 0; k < f; k++) g -= (this.biasDirection[k] ?? 0) * (y[k] ?? 0);
+    for (let k = 0; k < f; k++) y[k] = (y[k] ?? 0) + g * (this.biasDirection[k] ?? 0);
+    y[axis] = bias - g;
+    // Reflection swapping the last axis (0 here) with ones/sqrt(f): |v|² = 2 - 2/sqrt(f).
+    const invSqrtF = 1 / Math.sqrt(f);
     let sum = 0;
-    for (let k = 0; k < d; k++) sum += y[k] ?? 0;
-    const f = (2 * ((y[d - 1] ?? 0) - sum * invSqrtD)) / (2 - 2 * invSqrtD);
-    for (let k = 0; k < d; k++) out[offset + k] = ((y[k] ?? 0) + f * invSqrtD - (k === d - 1 ? f : 0)) * scale;
+    for (let k = 0; k < f; k++) sum += y[k] ?? 0;
+    const h = (2 * ((y[f - 1] ?? 0) - sum * invSqrtF)) / (2 - 2 * invSqrtF);
+    for (let k = 0; k < f; k++) out[offset + k] = ((y[k] ?? 0) + h * invSqrtF - (k === f - 1 ? h : 0)) * scale;
+    for (let k = f; k < d; k++) out[offset + k] = slack * (this.slackPattern[k - f] ?? 0) * scale;
   }
 }
 
-/** Householder reflection swapping axis `axis` with unit vector `dir` (dir[axis] = 0, so |v|² = 2). */
-function swapAxis(y: Float64Array, axis: number, dir: Float64Array): void {
-  let f = y[axis] ?? 0;
-  for (let k = 0; k < y.length; k++) f -= (dir[k] ?? 0) * (y[k] ?? 0);
-  for (let k = 0; k < y.length; k++) y[k] = (y[k] ?? 0) + f * (dir[k] ?? 0);
-  y[axis] = (y[axis] ?? 0) - f;
+/**
+ * Multiplies both factor matrices ([size, rank] row-major) by the same seeded random rotation, which
+ * leaves every product left_i · right_j unchanged. The fitted coordinates come out of the fit with very
+ * unequal energy (a few directions dominate), so without this a handful of embedding dimensions would
+ * hold most of each head column and per-column weight quantization would lose the rest.
+ */
+export function rotateFactors(left: Float32Array, right: Float32Array, size: number, rank: number, seed: number): void {
+  const rot = new Float64Array(rank * rank);
+  fillNormal(rot, 1, seed);
+  orthonormalizeColumns(rot, rank, rank); // column c of `rot` is rot[c*rank ..]
+  const row = new Float64Array(rank);
+  for (const m of [left, right]) {
+    for (let i = 0; i < size; i++) {
+      const off = i * rank;
+      for (let c = 0; c < rank; c++) {
+        let s = 0;
+        const rOff = c * rank;
+        for (let k = 0; k < rank; k++) s += m[off + k]! * rot[rOff + k]!;
+        row[c] = s;
+      }
+      for (let c = 0; c < rank; c++) m[off + c] = row[c]!;
+    }
+  }
 }

@@ -35,14 +35,14 @@ export interface RefineOptions {
 
 /**
  * Defaults, tuned on the shipped corpus: more refined contexts beat more steps at equal cost. The tiny
- * preset gets 40 steps over all its contexts; the gpt2 preset (5k tokens, rank 128) gets 11 steps over
- * its ~900 most frequent contexts, 2·10^10 multiply-adds.
+ * preset gets 40 steps over all its contexts; the gpt2 preset (5k tokens, rank 128) gets 10 steps over
+ * its ~1200 most frequent contexts, 2.4·10^10 multiply-adds.
  */
 export const DEFAULT_REFINE: RefineOptions = {
   maxIterations: 40,
   learningRate: 0.03,
-  maxMacsPerProduct: 6e8,
-  totalMacs: 2e10,
+  maxMacsPerProduct: 8e8,
+  totalMacs: 2.4e10,
   threads: Math.min(4, availableParallelism()),
 };
 

@@ -156,10 +156,10 @@ describe('fitted weights (tiny preset)', () => {
       expect(variance).toBeCloseTo(1, 4);
       expect(Math.max(...row.map(Math.abs))).toBeLessThan(6);
     }
-    expect(Array.from(weights.lnFGamma).every((g) => g === 1)).toBe(true);
-    // No outlier channel: the shift is spread evenly.
-    expect(Math.max(...weights.lnFBeta.map(Math.abs))).toBeLessThan(1.1);
-    expect(fitRank(D, fitted.tokenizerVocabSize)).toBe(61);
+    // LN_f: gamma 1 on the fitted dimensions, 0 on the last D/8 (slack); the shift is moderate everywhere.
+    expect(Array.from(weights.lnFGamma)).toEqual([...new Array<number>(56).fill(1), ...new Array<number>(8).fill(0)]);
+    expect(Math.max(...weights.lnFBeta.map(Math.abs))).toBeLessThan(3);
+    expect(fitRank(D, fitted.tokenizerVocabSize)).toBe(54);
   });
 
   it('same seed gives identical arrays; another seed gives different ones', async () => {
@@ -190,6 +190,32 @@ describe('fitting details', () => {
     const one = await initGpt2Weights(config, tok.model.vocabSize, 3, tok.trainIds, { ...DEFAULT_REFINE, maxIterations: 5, threads: 1 });
     const two = await initGpt2Weights(config, tok.model.vocabSize, 3, tok.trainIds, { ...DEFAULT_REFINE, maxIterations: 5, threads: 2 });
     expect(hashWeights(two.weights)).toBe(hashWeights(one.weights));
+  });
+
+  it('int8 rounding of the head moves logits by little (rounding errors do not line up with the bias)', async () => {
+    // Wide enough that most fitted dimensions hold no fitted coordinate, as in the gpt2 preset.
+    const config: Gpt2Config = { vocabSize: 512, nLayer: 0, nHead: 4, nEmbd: 256, nPositions: 8, nInner: 8, layerNormEps: 1e-5, bosTokenId: 0, eosTokenId: 0 };
+    const { weights } = await initGpt2Weights(config, tok.model.vocabSize, 1, tok.trainIds, { ...DEFAULT_REFINE, maxIterations: 10 });
+    const held = tok.heldoutIds;
+    const V = config.vocabSize;
+    const D = config.nEmbd;
+    const quantized = new Float32Array(weights.lmHead);
+    for (let j = 0; j < V; j++) {
+      let max = 0;
+      for (let k = 0; k < D; k++) max = Math.max(max, Math.abs(quantized[k * V + j] ?? 0));
+      const step = max / 127;
+      for (let k = 0; k < D; k++) quantized[k * V + j] = Math.round((quantized[k * V + j] ?? 0) / step) * step;
+    }
+    let sq = 0;
+    let n = 0;
+    for (const id of held.slice(0, 100)) {
+      const exact = embeddingHeadLogits(config, weights, id);
+      const rounded = embeddingHeadLogits(config, { ...weights, lmHead: quantized }, id);
+      for (let j = 0; j < V; j++) sq += ((exact[j] ?? 0) - (rounded[j] ?? 0)) ** 2;
+      n += V;
+    }
+    // Measured 0.020; with the bias spread evenly over all fitted dimensions (equal magnitudes) it was 0.092.
+    expect(Math.sqrt(sq / n)).toBeLessThan(0.06);
   });
 
   it('rejects a tokenizer larger than the model vocabulary', async () => {
