@@ -3,13 +3,13 @@
 //
 // How the pieces carry it:
 // - S ≈ L Rᵀ (rank r, fitLowRank.ts), then L, R and the bias are refined on the softmax cross-entropy
-//   itself (fitRefine.ts). wte row i holds L_i, lmHead column j holds R_j, so LN_f(wte_i) · lmHead_j = L_i · R_j.
+//   itself (fitRefine.ts). wte row i holds L_i, lmHead column j holds R_j: LN_f(wte_i)·lmHead_j = L_i·R_j.
 // - The final LayerNorm must map wte rows to "fitted vector + shift": rows have zero mean and norm
 //   sqrt(D) (variance 1), the fitted part L_i / max|L| topped up by slack in dimensions whose LN_f gamma
 //   is 0 (fitEmbedding.ts); lmHead columns go through the same orthogonal map, so L_i · R_j is preserved.
-// - Per-token bias without a bias input: LN_f's beta is a fixed dense vector, and each head column's
-//   component along it gives bias_j, as GPT-2's final LayerNorm shift carries its unigram prior. Padded vocabulary rows (ids the tokenizer never produces) get bias PAD_LOGIT so
-//   they are never sampled.
+// - Per-token bias without a bias input: LN_f's beta is a fixed vector, and each head column's
+//   component along it gives bias_j, as GPT-2's final LayerNorm shift carries its unigram prior.
+//   Padded vocabulary rows (ids the tokenizer never produces) get bias PAD_LOGIT: never sampled.
 // - Blocks are GPT-2 style random (seeded) with small output projections: real compute that leaves
 //   the residual stream dominated by the token embedding.
 
@@ -32,7 +32,6 @@ const INIT_STD = 0.02;
 /** Extra shrink of the residual-writing projections so the blocks barely move the fitted logits. */
 const RESIDUAL_SCALE = 0.25;
 const WPE_STD = 0.02;
-
 
 /** Fitted rank for a model width and tokenizer size (see EmbeddingFrame for the dimensions it leaves). */
 export function fitRank(nEmbd: number, tokenizerVocabSize: number): number {
@@ -74,7 +73,9 @@ export interface FitDiagnostics {
 
 /**
  * Weights for `config` fitted to the bigram statistics of `corpusIds` (token ids < tokenizerVocabSize,
- * which must be ≤ config.vocabSize). Same arguments → identical arrays.
+ * which must be ≤ config.vocabSize). Same arguments → identical arrays on a given machine (the
+ * refinement's float32 products run in onnxruntime, whose kernels differ between CPU instruction sets,
+ * so another CPU may differ in the last bits).
  */
 export async function initGpt2Weights(
   config: Gpt2Config,
