@@ -10,6 +10,7 @@ import { parseIntOption } from './options.js';
 interface ServeFlags {
   model: string;
   quantize?: string;
+  blockSize?: string;
   host: string;
   port: string;
   device: string;
@@ -32,6 +33,7 @@ export function registerServe(program: Command): void {
     .description('Run an OpenAI-compatible inference server (continuous batching) on a model folder or preset')
     .requiredOption('--model <dir|preset>', 'model folder (Hugging Face ONNX layout) or preset: tiny, small, gpt2')
     .option('--quantize <method>', `serve a quantized copy (built and cached on first use): ${QUANT_METHODS.join(' | ')}`)
+    .option('--block-size <n>', 'block size for --quantize int4 / int8-weight (default 32)')
     .option('--host <addr>', 'address to listen on', SERVE_DEFAULTS.host)
     .option('--port <n>', 'port to listen on (0 = a free port; the ready line says which)', String(SERVE_DEFAULTS.port))
     .option('--device <name>', `onnxruntime execution provider: ${DEVICES.join(' | ')}`, SERVE_DEFAULTS.device)
@@ -64,6 +66,7 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
       const options = resolveServeOptions({
         model: flags.model,
         quantize: (flags.quantize as QuantMethod | undefined) ?? null,
+        quantBlockSize: flags.blockSize === undefined ? null : parseIntOption('--block-size', flags.blockSize, 16, 256),
         host: flags.host,
         port: parseIntOption('--port', flags.port, 0, 65535),
         device: flags.device as DeviceName,

@@ -6,10 +6,10 @@ import type { Gpt2Config, Gpt2Weights } from './gpt2Spec.js';
 import { buildGpt2Model } from './gpt2Graph.js';
 import { encodeModel } from './onnxBuilder.js';
 import { PRESETS } from './presets.js';
-import { presetWeights } from './presetWeights.js';
+import { fitPresetModel } from './fitPreset.js';
 
 /** Version of the generator; part of the cache key so a changed generator never reuses old files. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 export interface CreateModelOptions {
   preset: PresetName;
@@ -28,7 +28,7 @@ export interface CreatedModel {
 export async function createModel(opts: CreateModelOptions): Promise<CreatedModel> {
   const t0 = performance.now();
   const spec = PRESETS[opts.preset];
-  const { config, weights, tokenizer } = presetWeights(opts.preset, spec, opts.seed);
+  const { config, weights, tokenizer } = await fitPresetModel(spec, opts.seed);
   const onnxBytes = encodeModel(buildGpt2Model(config, weights));
   const outDir = resolve(opts.outDir);
   const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;

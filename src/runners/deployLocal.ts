@@ -29,6 +29,7 @@ function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { ar
     'serve',
     '--model', spec.model.source,
     ...(spec.model.quantize ? ['--quantize', spec.model.quantize] : []),
+    ...(spec.model.quantize && spec.model.blockSize ? ['--block-size', String(spec.model.blockSize)] : []),
     '--host', '127.0.0.1',
     '--port', String(port),
     '--device', kind,

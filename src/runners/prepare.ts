@@ -28,7 +28,7 @@ export async function preparePipeline(spec: PipelineSpec, onProgress: (msg: stri
   }
   const sourceDir = await resolveModelDir(spec.model.source, onProgress);
   const modelDir = spec.model.quantize
-    ? await resolveQuantizedModelDir(spec.model.source, spec.model.quantize, { onProgress })
+    ? await resolveQuantizedModelDir(spec.model.source, spec.model.quantize, { onProgress, ...(spec.model.blockSize ? { blockSize: spec.model.blockSize } : {}) })
     : sourceDir;
   const info = readModelFolder(modelDir);
   return {

@@ -147,6 +147,7 @@ function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems
     model: {
       source: resolveModelSource(raw.model.source, `${at}.model.source`, ctx, problems),
       quantize: (raw.model.quantize ?? null) as QuantMethod | null,
+      blockSize: raw.model.blockSize ?? null,
     },
     serving,
     balancer,

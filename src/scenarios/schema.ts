@@ -127,6 +127,12 @@ const localPipeline = z.strictObject({
   model: z.strictObject({
     source: z.string().min(1).describe(`a preset (${PRESET_NAMES.join(', ')}) or a model folder`),
     quantize: z.enum(QUANT_METHODS as [string, ...string[]]).optional(),
+    blockSize: z
+      .number()
+      .int()
+      .refine((n) => n >= 16 && n <= 256 && (n & (n - 1)) === 0, { error: 'must be a power of two from 16 to 256' })
+      .optional()
+      .describe('block size of weight-only quantization (int4, int8-weight); default 32'),
   }),
   serving: serving.prefault({}),
   balancer: balancer.optional(),

@@ -107,7 +107,7 @@ export interface LocalPipelineSpec {
   name: string;
   baseline: boolean;
   /** `source` is a preset name or an absolute model folder. */
-  model: { source: string; quantize: QuantMethod | null };
+  model: { source: string; quantize: QuantMethod | null; blockSize: number | null };
   serving: ServingSpec;
   balancer: BalancerSpec;
   faults: FaultSpec[];

@@ -21,7 +21,7 @@ export interface ServingEngine {
 
 /** Resolves `opts.model` (and `opts.quantize`) to a folder and loads it with `opts.maxBatch` rows. */
 export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<ServingEngine> {
-  const modelDir = opts.quantize ? await resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress }) : await resolveModelDir(opts.model, onProgress);
+  const modelDir = opts.quantize ? await resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress, ...(opts.quantBlockSize ? { blockSize: opts.quantBlockSize } : {}) }) : await resolveModelDir(opts.model, onProgress);
   const stages = opts.stages;
   const engine = await BatchEngine.load({
     modelDir,

@@ -8,6 +8,8 @@ export interface ServeOptions {
   /** Model folder or preset name (tiny, small, gpt2, optionally name@seed). */
   model: string;
   quantize: QuantMethod | null;
+  /** Block size for weight-only quantization (null: the quantizer's default). */
+  quantBlockSize: number | null;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -31,6 +33,7 @@ export interface ServeOptions {
 /** Defaults for everything but the model. */
 export const SERVE_DEFAULTS: Omit<ServeOptions, 'model'> = {
   quantize: null,
+  quantBlockSize: null,
   host: '127.0.0.1',
   port: 8000,
   device: 'cpu',
