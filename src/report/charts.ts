@@ -127,7 +127,7 @@ function replicaChart(result: ResultFile): TopLevelSpec | null {
       y: { field: 'pipeline', type: 'nominal', sort: null, title: null },
       x: { field: 'requests', type: 'quantitative', stack: 'zero', title: 'requests' },
       color: { field: 'replica', type: 'nominal' },
-      order: { field: 'replica', type: 'nominal' },
+      order: { field: 'replica', type: 'ordinal' },
     },
   };
 }
