@@ -1,6 +1,7 @@
 // One pipeline, one repeat: deploy, warm up, drive every load level while the monitor samples memory,
 // inject faults on time, stop everything. Failures become data in the output, never a thrown error.
 import { performance } from 'node:perf_hooks';
+import { LlmbenchError } from '../errors.js';
 import type { Scenario } from '../scenarios/types.js';
 import { summarizePipeline } from '../stats/summarize.js';
 import type { AutocannonStats, BalancerStats, Deployment, ResourceTrace, Sample } from '../types.js';
@@ -52,6 +53,8 @@ export interface PipelineRunOutput {
 }
 
 function errorText(e: unknown): string {
+  // A user-facing error's hint says what to do (e.g. how to install nginx): keep it with the message.
+  if (e instanceof LlmbenchError && e.hint) return `${e.message} (${e.hint})`;
   if (e instanceof Error) return e.message;
   return String(e);
 }
