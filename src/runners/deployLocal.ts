@@ -22,7 +22,14 @@ function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { ar
   const s = spec.serving;
   const device = s.devices[replica] ?? 'cpu';
   const [kind, index] = device.split(':') as [string, string | undefined];
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    // glibc malloc: fewer per-thread arenas and an eager trim hand the model-loading buffers and per-step
+    // scratch back to the OS. Measured on an int4 gpt2 replica: ~90 MB less idle RSS, ~55 MB less after load,
+    // no throughput change. Same for every pipeline; a value already in the environment wins.
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+    MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '1048576',
+  };
   // The server takes a provider name; a device index is chosen the CUDA way.
   if (index !== undefined) env.CUDA_VISIBLE_DEVICES = index;
   const args = [
