@@ -1,5 +1,16 @@
 #!/usr/bin/env node
 // Process entry point: run the CLI and exit with its code.
-import { main } from './program.js';
+import { newProgram, runProgram } from './runProgram.js';
 
-process.exitCode = await main(process.argv);
+const argv = process.argv;
+if (argv[2] === 'balance') {
+  // The built-in balancer runs as its own process beside the inference servers and its memory counts for the
+  // pipeline: load only the balancer, not onnxruntime and the rest of the CLI.
+  const { registerBalance } = await import('./balance.js');
+  const program = newProgram();
+  registerBalance(program);
+  process.exitCode = await runProgram(program, argv);
+} else {
+  const { main } = await import('./program.js');
+  process.exitCode = await main(argv);
+}
