@@ -9,7 +9,7 @@ import { checkGraphIO, type LoadedModelInfo, readModelFolder } from '../model/lo
 import type { DeviceName } from '../types.js';
 import type { Decoder } from './decoder.js';
 import { elemTypeName, readGraphSignature } from './graphIo.js';
-import { LAST_LOGITS, newKvName, patchBytes, patchDecoderBytes } from './graphPatch.js';
+import { LAST_LOGITS, newKvName, type PatchSpec, patchBytes, patchDecoderBytes } from './graphPatch.js';
 import { executionProvidersFor } from './providers.js';
 import { type DecoderRunner, OrtRunner } from './runner.js';
 
@@ -63,34 +63,11 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
   // Read the file into a buffer with room for the patch, so a large model is not copied a second time.
   const { buffer, size } = readWithHeadroom(base.onnxPath, PATCH_HEADROOM);
   const bytes = buffer.subarray(0, size);
-  const sig = readGraphSignature(bytes, base.onnxPath);
-  const inputTypes = new Map(sig.inputs.map((v) => [v.name, elemTypeName(v.elemType)]));
-  const graph = checkGraphIO(
-    base,
-    sig.inputs.map((v) => v.name),
-    sig.outputs.map((v) => v.name),
-    inputTypes,
-  );
-  const past = sig.inputs.find((v) => v.name === 'past_key_values.0.key');
-  if (past && typeof past.dims[1] === 'number' && past.dims[1] !== base.numKvHeads) {
-    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has ${past.dims[1]} heads but config.json says ${base.numKvHeads} key/value heads`);
-  }
-  if (past && typeof past.dims[3] === 'number' && past.dims[3] !== base.headDim) {
-    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has head size ${past.dims[3]} but config.json implies ${base.headDim}`);
-  }
-  const info: LoadedModelInfo = { ...base, ...graph };
-
-  const canPatch = (sig.opsetVersion ?? 0) >= 10;
-  let kvMode: KvMode = graph.hasPositionIds && canPatch ? 'slots' : 'dense';
-  let note: string | null = null;
-  if (kvMode === 'dense') note = graph.hasPositionIds ? `opset ${sig.opsetVersion} is too old to patch` : 'graph has no position_ids input';
-  if (opts.kvMode === 'dense') kvMode = 'dense';
-  if (opts.kvMode === 'slots' && kvMode !== 'slots') throw new ModelError(`${base.onnxPath}: slot KV cache needs ${note}`);
-
-  const addLastLogits = !graph.hasNumLogitsToKeep && canPatch;
+  const { info, kvMode, note, patch } = planDecoder(base, bytes, opts.kvMode);
+  const addLastLogits = patch.addLastLogits;
   let modelBytes = bytes;
-  if (kvMode === 'slots' || addLastLogits) {
-    const spec = { numLayers: info.numLayers, numKvHeads: info.numKvHeads, headDim: info.headDim, kvElemType: past?.elemType ?? 1, addLastLogits, addNewKv: kvMode === 'slots' };
+  if (patch.addNewKv || patch.addLastLogits) {
+    const spec = patch;
     const extra = patchBytes(spec);
     if (size + extra.length <= buffer.length) {
       buffer.set(extra, size);
@@ -162,4 +139,50 @@ function externalDataFiles(onnxPath: string): Array<{ path: string; data: Uint8A
     if (existsSync(p)) out.push({ path: basename(p), data: readFileSync(p) });
   }
   return out;
+}
+
+/** What loading a decoder graph decides: the checked model facts, the KV strategy, and the graph patch. */
+export interface DecoderPlan {
+  info: LoadedModelInfo;
+  sig: ReturnType<typeof readGraphSignature>;
+  kvMode: KvMode;
+  /** Why `dense` was chosen, when it was. */
+  note: string | null;
+  patch: PatchSpec;
+}
+
+/**
+ * Checks a graph's inputs/outputs against config.json and picks the KV strategy and patch. Shared by the
+ * single-session and the layer-split loaders, so both feed and fetch the same tensors.
+ */
+export function planDecoder(base: ReturnType<typeof readModelFolder>, bytes: Uint8Array, requested: SessionOptions['kvMode']): DecoderPlan {
+  const sig = readGraphSignature(bytes, base.onnxPath);
+  const graph = checkGraphIO(
+    base,
+    sig.inputs.map((v) => v.name),
+    sig.outputs.map((v) => v.name),
+    new Map(sig.inputs.map((v) => [v.name, elemTypeName(v.elemType)])),
+  );
+  const past = sig.inputs.find((v) => v.name === 'past_key_values.0.key');
+  if (past && typeof past.dims[1] === 'number' && past.dims[1] !== base.numKvHeads) {
+    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has ${past.dims[1]} heads but config.json says ${base.numKvHeads} key/value heads`);
+  }
+  if (past && typeof past.dims[3] === 'number' && past.dims[3] !== base.headDim) {
+    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has head size ${past.dims[3]} but config.json implies ${base.headDim}`);
+  }
+  const info: LoadedModelInfo = { ...base, ...graph };
+  const canPatch = (sig.opsetVersion ?? 0) >= 10;
+  let kvMode: KvMode = graph.hasPositionIds && canPatch ? 'slots' : 'dense';
+  const note = kvMode === 'dense' ? (graph.hasPositionIds ? `opset ${sig.opsetVersion} is too old to patch` : 'graph has no position_ids input') : null;
+  if (requested === 'dense') kvMode = 'dense';
+  if (requested === 'slots' && kvMode !== 'slots') throw new ModelError(`${base.onnxPath}: slot KV cache needs ${note}`);
+  const patch: PatchSpec = {
+    numLayers: info.numLayers,
+    numKvHeads: info.numKvHeads,
+    headDim: info.headDim,
+    kvElemType: past?.elemType ?? 1,
+    addLastLogits: !graph.hasNumLogitsToKeep && canPatch,
+    addNewKv: kvMode === 'slots',
+  };
+  return { info, sig, kvMode, note, patch };
 }

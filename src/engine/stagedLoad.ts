@@ -4,17 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ModelError } from '../errors.js';
-import { checkGraphIO, type LoadedModelInfo, readModelFolder } from '../model/loader.js';
+import { readModelFolder } from '../model/loader.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { splitModel } from '../model/splitModel.js';
 import type { SplitPlan } from '../model/splitPlan.js';
 import type { StagesManifest } from '../model/splitManifest.js';
 import type { DeviceName } from '../types.js';
 import { createDecoder, type Decoder } from './decoder.js';
-import { elemTypeName, readGraphSignature } from './graphIo.js';
-import { LAST_LOGITS, newKvName, type PatchSpec, patchDecoderBytes } from './graphPatch.js';
+import { LAST_LOGITS, newKvName, patchDecoderBytes } from './graphPatch.js';
 import { executionProvidersFor, parseDevice } from './providers.js';
-import type { DecoderSession, KvMode, SessionOptions } from './session.js';
+import { type DecoderSession, planDecoder, type SessionOptions } from './session.js';
 import { StagedSlotDecoder } from './stagedDecoder.js';
 import { StagedRunner, type StageRuntimeOptions } from './stagedRunner.js';
 
@@ -48,37 +47,9 @@ export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadS
   const t0 = performance.now();
   const modelDir = await resolveModelDir(dir, opts.onProgress);
   const base = readModelFolder(modelDir);
-  const sig = readGraphSignature(readFileSync(base.onnxPath), base.onnxPath);
-  const graph = checkGraphIO(
-    base,
-    sig.inputs.map((v) => v.name),
-    sig.outputs.map((v) => v.name),
-    new Map(sig.inputs.map((v) => [v.name, elemTypeName(v.elemType)])),
-  );
-  const past = sig.inputs.find((v) => v.name === 'past_key_values.0.key');
-  if (past && typeof past.dims[1] === 'number' && past.dims[1] !== base.numKvHeads) {
-    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has ${past.dims[1]} heads but config.json says ${base.numKvHeads} key/value heads`);
-  }
-  if (past && typeof past.dims[3] === 'number' && past.dims[3] !== base.headDim) {
-    throw new ModelError(`${base.onnxPath}: past_key_values.0.key has head size ${past.dims[3]} but config.json implies ${base.headDim}`);
-  }
-  const info: LoadedModelInfo = { ...base, ...graph };
-
-  // The same KV strategy and patch as openDecoderSession, so the engine fetches the same outputs.
-  const canPatch = (sig.opsetVersion ?? 0) >= 10;
-  let kvMode: KvMode = graph.hasPositionIds && canPatch ? 'slots' : 'dense';
-  const note = kvMode === 'dense' ? (graph.hasPositionIds ? `opset ${sig.opsetVersion} is too old to patch` : 'graph has no position_ids input') : null;
-  if (opts.kvMode === 'dense') kvMode = 'dense';
-  if (opts.kvMode === 'slots' && kvMode !== 'slots') throw new ModelError(`${base.onnxPath}: slot KV cache needs ${note}`);
-  const addLastLogits = !graph.hasNumLogitsToKeep && canPatch;
-  const patch: PatchSpec = {
-    numLayers: info.numLayers,
-    numKvHeads: info.numKvHeads,
-    headDim: info.headDim,
-    kvElemType: past?.elemType ?? 1,
-    addLastLogits,
-    addNewKv: kvMode === 'slots',
-  };
+  // The same checks, KV strategy and patch as openDecoderSession, so the engine fetches the same outputs.
+  const { info, kvMode, note, patch } = planDecoder(base, readFileSync(base.onnxPath), opts.kvMode);
+  const addLastLogits = patch.addLastLogits;
   const transform = patch.addNewKv || patch.addLastLogits ? { key: `engine-patch:${JSON.stringify(patch)}`, apply: (b: Uint8Array) => patchDecoderBytes(b, patch) } : undefined;
   const split = await splitModel(modelDir, plan, { transform, onProgress: opts.onProgress });
 
