@@ -86,26 +86,8 @@ export class SlotDecoder implements Decoder {
     const stride = arena.stride;
     const total = stride + s;
 
-    const idT = this.buffer('ids', count * s);
-    const posT = this.buffer('positions', count * s);
-    const maskT = this.buffer('mask', count * total);
-    for (let r = 0; r < count; r++) {
-      const len = arena.lengths[first + r] as number;
-      for (let j = 0; j < s; j++) {
-        idT[r * s + j] = BigInt(ids[r * s + j] as number);
-        posT[r * s + j] = BigInt(len + j);
-      }
-      const m = maskT.subarray(r * total, (r + 1) * total);
-      m.fill(1n, 0, len);
-      m.fill(0n, len, stride);
-      m.fill(1n, stride, total);
-    }
-    const feeds: Feeds = {
-      input_ids: new ort.Tensor('int64', idT, [count, s]),
-      attention_mask: new ort.Tensor('int64', maskT, [count, total]),
-      position_ids: new ort.Tensor('int64', posT, [count, s]),
-    };
-    if (this.keep) feeds.num_logits_to_keep = this.keep;
+    const scratch = { ids: this.buffer('ids', count * s), positions: this.buffer('positions', count * s), mask: this.buffer('mask', count * total) };
+    const feeds = slotFeeds(scratch, arena.lengths, first, count, ids, s, stride, this.keep);
     const dims = [count, info.numKvHeads, stride, info.headDim];
     for (const [layer, kind, pastName] of this.kvNames) {
       feeds[pastName] = new ort.Tensor(info.kvDtype, arena.view(layer, kind, first, count), dims);
@@ -153,4 +135,47 @@ function roundUp(n: number, m: number): number {
 export function createDecoder(session: DecoderSession, rows: number, maxSlots: number): Decoder {
   if (session.createDecoder) return session.createDecoder(rows, maxSlots);
   return session.kvMode === 'slots' ? new SlotDecoder(session, rows, maxSlots) : new DenseDecoder(session, rows, maxSlots);
+}
+
+/** Reusable int64 scratch arrays for the per-step inputs. */
+export interface SlotScratch {
+  ids: BigInt64Array;
+  positions: BigInt64Array;
+  mask: BigInt64Array;
+}
+
+/**
+ * Inputs of one run over rows [first, first+count) of a slot cache laid out with `stride` slots per row:
+ * each row's `s` new tokens sit at positions lengths[row].., and the mask hides the slots a row has not filled.
+ */
+export function slotFeeds(
+  scratch: SlotScratch,
+  lengths: Int32Array,
+  first: number,
+  count: number,
+  ids: readonly number[],
+  s: number,
+  stride: number,
+  keep: ort.Tensor | null,
+): Feeds {
+  const total = stride + s;
+  const { ids: idT, positions: posT, mask: maskT } = scratch;
+  for (let r = 0; r < count; r++) {
+    const len = lengths[first + r] as number;
+    for (let j = 0; j < s; j++) {
+      idT[r * s + j] = BigInt(ids[r * s + j] as number);
+      posT[r * s + j] = BigInt(len + j);
+    }
+    const m = maskT.subarray(r * total, (r + 1) * total);
+    m.fill(1n, 0, len);
+    m.fill(0n, len, stride);
+    m.fill(1n, stride, total);
+  }
+  const feeds: Feeds = {
+    input_ids: new ort.Tensor('int64', idT.subarray(0, count * s), [count, s]),
+    attention_mask: new ort.Tensor('int64', maskT.subarray(0, count * total), [count, total]),
+    position_ids: new ort.Tensor('int64', posT.subarray(0, count * s), [count, s]),
+  };
+  if (keep) feeds.num_logits_to_keep = keep;
+  return feeds;
 }

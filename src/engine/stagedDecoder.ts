@@ -3,9 +3,8 @@
 // build ids, positions and the mask exactly as SlotDecoder does. Per step only those, the activations
 // between stages and the last stage's logits cross threads; the cache never does.
 import * as ort from 'onnxruntime-node';
-import type { Decoder } from './decoder.js';
+import { type Decoder, nextStride, slotFeeds } from './decoder.js';
 import { KvArena } from './kvArena.js';
-import type { Feeds } from './runner.js';
 import type { DecoderSession } from './session.js';
 import type { StagedRunner } from './stagedRunner.js';
 
@@ -115,36 +114,17 @@ export class StagedSlotDecoder implements Decoder {
     const st = this.rowsState;
     const stride = st.stride;
     const total = stride + s;
-    const idT = this.buffer('ids', count * s);
-    const posT = this.buffer('positions', count * s);
-    const maskT = this.buffer('mask', count * total);
-    for (let r = 0; r < count; r++) {
-      const len = st.lengths[first + r] as number;
-      for (let j = 0; j < s; j++) {
-        idT[r * s + j] = BigInt(ids[r * s + j] as number);
-        posT[r * s + j] = BigInt(len + j);
-      }
-      const m = maskT.subarray(r * total, (r + 1) * total);
-      m.fill(1n, 0, len);
-      m.fill(0n, len, stride);
-      m.fill(1n, stride, total);
-    }
-    const feeds: Feeds = {
-      input_ids: new ort.Tensor('int64', idT, [count, s]),
-      attention_mask: new ort.Tensor('int64', maskT, [count, total]),
-      position_ids: new ort.Tensor('int64', posT, [count, s]),
-    };
-    if (this.keep) feeds.num_logits_to_keep = this.keep;
+    const scratch = { ids: this.buffer('ids', count * s), positions: this.buffer('positions', count * s), mask: this.buffer('mask', count * total) };
+    const feeds = slotFeeds(scratch, st.lengths, first, count, ids, s, stride, this.keep);
     const logitsName = this.session.lastLogitsOutput;
     // runResident copies the feeds before it returns its promise, so the buffers can be reused at once.
     return this.runner.runResident(feeds, [logitsName], { decoderId: this.decoderId, first, count, s, stride }).then((out) => (out[logitsName] as ort.Tensor).data as Float32Array);
   }
 
-  /** Same stride policy as SlotDecoder (a little above the longest row, re-laid out rarely). */
+  /** The engine's stride policy (nextStride), so split and unsplit caches share one layout rule. */
   private fitStride(need: number): void {
-    const target = Math.min(this.maxSlots, Math.ceil((need + Math.max(16, need >> 3)) / 16) * 16);
-    const s = this.rowsState.stride;
-    if (s < need || s > 2 * target) this.rowsState.setStride(Math.max(need, target));
+    const next = nextStride(this.rowsState.stride, need, this.maxSlots);
+    if (next !== null) this.rowsState.setStride(next);
   }
 
   private buffer(which: 'ids' | 'positions' | 'mask', n: number): BigInt64Array {
