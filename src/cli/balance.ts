@@ -6,6 +6,7 @@ import { parseUpstreamArg } from '../server/balancer/upstreamSpec.js';
 import { BALANCER_POLICIES, type BalancerPolicy } from '../types.js';
 import { UsageError } from '../errors.js';
 import { parseIntOption } from './options.js';
+import { stopSignal } from './stopSignal.js';
 
 interface BalanceFlags {
   policy: string;
@@ -49,20 +50,11 @@ export function registerBalance(program: Command): void {
         port: parseIntOption('--port', flags.port, 0, 65535),
       };
       resolveBalancerOptions(options); // every mistake is reported before anything starts listening
-      const stopRequested = new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-        if (flags.exitWithParent) {
-          process.stdin.once('end', () => resolve());
-          process.stdin.once('close', () => resolve());
-          process.stdin.resume();
-        }
-      });
+      const { stopRequested, release } = stopSignal(flags.exitWithParent === true);
       try {
         await runBalance(options, { write: (text) => process.stdout.write(text), stopRequested });
       } finally {
-        // An open stdin would keep the process alive after the balancer stopped.
-        if (flags.exitWithParent) process.stdin.destroy();
+        release();
       }
     });
 }

@@ -6,6 +6,7 @@ import { runServe } from '../server/serveCommand.js';
 import { resolveServeOptions, SERVE_DEFAULTS } from '../server/serveOptions.js';
 import { QUANT_METHODS, type DeviceName, type QuantMethod } from '../types.js';
 import { parseIntOption } from './options.js';
+import { stopSignal } from './stopSignal.js';
 
 interface ServeFlags {
   model: string;
@@ -79,15 +80,7 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         drainMs: parseIntOption('--drain-ms', flags.drainMs, 0, 600_000),
         stages: flags.stages === undefined ? null : parseStagesOption(flags.stages),
       });
-      const stopRequested = new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-        if (flags.exitWithParent) {
-          process.stdin.once('end', () => resolve());
-          process.stdin.once('close', () => resolve());
-          process.stdin.resume();
-        }
-      });
+      const { stopRequested, release } = stopSignal(flags.exitWithParent === true);
       try {
         await runServe(options, {
           stdout: (t) => process.stdout.write(t),
@@ -95,8 +88,7 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
           stopRequested,
         });
       } finally {
-        // An open stdin would keep the process alive after the server stopped.
-        if (flags.exitWithParent) process.stdin.destroy();
+        release();
       }
     });
 }
