@@ -258,6 +258,12 @@ export interface Provenance {
   totalMemoryBytes: number;
   gpu: string | null;
   modelHashes: Record<string, string>;
+  /**
+   * Whether onnxruntime's uint8 x int8 GEMM saturates on this CPU (measured by a worst-case probe), and the
+   * CPU's integer dot-product flags: int8 models quantized here use 7-bit weights where it does. Absent in
+   * results written before it was recorded.
+   */
+  int8Dot?: { saturates: boolean; probeExact: number; probeActual: number; cpuFlags: string[]; arch: string };
 }
 
 /** results/<run-id>/result.json */

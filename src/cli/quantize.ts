@@ -4,6 +4,7 @@ import { quantizeModelDir, DEFAULT_BLOCK_SIZE } from '../model/quantize.js';
 import { formatQuantizeSummary } from '../model/quantizeSummary.js';
 import { UsageError } from '../errors.js';
 import { isPresetName } from '../model/presets.js';
+import type { WeightRange } from '../model/int8Dot.js';
 import { PRESET_NAMES, QUANT_METHODS } from '../types.js';
 import { parseIntOption } from './options.js';
 
@@ -18,9 +19,10 @@ export function registerQuantize(program: Command): void {
     .option('--symmetric', 'int4 / int8-weight: symmetric blocks without zero points', false)
     .option('--accuracy-level <n>', 'MatMulNBits accuracy_level (4 = int8 compute, fast on CPU; 0 = float32)', '4')
     .option('--float-embeddings', 'int4 / int8-weight: keep embedding tables (Gather) in float32', false)
+    .option('--weight-range <range>', 'int8: weight codes in 8 bits, or 7 bits where the CPU\'s int8 dot product saturates (auto probes it): auto, 7bit, 8bit', 'auto')
     .option('--exclude <names...>', 'weight or node names (substrings) to keep in float, e.g. lm_head')
     .option('--out <dir>', 'output folder (default: <model>-<method> next to a folder, the cache for a preset)')
-    .action(async (modelArg: string | undefined, opts: { preset?: string; method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; floatEmbeddings: boolean; exclude?: string[]; out?: string }) => {
+    .action(async (modelArg: string | undefined, opts: { preset?: string; method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; floatEmbeddings: boolean; weightRange: string; exclude?: string[]; out?: string }) => {
       if ((modelArg === undefined) === (opts.preset === undefined)) {
         throw new UsageError('quantize: give a model folder or --preset <name> (exactly one)', 'e.g. llmbench quantize --preset small --method int8 --out q8');
       }
@@ -32,6 +34,7 @@ export function registerQuantize(program: Command): void {
         accuracyLevel: parseIntOption('--accuracy-level', opts.accuracyLevel, 0, 4),
         embeddings: !opts.floatEmbeddings,
         exclude: opts.exclude ?? [],
+        weightRange: opts.weightRange as WeightRange,
         outDir: opts.out,
         onProgress: (m) => process.stderr.write(`${m}\n`),
       });

@@ -35,8 +35,14 @@ export function roundHalfEven(x: number): number {
   return r - x === 0.5 && (r & 1) !== 0 ? r - 1 : r;
 }
 
-/** Quantizes a [K, N] float weight to int8, symmetric, one scale per output column. */
-export function quantizeInt8PerColumn(w: Float32Array, K: number, N: number): Int8PerColumn {
+/** Largest int8 weight code for 8-bit and 7-bit (onnxruntime's reduce_range) symmetric quantization. */
+export const INT8_MAX_CODE = { '8bit': 127, '7bit': 64 } as const;
+
+/**
+ * Quantizes a [K, N] float weight to int8, symmetric, one scale per output column. `maxCode` 127 uses all
+ * 8 bits; 64 is onnxruntime's `reduce_range` (7 bits), for CPUs whose uint8 x int8 dot product saturates.
+ */
+export function quantizeInt8PerColumn(w: Float32Array, K: number, N: number, maxCode = 127): Int8PerColumn {
   checkSize(w, K, N);
   const absMax = new Float32Array(N);
   for (let k = 0; k < K; k++) {
@@ -51,7 +57,7 @@ export function quantizeInt8PerColumn(w: Float32Array, K: number, N: number): In
   for (let n = 0; n < N; n++) {
     const m = absMax[n] as number;
     // An all-zero column gets scale 1 so dequantization stays exact (0 * 1) and nothing divides by zero.
-    scales[n] = m > 0 ? m / 127 : 1;
+    scales[n] = m > 0 ? m / maxCode : 1;
     inv[n] = 1 / (scales[n] as number);
   }
   const q = new Int8Array(K * N);
@@ -59,7 +65,7 @@ export function quantizeInt8PerColumn(w: Float32Array, K: number, N: number): In
     const row = k * N;
     for (let n = 0; n < N; n++) {
       const v = roundHalfEven((w[row + n] as number) * (inv[n] as number));
-      q[row + n] = v > 127 ? 127 : v < -127 ? -127 : v;
+      q[row + n] = v > maxCode ? maxCode : v < -maxCode ? -maxCode : v;
     }
   }
   return { q, scales };

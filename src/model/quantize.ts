@@ -10,6 +10,7 @@ import { QUANT_METHODS, type QuantMethod } from '../types.js';
 import { onnxFileBytes, readModelFolder } from './loader.js';
 import { decodeModel, encodeModel, type TensorProto } from './onnxBuilder.js';
 import { externalizeData, inlineExternalData } from './onnxTensorData.js';
+import { resolveWeightRange, WEIGHT_RANGES, type ResolvedWeightRange, type WeightRange } from './int8Dot.js';
 import { quantizeGraph, type GraphQuantizeResult, type QuantizeOptions } from './quantizeGraph.js';
 import { cacheRoot, resolveModelDir } from './resolve.js';
 
@@ -38,6 +39,8 @@ export interface QuantizeDirOptions {
   keepExisting?: boolean;
   /** For tests: initializer bytes above which external data is written. */
   externalDataThresholdBytes?: number;
+  /** int8: weight codes in 7 or 8 bits; `auto` (default) probes whether this CPU's int8 dot product saturates. */
+  weightRange?: WeightRange;
 }
 
 /** What quantizeModelDir did, as printed and as stored in llmbench_quantization.json. */
@@ -57,6 +60,8 @@ export interface QuantizeSummary extends GraphQuantizeResult {
   externalData: boolean;
   elapsedMs: number;
   quantizerVersion: number;
+  /** int8: the weight range used and why (probe result); null for other methods. */
+  weightRange: ResolvedWeightRange | null;
 }
 
 /** Checks a method name and options; throws UsageError listing valid choices. */
@@ -70,13 +75,24 @@ export function checkQuantizeOptions(method: string, opts: QuantizeDirOptions = 
   }
   const accuracyLevel = opts.accuracyLevel ?? 4;
   if (![0, 1, 2, 3, 4].includes(accuracyLevel)) throw new UsageError(`--accuracy-level: must be 0..4, got ${accuracyLevel}`);
+  if (opts.weightRange !== undefined && !(WEIGHT_RANGES as readonly string[]).includes(opts.weightRange)) {
+    throw new UsageError(`--weight-range: unknown weight range "${String(opts.weightRange)}"`, `Choose one of: ${WEIGHT_RANGES.join(', ')}.`);
+  }
   return { method: method as QuantMethod, graph: { method: method as QuantMethod, blockSize, symmetric: opts.symmetric ?? false, accuracyLevel, embeddings: opts.embeddings ?? true, exclude: opts.exclude ?? [] } };
+}
+
+/** Options with the int8 weight range resolved (`auto` probes the CPU once per process). */
+async function resolvedOptions(methodIn: string, opts: QuantizeDirOptions): Promise<{ method: QuantMethod; graph: QuantizeOptions; weightRange: ResolvedWeightRange | null }> {
+  const { method, graph } = checkQuantizeOptions(methodIn, opts);
+  if (method !== 'int8') return { method, graph, weightRange: null };
+  const weightRange = await resolveWeightRange(opts.weightRange ?? 'auto');
+  return { method, graph: { ...graph, int8WeightRange: weightRange.used }, weightRange };
 }
 
 /** Quantizes the model in `src` (folder or preset) and writes a complete model folder; returns the summary. */
 export async function quantizeModelDir(src: string, methodIn: string, opts: QuantizeDirOptions = {}): Promise<QuantizeSummary> {
   const t0 = performance.now();
-  const { method, graph: gopts } = checkQuantizeOptions(methodIn, opts);
+  const { method, graph: gopts, weightRange } = await resolvedOptions(methodIn, opts);
   const isFolder = existsSync(src);
   const srcDir = await resolveModelDir(src, opts.onProgress);
   const info = readModelFolder(srcDir);
@@ -125,6 +141,7 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
       externalData: external,
       elapsedMs: 0,
       quantizerVersion: QUANTIZER_VERSION,
+      weightRange,
       ...result,
     };
     await copyFolderFiles(srcDir, tmp, summary);
@@ -154,7 +171,7 @@ async function copyFolderFiles(srcDir: string, outDir: string, s: QuantizeSummar
     if (!statSync(p).isFile() || /\.onnx(_data|\.data)?$/.test(name) || name === QUANT_INFO_FILE) continue;
     if (name === 'config.json') {
       const cfg = JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
-      cfg.llmbench_quantization = { method: s.method, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, embeddings: s.embeddings, exclude: s.exclude, source_sha256: s.sourceHash };
+      cfg.llmbench_quantization = { method: s.method, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, embeddings: s.embeddings, exclude: s.exclude, weight_range: s.weightRange?.used ?? null, source_sha256: s.sourceHash };
       await writeFile(join(outDir, name), `${JSON.stringify(cfg, null, 2)}\n`);
     } else {
       await copyFile(p, join(outDir, name));
@@ -176,7 +193,8 @@ export async function hashModelFiles(onnxPath: string): Promise<string> {
 /** Cache folder of a quantized model: source hash + method + options + quantizer version. */
 export function quantCacheDir(sourceHash: string, o: QuantizeOptions): string {
   const blockwise = o.method === 'int4' || o.method === 'int8-weight';
-  const opts = blockwise ? `-b${o.blockSize}${o.symmetric ? '-sym' : ''}-acc${o.accuracyLevel}${o.embeddings ? '' : '-fe'}` : '';
+  const range = o.method === 'int8' ? `-w${o.int8WeightRange === '7bit' ? 7 : 8}` : '';
+  const opts = blockwise ? `-b${o.blockSize}${o.symmetric ? '-sym' : ''}-acc${o.accuracyLevel}${o.embeddings ? '' : '-fe'}` : range;
   const excl = o.exclude?.length ? `-x${createHash('sha256').update(JSON.stringify([...o.exclude].sort())).digest('hex').slice(0, 8)}` : '';
   return join(cacheRoot(), 'quantized', `${sourceHash.slice(0, 16)}-${o.method}${opts}${excl}-q${QUANTIZER_VERSION}`);
 }
@@ -186,7 +204,9 @@ export function quantCacheDir(sourceHash: string, o: QuantizeOptions): string {
  * after (keyed by the source file hash, so an edited source is re-quantized).
  */
 export async function resolveQuantizedModelDir(spec: string, method: string, opts: Omit<QuantizeDirOptions, 'outDir'> = {}): Promise<string> {
-  const { graph } = checkQuantizeOptions(method, opts);
+  const { graph, weightRange } = await resolvedOptions(method, opts);
+  // Pin the resolved range so the build below writes exactly the folder this key names.
+  if (weightRange) opts = { ...opts, weightRange: weightRange.used };
   const srcDir = await resolveModelDir(spec, opts.onProgress);
   const info = readModelFolder(srcDir);
   const dir = quantCacheDir(await hashModelFiles(info.onnxPath), graph);

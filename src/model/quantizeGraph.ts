@@ -7,7 +7,7 @@ import { QuantizeError } from '../errors.js';
 import type { QuantMethod } from '../types.js';
 import { bytesOf, DT, onnx, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from './onnxBuilder.js';
 import { dimsOf, dtypeName, floatValues, tensorBytes } from './onnxTensorData.js';
-import { quantizeBlockwise, quantizeBlockwiseRows, quantizeInt8PerColumn, toFloat16Bits } from './quantMath.js';
+import { INT8_MAX_CODE, quantizeBlockwise, quantizeBlockwiseRows, quantizeInt8PerColumn, toFloat16Bits } from './quantMath.js';
 
 /** How to quantize. */
 export interface QuantizeOptions {
@@ -25,6 +25,8 @@ export interface QuantizeOptions {
   embeddings: boolean;
   /** Weight or node names (substrings) to leave in float, e.g. `lm_head` (quantize_dynamic's nodes_to_exclude). */
   exclude?: readonly string[];
+  /** int8: weight codes in 8 bits (-127..127) or 7 bits (-64..64, for CPUs whose int8 dot product saturates). Default 8bit. */
+  int8WeightRange?: '7bit' | '8bit';
 }
 
 function isExcluded(opts: QuantizeOptions, node: string, weight: string): boolean {
@@ -274,7 +276,7 @@ function addQuantizedWeight(t: TensorProto, K: number, N: number, opts: Quantize
   };
   switch (opts.method) {
     case 'int8': {
-      const q = quantizeInt8PerColumn(w, K, N);
+      const q = quantizeInt8PerColumn(w, K, N, INT8_MAX_CODE[opts.int8WeightRange ?? '8bit']);
       return [add('_quantized', DT.INT8, [K, N], q.q), add('_scale', DT.FLOAT, [N], q.scales), add('_zero_point', DT.INT8, [N], new Int8Array(N))];
     }
     case 'int4':

@@ -16,6 +16,7 @@ export function formatQuantizeSummary(s: QuantizeSummary): string {
     `quantized ${s.srcDir} -> ${s.outDir}: ${s.method}${opts}, ${(s.elapsedMs / 1000).toFixed(2)} s`,
     `  MatMuls rewritten: ${s.rewritten}`,
   ];
+  if (s.weightRange) lines.push(`  int8 weight range: ${s.weightRange.used} (${s.weightRange.reason})`);
   if (s.embeddings) lines.push(`  embedding Gathers rewritten (GatherBlockQuantized): ${s.gathersRewritten}`);
   const reasons = new Map<string, string[]>();
   for (const k of s.skipped) reasons.set(k.reason, [...(reasons.get(k.reason) ?? []), k.node]);

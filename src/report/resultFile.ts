@@ -110,6 +110,9 @@ const resultSchema = z.looseObject({
     totalMemoryBytes: num,
     gpu: z.string().nullable(),
     modelHashes: z.record(z.string(), z.string()),
+    int8Dot: z
+      .object({ saturates: z.boolean(), probeExact: num, probeActual: num, cpuFlags: z.array(z.string()), arch: z.string() })
+      .optional(),
   }),
   repeats: num,
   pipelines: z.array(pipeline).min(1),

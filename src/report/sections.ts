@@ -199,6 +199,9 @@ export function provenanceSection(result: ResultFile): string {
     ['CPU', `${p.cpuModel}, ${p.cpuCores} cores`],
     ['Memory', formatBytes(p.totalMemoryBytes)],
     ['GPU', p.gpu ?? 'none detected'],
+    ...(p.int8Dot
+      ? [['int8 dot product', `${p.int8Dot.saturates ? 'saturates (int8 weights quantized here use 7 bits)' : 'exact (8-bit weights)'}; flags: ${p.int8Dot.cpuFlags.join(', ') || 'none of avx512_vnni, avx_vnni, amx_int8'}`]]
+      : []),
     ...Object.entries(p.modelHashes)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => [`Model ${k}`, v]),

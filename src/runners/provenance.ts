@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Provenance } from '../types.js';
 import { VERSION } from '../version.js';
 import { gpuNames } from './nvidiaSmi.js';
+import { detectInt8Dot } from '../model/int8Dot.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -30,7 +31,7 @@ function onnxruntimeVersion(): string {
 /** Collects provenance; `modelHashes` maps pipeline name to the sha256 of the model it served. */
 export async function collectProvenance(modelHashes: Record<string, string>): Promise<Provenance> {
   const cpus = os.cpus();
-  const [commit, gpu] = await Promise.all([gitCommit(), gpuNames()]);
+  const [commit, gpu, int8Dot] = await Promise.all([gitCommit(), gpuNames(), detectInt8Dot()]);
   return {
     llmbenchVersion: VERSION,
     gitCommit: commit,
@@ -42,5 +43,6 @@ export async function collectProvenance(modelHashes: Record<string, string>): Pr
     totalMemoryBytes: os.totalmem(),
     gpu,
     modelHashes,
+    int8Dot,
   };
 }

@@ -1,6 +1,6 @@
 // `llmbench quantize` and `llmbench eval --json` through the CLI entry (in process): the output a user and
 // the run orchestrator read, and the exit code and message for a user mistake.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -37,6 +37,17 @@ describe('llmbench quantize / eval', () => {
     expect(q.stdout).toMatch(/MatMuls rewritten: 9\n/);
     expect(q.stdout).toMatch(/skipped: {11}4\n {4}4 x non-constant weight: /);
     expect(q.stdout).toMatch(/weight bytes: [\d.]+ MB -> [\d.]+ MB \(\d+\.\d%\)/);
+    // The weight range and the reason for it (the CPU probe) are printed and stored with the folder.
+    expect(q.stdout).toMatch(/int8 weight range: (7bit|8bit) \(auto: onnxruntime's uint8 x int8 GEMM (saturates|is exact) on this CPU/);
+    const info = JSON.parse(readFileSync(join(q8, 'llmbench_quantization.json'), 'utf8')) as { weightRange: { requested: string; used: string } };
+    expect(info.weightRange.requested).toBe('auto');
+    expect(q.stdout).toContain(`int8 weight range: ${info.weightRange.used} `);
+    const forced = await cli(['quantize', '--preset', 'tiny', '--method', 'int8', '--weight-range', '7bit', '--out', `${q8}-7`]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/int8 weight range: 7bit \(asked for 7bit; /);
+    const bad = await cli(['quantize', '--preset', 'tiny', '--method', 'int8', '--weight-range', '6bit', '--out', `${q8}-6`]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('error: --weight-range: unknown weight range "6bit"\nhint: Choose one of: auto, 7bit, 8bit.\n');
 
     const r = await cli(['eval', q8, '--reference', 'tiny', '--json', '--eval-tokens', '64', '--max-tokens', '4']);
     expect(r.code).toBe(0);

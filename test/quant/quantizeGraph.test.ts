@@ -5,8 +5,9 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { QuantizeError } from '../../src/errors.js';
 import { DT, encodeModel, GraphBuilder, onnx, type GraphProto, type ModelProto } from '../../src/model/onnxBuilder.js';
-import { blockwiseCode, dequantizeBlockwise, quantizeBlockwise, quantizeBlockwiseRows, quantizeInt8PerColumn, roundHalfEven } from '../../src/model/quantMath.js';
+import { INT8_MAX_CODE, blockwiseCode, dequantizeBlockwise, quantizeBlockwise, quantizeBlockwiseRows, quantizeInt8PerColumn, roundHalfEven } from '../../src/model/quantMath.js';
 import { quantizeGraph, type QuantizeOptions } from '../../src/model/quantizeGraph.js';
+import { detectInt8Dot, resolveWeightRange, runInt8Probe } from '../../src/model/int8Dot.js';
 
 function seeded(n: number, seed: number, amp = 1): Float32Array {
   let s = seed >>> 0 || 1;
@@ -142,16 +143,13 @@ describe('GatherBlockQuantized rewrite of embedding tables', () => {
 });
 
 describe('int8 dynamic rewrite', () => {
-  it('matches the arithmetic of DynamicQuantizeLinear + MatMulInteger with per-column int8 weights', async () => {
-    const K = 64;
-    const N = 16;
-    const w = seeded(K * N, 3, 0.2);
-    const x = seeded(2 * 3 * K, 4, 1.5);
+  // The reference is exact integer arithmetic with the weight range this machine needs (7 bits where the
+  // CPU's uint8 x int8 dot product saturates); the exactness bar holds on every CPU.
+  async function int8Worst(range: '7bit' | '8bit', x: Float32Array, w: Float32Array, K: number, N: number): Promise<number> {
     const q = linearModel(K, N, w);
-    quantizeGraph(q, opts({ method: 'int8' }));
+    quantizeGraph(q, opts({ method: 'int8', int8WeightRange: range }));
     expect((q.graph?.node ?? []).map((n) => n.opType)).toEqual(['DynamicQuantizeLinear', 'MatMulInteger', 'Mul', 'Cast', 'Mul', 'Add']);
     const y = await runY(q, x, K);
-
     // Reference: uint8 asymmetric activation quantization over the whole tensor, int8 symmetric weights.
     let lo = 0;
     let hi = 0;
@@ -162,7 +160,7 @@ describe('int8 dynamic rewrite', () => {
     const xs = Math.fround((hi - lo) / 255);
     const xzp = Math.min(255, Math.max(0, roundHalfEven(-lo / xs)));
     const xq = Array.from(x, (v) => Math.min(255, Math.max(0, roundHalfEven(v / xs) + xzp)));
-    const wq = quantizeInt8PerColumn(w, K, N);
+    const wq = quantizeInt8PerColumn(w, K, N, INT8_MAX_CODE[range]);
     const bias = seeded(N, 5, 0.1);
     let worst = 0;
     for (let r = 0; r < 6; r++) {
@@ -173,8 +171,40 @@ describe('int8 dynamic rewrite', () => {
         worst = Math.max(worst, Math.abs((y[r * N + n] as number) - ref));
       }
     }
+    return worst;
+  }
+
+  it('matches the arithmetic of DynamicQuantizeLinear + MatMulInteger with per-column int8 weights, in the range this CPU needs', async () => {
+    const K = 64;
+    const N = 16;
+    const w = seeded(K * N, 3, 0.2);
+    const x = seeded(2 * 3 * K, 4, 1.5);
+    const { used } = await resolveWeightRange('auto');
     // Float rounding only; one activation code off would show as at least xs * min scale * 1.
-    expect(worst).toBeLessThan(1e-4);
+    expect(await int8Worst(used, x, w, K, N)).toBeLessThan(1e-4);
+    // 7-bit weights are exact on every CPU.
+    expect(await int8Worst('7bit', x, w, K, N)).toBeLessThan(1e-4);
+  });
+
+  it('on a CPU whose int8 dot product saturates, full 8-bit weights really lose precision (the reason for 7 bits)', async () => {
+    const K = 64;
+    const N = 16;
+    const w = seeded(K * N, 3, 0.2);
+    const x = seeded(2 * 3 * K, 4, 1.5);
+    const dot = await detectInt8Dot();
+    const worst8 = await int8Worst('8bit', x, w, K, N);
+    // The probe and a realistic matrix agree: saturation shows as a large error, no saturation as exactness.
+    if (dot.saturates) {
+      expect(dot.probeActual).toBeLessThan(dot.probeExact * 0.9);
+      expect(worst8).toBeGreaterThan(1e-2);
+      expect((await resolveWeightRange('auto')).used).toBe('7bit');
+    } else {
+      expect(Math.abs(dot.probeActual - dot.probeExact)).toBeLessThan(1e-3 * dot.probeExact);
+      expect(worst8).toBeLessThan(1e-4);
+      expect((await resolveWeightRange('auto')).used).toBe('8bit');
+    }
+    // The 7-bit probe is exact everywhere: pair sums stay within 16 bits.
+    expect(Math.abs((await runInt8Probe(INT8_MAX_CODE['7bit'])) - dot.probeExact)).toBeLessThan(1e-3 * dot.probeExact);
   });
 });
 
