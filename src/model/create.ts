@@ -9,7 +9,7 @@ import { PRESETS } from './presets.js';
 import { fitPresetModel } from './fitPreset.js';
 
 /** Version of the generator; part of the cache key so a changed generator never reuses old files. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 export interface CreateModelOptions {
   preset: PresetName;

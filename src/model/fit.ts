@@ -73,9 +73,8 @@ export interface FitDiagnostics {
 
 /**
  * Weights for `config` fitted to the bigram statistics of `corpusIds` (token ids < tokenizerVocabSize,
- * which must be ≤ config.vocabSize). Same arguments → identical arrays on a given machine (the
- * refinement's float32 products run in onnxruntime, whose kernels differ between CPU instruction sets,
- * so another CPU may differ in the last bits).
+ * which must be ≤ config.vocabSize). Same arguments → identical arrays on every machine: all of it is
+ * plain JS arithmetic in a fixed order (fitRefine.ts says why that is portable).
  */
 export async function initGpt2Weights(
   config: Gpt2Config,
@@ -92,7 +91,7 @@ export async function initGpt2Weights(
   const frame = new EmbeddingFrame(D, deriveSeed(seed, 'fit.frame'));
 
   const table = countBigrams(corpusIds, Vt);
-  const { factors: f, losses } = await refineFactors(table, initialFactors(table, r, deriveSeed(seed, 'fit.range')), refine);
+  const { factors: f, losses } = refineFactors(table, initialFactors(table, r, deriveSeed(seed, 'fit.range')), refine);
   rotateFactors(f.left, f.right, Vt, r, deriveSeed(seed, 'fit.rotation'));
 
   let maxNormSq = 1e-30;
