@@ -1,7 +1,7 @@
 // The refinement's inner loops as a small WebAssembly SIMD module, written here byte by byte: y += a·x
 // over a row and a dot product. WebAssembly arithmetic is IEEE-754 with no fused multiply-add (only the
 // separate relaxed-simd proposal may fuse), so results are the same bits on every CPU, like plain JS,
-// and f64x2 lanes make it about 3x faster than the equivalent JS loop (`npm run bench:fit`).
+// and f64x2 lanes make it several times faster than the equivalent JS loop (`npm run bench:fit` prints both).
 // Rows are f64; factor rows are f32 (promoted exactly). axpy gives exactly the bits of the scalar
 // `y[j] = y[j] + a * x[j]` (the fused forms apply their terms in order); dot sums in four lanes, then
 // combines them in a fixed order: the same everywhere.
