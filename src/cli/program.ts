@@ -9,6 +9,7 @@ import { registerServe } from './serve.js';
 import { registerEval } from './eval.js';
 import { registerReport } from './report.js';
 import { registerGenerate } from './generate.js';
+import { registerDoctor } from './doctor.js';
 import { newProgram, runProgram } from './runProgram.js';
 
 /** Builds the commander program with every command registered. */
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerReport(program);
   registerGenerate(program);
+  registerDoctor(program);
   return program;
 }
 
