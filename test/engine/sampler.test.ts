@@ -54,7 +54,10 @@ describe('Sampler', () => {
     const s = new Sampler({ temperature: 1, topP: 1, seed: 5 });
     const counts = new Array<number>(5).fill(0);
     const n = 20000;
-    for (let i = 0; i < n; i++) counts[s.sample(logits, 0, 5)] += 1;
+    for (let i = 0; i < n; i++) {
+      const k = s.sample(logits, 0, 5);
+      counts[k] = (counts[k] ?? 0) + 1;
+    }
     const z = Array.from(logits).reduce((a, l) => a + Math.exp(l), 0);
     Array.from(logits).forEach((l, i) => expect((counts[i] as number) / n).toBeCloseTo(Math.exp(l) / z, 1));
   });

@@ -38,7 +38,10 @@ describe('bigram statistics', () => {
       const probs = [0, 1, 2, 3, 4].map((j) => Math.exp(bigramLogProb(table, i, j)));
       expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
       const logits = Array.from(table.logContinuation);
-      for (let e = table.rowPtr[i] ?? 0; e < (table.rowPtr[i + 1] ?? 0); e++) logits[table.cols[e] ?? 0] += scores[e] ?? 0;
+      for (let e = table.rowPtr[i] ?? 0; e < (table.rowPtr[i + 1] ?? 0); e++) {
+        const j = table.cols[e] ?? 0;
+        logits[j] = (logits[j] ?? 0) + (scores[e] ?? 0);
+      }
       const z = logits.reduce((s, l) => s + Math.exp(l), 0);
       logits.forEach((l, j) => expect(Math.exp(l) / z).toBeCloseTo(probs[j] ?? -1, 12));
     }
