@@ -7,6 +7,7 @@ import { newKvName } from './graphPatch.js';
 import { KvArena, type KvArray } from './kvArena.js';
 import type { Feeds } from './runner.js';
 import type { DecoderSession } from './session.js';
+import { logitsFloat32 } from './logits.js';
 
 /** Token rows with a KV cache. Row numbers are the caller's; `decode` always runs rows 0..n-1. */
 export interface Decoder {
@@ -97,7 +98,7 @@ export class SlotDecoder implements Decoder {
       arena.write(layer, kind, (out[newName] as ort.Tensor).data as KvArray, first, count, s);
     }
     arena.advance(first, count, s);
-    return (out[this.session.lastLogitsOutput] as ort.Tensor).data as Float32Array;
+    return logitsFloat32(out[this.session.lastLogitsOutput] as ort.Tensor);
   }
 
   /**

@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import type { Decoder } from './decoder.js';
 import type { Feeds } from './runner.js';
 import type { DecoderSession } from './session.js';
+import { logitsFloat32 } from './logits.js';
 
 interface RowState {
   past: ort.Tensor[];
@@ -57,7 +58,7 @@ export class DenseDecoder implements Decoder {
     st.past = this.fetches.slice(1).map((n) => out[n] as ort.Tensor);
     st.length += s;
     this.state[row] = st;
-    const logits = (out[this.session.lastLogitsOutput] as ort.Tensor).data as Float32Array;
+    const logits = logitsFloat32(out[this.session.lastLogitsOutput] as ort.Tensor);
     // Without num_logits_to_keep or the patched last-logits output, logits cover every new position.
     return logits.length === this.vocabSize ? logits : logits.subarray(logits.length - this.vocabSize);
   }

@@ -8,6 +8,7 @@ import { createDecoder, type Decoder } from './decoder.js';
 import type { Feeds } from './runner.js';
 import { Sampler } from './sampler.js';
 import type { DecoderSession } from './session.js';
+import { logitsFloat32 } from './logits.js';
 
 /** Options of `generate`. */
 export interface GenerateOptions {
@@ -130,7 +131,7 @@ export async function forwardLogits(session: DecoderSession, ids: readonly numbe
     feeds[`past_key_values.${i}.value`] = empty;
   }
   const out = await session.runner.run(feeds, ['logits']);
-  const logits = (out.logits as ort.Tensor).data as Float32Array;
+  const logits = logitsFloat32(out.logits as ort.Tensor);
   if (logits.length !== s * info.vocabSize) throw new Error(`logits have ${logits.length} values, expected ${s} x ${info.vocabSize}`);
   return logits;
 }

@@ -24,6 +24,8 @@ export interface PatchSpec {
   addNewKv: boolean;
   /** Add LAST_LOGITS (Slice of logits to the last position). */
   addLastLogits: boolean;
+  /** ONNX element type of the graph's logits (float16 exports have float16 logits). Default float32. */
+  logitsElemType?: number;
 }
 
 /** Returns model bytes with the extra outputs appended (the original bytes are copied once). */
@@ -50,7 +52,7 @@ export function patchBytes(spec: PatchSpec): Uint8Array {
   }
   if (spec.addLastLogits) {
     g.op('Slice', ['logits', g.i64('llmbench_minus1', [-1]), end, g.i64('llmbench_axis1', [1])], {}, LAST_LOGITS);
-    g.output(LAST_LOGITS, DT.FLOAT, ['batch_size', 1, 'vocab_size']);
+    g.output(LAST_LOGITS, spec.logitsElemType ?? DT.FLOAT, ['batch_size', 1, 'vocab_size']);
   }
   // Node names must be unique across the merged graph.
   for (const n of g.nodes) n.name = `llmbench_patch_${n.name ?? ''}`;

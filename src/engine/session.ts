@@ -181,6 +181,7 @@ export function planDecoder(base: ReturnType<typeof readModelFolder>, bytes: Uin
     numKvHeads: info.numKvHeads,
     headDim: info.headDim,
     kvElemType: past?.elemType ?? 1,
+    logitsElemType: sig.outputs.find((v) => v.name === 'logits')?.elemType ?? 1,
     addLastLogits: !graph.hasNumLogitsToKeep && canPatch,
     addNewKv: kvMode === 'slots',
   };

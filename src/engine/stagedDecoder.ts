@@ -7,6 +7,7 @@ import { type Decoder, nextStride, slotFeeds } from './decoder.js';
 import { KvArena } from './kvArena.js';
 import type { DecoderSession } from './session.js';
 import type { StagedRunner } from './stagedRunner.js';
+import { logitsFloat32 } from './logits.js';
 
 /** Closes a stage-side cache once its decoder is garbage collected (Decoder has no dispose). */
 const finalizer = new FinalizationRegistry<{ runner: StagedRunner; decoderId: number }>(({ runner, decoderId }) => {
@@ -118,7 +119,7 @@ export class StagedSlotDecoder implements Decoder {
     const feeds = slotFeeds(scratch, st.lengths, first, count, ids, s, stride, this.keep);
     const logitsName = this.session.lastLogitsOutput;
     // runResident copies the feeds before it returns its promise, so the buffers can be reused at once.
-    return this.runner.runResident(feeds, [logitsName], { decoderId: this.decoderId, first, count, s, stride }).then((out) => (out[logitsName] as ort.Tensor).data as Float32Array);
+    return this.runner.runResident(feeds, [logitsName], { decoderId: this.decoderId, first, count, s, stride }).then((out) => logitsFloat32(out[logitsName] as ort.Tensor));
   }
 
   /** The engine's stride policy (nextStride), so split and unsplit caches share one layout rule. */

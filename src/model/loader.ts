@@ -1,12 +1,26 @@
 // Reads a decoder model folder in the Hugging Face ONNX layout (generated here or brought by a user):
 // config.json for the shape, the ONNX file, and (once a session exists) the graph's inputs and outputs.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ModelError } from '../errors.js';
 import type { ModelInfo } from '../types.js';
 
 /** ONNX file names tried, in order, inside a model folder. */
 export const ONNX_CANDIDATES = ['onnx/model.onnx', 'model.onnx', 'onnx/decoder_model_merged.onnx', 'decoder_model_merged.onnx'];
+
+/**
+ * transformers.js folders may hold only precision variants (onnx/model_fp16.onnx, model_q4.onnx, ...): a
+ * single one is used; several are an error listing them, since the choice changes what is measured.
+ */
+function onlyVariant(dir: string): string {
+  const onnxDir = join(dir, 'onnx');
+  const variants = existsSync(onnxDir) ? readdirSync(onnxDir).filter((f) => /^(model|decoder_model_merged)_[A-Za-z0-9]+\.onnx$/.test(f)).sort() : [];
+  if (variants.length === 1) return join('onnx', variants[0] as string);
+  if (variants.length > 1) {
+    throw new ModelError(`${dir}: several ONNX variants and no onnx/model.onnx: ${variants.join(', ')}`, 'Keep the one variant to benchmark in the folder (or copy it to onnx/model.onnx).');
+  }
+  throw new ModelError(`${dir}: no ONNX file (looked for ${ONNX_CANDIDATES.join(', ')}, onnx/model_<variant>.onnx)`, 'Export the model to ONNX with KV cache (e.g. optimum-cli export onnx --task text-generation-with-past).');
+}
 
 /** Graph-level facts the engine needs beyond config.json. */
 export interface GraphIO {
@@ -34,8 +48,7 @@ export function readModelFolder(dirIn: string): Omit<ModelInfo, 'hasPositionIds'
   } catch (e) {
     throw new ModelError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
   }
-  const onnxRel = ONNX_CANDIDATES.find((p) => existsSync(join(dir, p)));
-  if (!onnxRel) throw new ModelError(`${dir}: no ONNX file (looked for ${ONNX_CANDIDATES.join(', ')})`, 'Export the model to ONNX with KV cache (e.g. optimum-cli export onnx --task text-generation-with-past).');
+  const onnxRel = ONNX_CANDIDATES.find((p) => existsSync(join(dir, p))) ?? onlyVariant(dir);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new ModelError(`${dir}: missing tokenizer.json`, 'The tokenizer is needed to encode prompts and count tokens.');
 
   const modelType = String(cfg.model_type ?? '');
