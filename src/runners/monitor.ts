@@ -46,6 +46,8 @@ export class ResourceMonitor {
   private tree: Array<{ pid: number; name: string; role: ProcessRole }> = [];
   private treeAt = -Infinity;
   private gpuAvailable: boolean | null = null;
+  /** Set when nvidia-smi listed GPU processes none of which is ours (other PID namespace: a container). */
+  private gpuUnattributed = false;
   private busy = false;
   private stopped = false;
 
@@ -98,7 +100,9 @@ export class ResourceMonitor {
       const rootPids = this.roots().map((r) => r.pid);
       const known = new Set(this.tree.map((t) => t.pid));
       if (now - this.treeAt > TREE_REFRESH_MS || rootPids.some((p) => !known.has(p))) await this.refreshTree();
-      const gpu = this.gpuAvailable ? parseComputeApps((await runNvidiaSmi(COMPUTE_APPS_ARGS)) ?? '') : null;
+      const apps = this.gpuAvailable ? parseComputeApps((await runNvidiaSmi(COMPUTE_APPS_ARGS)) ?? '') : null;
+      const gpu = apps && gpuAttributable(apps, this.tree.map((t) => t.pid)) ? apps : null;
+      if (apps && !gpu) this.gpuUnattributed = true;
       const at = performance.now();
       await Promise.all(
         this.tree.map(async (p) => {
@@ -132,6 +136,15 @@ export class ResourceMonitor {
       rss: t.rss.map(([at, v]) => [at - clock0, v]),
       gpu: t.gpu.map(([at, v]) => [at - clock0, v]),
     }));
-    return { intervalMs: this.intervalMs, processes, gpuAvailable: this.gpuAvailable === true, clientCpuPct: null };
+    return { intervalMs: this.intervalMs, processes, gpuAvailable: this.gpuAvailable === true && !this.gpuUnattributed, clientCpuPct: null };
   }
+}
+
+/**
+ * Whether per-process GPU memory can be attributed to our processes: no GPU process at all (everything
+ * uses 0 bytes), or at least one of ours among them. GPU processes listed while none of ours is (nvidia-smi
+ * in a container reports host PIDs) cannot be attributed: the memory is then unknown (n/a), not 0.
+ */
+export function gpuAttributable(apps: ReadonlyMap<number, number>, ourPids: readonly number[]): boolean {
+  return apps.size === 0 || ourPids.some((p) => apps.has(p));
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { parseVmRss, ResourceMonitor } from '../../src/runners/monitor.js';
+import { gpuAttributable, parseVmRss, ResourceMonitor } from '../../src/runners/monitor.js';
 import { parseComputeApps } from '../../src/runners/nvidiaSmi.js';
 
 describe('resource monitor', () => {
@@ -13,6 +13,13 @@ describe('resource monitor', () => {
       [678, 20480 * 1024 * 1024],
     ]);
     expect(parseComputeApps('').size).toBe(0);
+  });
+
+  it('GPU memory is attributable only when no GPU process runs or one of ours is listed (containers list host PIDs: n/a, not 0)', () => {
+    const apps = parseComputeApps('12345, 1536\n678, 20480\n');
+    expect(gpuAttributable(apps, [12345, 999])).toBe(true);
+    expect(gpuAttributable(apps, [4242, 4243])).toBe(false);
+    expect(gpuAttributable(parseComputeApps(''), [4242])).toBe(true);
   });
 
   it('parses VmRSS from /proc/<pid>/status', () => {
