@@ -97,14 +97,16 @@ export interface Sample {
   httpStatus: number | null;
   scheduledMs: number;
   sentMs: number;
-  /** First chunk with non-empty generated text; null if none arrived. */
+  /** First token event (text, reasoning or tool-call delta, or a first-token stop); null if none arrived. */
   firstTokenMs: number | null;
   endMs: number;
   ttftMs: number | null;
+  /** Time to the first answer (content) token, after any reasoning or tool-call deltas; absent in older results. */
+  answerTtftMs?: number | null;
   e2eMs: number;
   /** (E2E - TTFT) / (outputTokens - 1); 0 for one-token outputs; null when not ok or not streamed. */
   tpotMs: number | null;
-  /** Gaps between streamed content chunks (per chunk, not per token). */
+  /** Gaps between token events (per chunk, not per token). */
   itlMs: number[];
   promptTokens: number | null;
   outputTokens: number;
@@ -115,6 +117,8 @@ export interface Sample {
   replica: string | null;
   /** Retries a balancer reported for this request (x-llmbench-retries), if any. */
   retries: number | null;
+  /** The server's finish_reason (stop, length, tool_calls...), when it sent one; absent in older results. */
+  finishReason?: string | null;
   /** Repeat (0-based) the sample belongs to when a pipeline ran several times; absent means 0. */
   run?: number;
 }
@@ -197,6 +201,14 @@ export interface PipelineSummary {
   goodputRequestsPerSecond: number | null;
   outputTokens: number;
   tokenCountMismatches: number;
+  /** Time to the first answer token (after reasoning / tool-call tokens); absent in older results. */
+  answerTtftMs?: Distribution;
+  /** Requests that sent a prompt already sent earlier in the same repeat (prompt caches can serve them). */
+  resentPrompts?: number;
+  /** Where ok requests' output counts came from: the server's usage, a tokenizer, or nowhere. */
+  outputTokenSources?: { usage: number; tokenizer: number; none: number };
+  /** Measured requests that stopped before max_tokens (finish_reason other than "length"), when the server said. */
+  stoppedEarly?: number;
   memory: MemorySummary;
   load: LoadSummary;
   replicas: ReplicaSummary[];

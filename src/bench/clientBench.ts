@@ -55,7 +55,7 @@ async function clientRun(url: string, stream: boolean, connections: number, dura
   try {
     const r = await drive(
       { kind: 'closed', concurrency: connections, durationMs, maxRequests: 10_000_000 },
-      { client, requests: REQUESTS, bodies: [BODY], path: '/v1/completions', stream, timeoutMs: 10_000, firstRequest: 0 },
+      { client, request: () => ({ req: REQUESTS[0] as WorkloadRequest, body: BODY }), path: '/v1/completions', stream, timeoutMs: 10_000, firstRequest: 0 },
     );
     const ok = r.samples.filter((s) => s.status === 'ok');
     const chunks = ok.reduce((a, s) => a + (s.ttftMs === null ? 0 : s.itlMs.length + 1), 0);

@@ -1,5 +1,54 @@
 // Validity warnings: what a reader must know before trusting any number below them.
-import type { ResultFile } from '../types.js';
+import type { PipelineResult, ResultFile } from '../types.js';
+
+function workloadField(result: ResultFile, key: string): unknown {
+  const w = result.scenario['workload'];
+  return w !== null && typeof w === 'object' ? (w as Record<string, unknown>)[key] : undefined;
+}
+
+/** Output counts that did not come from the server's usage: how many, and how they were had. */
+export function estimatedCounts(p: PipelineResult): string | null {
+  const src = p.summary.outputTokenSources;
+  if (!src || src.tokenizer + src.none === 0) return null;
+  const parts: string[] = [];
+  if (src.tokenizer > 0) parts.push(`${src.tokenizer} counted with a local tokenizer`);
+  if (src.none > 0) parts.push(`${src.none} not counted at all`);
+  return `${parts.join(', ')} (the server sent no usage)`;
+}
+
+/** Lines about how the workload met the servers: prompt reuse, estimated counts, requested vs delivered lengths. */
+function workloadWarnings(result: ResultFile): string[] {
+  const out: string[] = [];
+  const reuse = workloadField(result, 'reusePrompts') === true;
+  for (const p of result.pipelines) {
+    const s = p.summary;
+    const resent = s.resentPrompts ?? 0;
+    if (resent > 0) {
+      const why = reuse ? 'workload.reusePrompts is on' : 'the workload repeats prompts';
+      out.push(`${p.name}: ${resent} requests re-sent a prompt already sent in the same run (${why}); a server prompt cache can answer them faster than new traffic.`);
+    }
+    const est = estimatedCounts(p);
+    if (est) out.push(`${p.name}: output token counts estimated for some requests: ${est}; token metrics are estimates.`);
+    if (workloadField(result, 'fixedOutput') === true && (s.stoppedEarly ?? 0) > 0) {
+      out.push(`${p.name}: workload.fixedOutput asked for exactly max_tokens, but ${s.stoppedEarly} requests stopped early: the server ignores ignore_eos/min_tokens.`);
+    }
+  }
+  if (workloadField(result, 'kind') === 'synthetic' && result.scenario['workloadTokenizer'] === null) {
+    out.push('Prompt lengths are estimated (0.75 words per token): no tokenizer was available; set target.tokenizer to a tokenizer.json or model folder.');
+  }
+  // Pipelines that share an external server share its prompt cache too.
+  const byUrl = new Map<string, string[]>();
+  for (const p of result.pipelines) {
+    const t = (p.spec as { kind?: unknown; target?: { url?: unknown } }).target;
+    if ((p.spec as { kind?: unknown }).kind === 'external' && typeof t?.url === 'string') byUrl.set(t.url, [...(byUrl.get(t.url) ?? []), p.name]);
+  }
+  for (const [url, names] of byUrl) {
+    if (names.length > 1 || result.repeats > 1) {
+      out.push(`${names.join(', ')} sent the same prompts to ${url}${result.repeats > 1 ? ` (${result.repeats} repeats)` : ''}: a server with prefix caching (vLLM, SGLang) may favour whatever ran later.`);
+    }
+  }
+  return out;
+}
 
 /** Warnings for a result, most serious first. */
 export function validityWarnings(result: ResultFile): string[] {
@@ -30,5 +79,6 @@ export function validityWarnings(result: ResultFile): string[] {
       out.push(`${p.name}: no per-request samples stored, so no confidence intervals or significance tests.`);
     }
   }
+  out.push(...workloadWarnings(result));
   return out;
 }

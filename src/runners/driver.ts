@@ -17,13 +17,12 @@ export interface DriveProgress {
 /** What a driver needs besides the plan. */
 export interface DriveOptions {
   client: StreamClient;
-  requests: readonly WorkloadRequest[];
-  /** Request bodies for this pipeline, parallel to `requests`. */
-  bodies: readonly string[];
+  /** The k-th request of this pipeline repeat (warm-up included) and its body. */
+  request(k: number): { req: WorkloadRequest; body: string };
   path: string;
   stream: boolean;
   timeoutMs: number;
-  /** Position in the workload where this level starts (requests cycle through it). */
+  /** Ordinal of this level's first request within the repeat (the workload decides whether prompts repeat). */
   firstRequest: number;
   signal?: AbortSignal;
   progress?: DriveProgress;
@@ -44,15 +43,13 @@ export interface DriveResult {
 }
 
 async function sendOne(o: DriveOptions, j: number, scheduledAt: number, warmup: boolean): Promise<Sample> {
-  const n = o.requests.length;
-  const w = (o.firstRequest + j) % n;
-  const req = o.requests[w] as WorkloadRequest;
+  const { req, body } = o.request(o.firstRequest + j);
   if (o.progress) o.progress.sent++;
   const s = await o.client.send({
     index: req.index,
     warmup,
     path: o.path,
-    body: o.bodies[w] as string,
+    body,
     stream: o.stream,
     scheduledAt,
     timeoutMs: o.timeoutMs,

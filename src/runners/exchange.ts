@@ -26,15 +26,36 @@ export interface RequestSpec {
 const MAX_ERROR_BODY = 2048;
 
 interface Extracted {
+  /** Answer text (`text`, `delta.content`, `message.content`). */
   text: string;
+  /** Reasoning text (`reasoning_content` as vLLM/DeepSeek/llama.cpp send it, `reasoning` as Ollama/OpenRouter do). */
+  reasoning: string;
+  /** Tool-call text (function name and argument fragments of `tool_calls` deltas). */
+  toolText: string;
+  /** `finish_reason` of the first choice, when the chunk carries one. */
+  finishReason: string | null;
   usageCompletion: number | null;
   usagePrompt: number | null;
   error: string | null;
 }
 
-/** Pulls the generated text, usage and error out of one OpenAI-style chunk or response object. */
+function toolCallText(calls: unknown): string {
+  if (!Array.isArray(calls)) return '';
+  let out = '';
+  for (const c of calls) {
+    const fn = (c as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
+    if (!fn || typeof fn !== 'object') continue;
+    if (typeof fn.name === 'string') out += fn.name;
+    if (typeof fn.arguments === 'string') out += fn.arguments;
+    // Non-streamed responses (and Ollama) may give the arguments as an object.
+    else if (fn.arguments !== null && typeof fn.arguments === 'object') out += JSON.stringify(fn.arguments);
+  }
+  return out;
+}
+
+/** Pulls generated text (answer, reasoning, tool calls), finish reason, usage and error out of one OpenAI-style chunk or response. */
 export function extractChunk(obj: unknown): Extracted {
-  const out: Extracted = { text: '', usageCompletion: null, usagePrompt: null, error: null };
+  const out: Extracted = { text: '', reasoning: '', toolText: '', finishReason: null, usageCompletion: null, usagePrompt: null, error: null };
   if (obj === null || typeof obj !== 'object') return out;
   const o = obj as Record<string, unknown>;
   if (o.error !== undefined && o.error !== null) {
@@ -50,8 +71,14 @@ export function extractChunk(obj: unknown): Extracted {
   const choice = Array.isArray(o.choices) ? (o.choices[0] as Record<string, unknown> | undefined) : undefined;
   if (choice && typeof choice === 'object') {
     if (typeof choice.text === 'string') out.text = choice.text;
-    const delta = (choice.delta ?? choice.message) as { content?: unknown } | undefined;
-    if (delta && typeof delta.content === 'string') out.text = delta.content;
+    if (typeof choice.finish_reason === 'string' && choice.finish_reason.length > 0) out.finishReason = choice.finish_reason;
+    const delta = (choice.delta ?? choice.message) as Record<string, unknown> | null | undefined;
+    if (delta && typeof delta === 'object') {
+      if (typeof delta.content === 'string') out.text = delta.content;
+      const reasoning = delta.reasoning_content ?? delta.reasoning;
+      if (typeof reasoning === 'string') out.reasoning = reasoning;
+      out.toolText = toolCallText(delta.tool_calls);
+    }
   }
   return out;
 }
@@ -82,10 +109,17 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
   private replica: string | null = null;
   private retries: number | null = null;
   private firstAt: number | null = null;
+  private firstAnswerAt: number | null = null;
   private lastChunkAt: number | null = null;
+  /** Arrival of a chunk with a finish reason and no text: the stop token, when usage counts it (see sample()). */
+  private finishOnlyAt: number | null = null;
+  private finishReason: string | null = null;
+  private tokenEvents = 0;
   private chunkAt = 0;
   private readonly itl: number[] = [];
   private readonly pieces: string[] = [];
+  /** Reasoning and tool-call text: output tokens too, but not the answer. */
+  private readonly otherPieces: string[] = [];
   private usageCompletion: number | null = null;
   private usagePrompt: number | null = null;
   private errorText: string | null = null;
@@ -176,7 +210,7 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
     if (this.kind === BodyKind.Sse) {
       const rest = (this.decoder as StringDecoder).end();
       if (rest.length > 0) this.sse?.feed(rest);
-      if (!this.sseDone && this.pieces.length === 0 && this.usageCompletion === null) this.fail('error', 'stream ended without any chunk');
+      if (!this.sseDone && this.tokenEvents === 0 && this.finishOnlyAt === null && this.usageCompletion === null) this.fail('error', 'stream ended without any chunk');
       else this.finish();
       return;
     }
@@ -199,8 +233,11 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
     }
     this.usageCompletion = x.usageCompletion;
     this.usagePrompt = x.usagePrompt;
+    this.finishReason = x.finishReason;
     // A non-streamed answer arrives all at once: it has no first-token time of its own.
     if (x.text.length > 0) this.pieces.push(x.text);
+    if (x.reasoning.length > 0) this.otherPieces.push(x.reasoning);
+    if (x.toolText.length > 0) this.otherPieces.push(x.toolText);
     this.finish();
   }
 
@@ -224,11 +261,20 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
     }
     if (x.usageCompletion !== null) this.usageCompletion = x.usageCompletion;
     if (x.usagePrompt !== null) this.usagePrompt = x.usagePrompt;
-    if (x.text.length === 0) return;
-    this.pieces.push(x.text);
+    if (x.finishReason !== null) this.finishReason = x.finishReason;
+    if (x.text.length > 0) this.pieces.push(x.text);
+    if (x.reasoning.length > 0) this.otherPieces.push(x.reasoning);
+    if (x.toolText.length > 0) this.otherPieces.push(x.toolText);
+    if (x.text.length + x.reasoning.length + x.toolText.length === 0) {
+      // llama.cpp and vLLM stream the stop token as an empty chunk with the finish reason, after the last text.
+      if (x.finishReason !== null) this.finishOnlyAt = this.chunkAt;
+      return;
+    }
+    if (x.text.length > 0 && this.firstAnswerAt === null) this.firstAnswerAt = this.chunkAt;
     if (this.firstAt === null) this.firstAt = this.chunkAt;
     else this.itl.push(this.chunkAt - (this.lastChunkAt as number));
     this.lastChunkAt = this.chunkAt;
+    this.tokenEvents++;
   }
 
   /** Settles as failed (first failure wins) and drops the connection. */
@@ -259,11 +305,31 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
   private sample(endAt: number): Sample {
     const spec = this.spec;
     const tok = this.ctx.tokenizer;
+    const ok = this.status === 'ok';
+    let firstAt = this.firstAt;
+    let lastAt = this.lastChunkAt;
+    let itl = this.itl;
+    // A text-less finish chunk carries a counted token (the stop token) unless the server's usage shows that
+    // the text chunks already account for every token; without usage, only a "stop" finish is taken as one.
+    const stopToken =
+      this.finishOnlyAt !== null &&
+      (this.usageCompletion !== null ? this.usageCompletion > this.tokenEvents : this.finishReason === 'stop');
+    if (stopToken) {
+      const at = this.finishOnlyAt as number;
+      if (firstAt === null) firstAt = at;
+      else itl = [...itl, at - (lastAt as number)];
+      lastAt = at;
+    } else if (this.finishOnlyAt !== null && lastAt !== null) {
+      // Not a token, but generation only ended here: E2E runs to the complete response.
+      lastAt = this.finishOnlyAt;
+    }
     const text = this.pieces.length === 1 ? (this.pieces[0] as string) : this.pieces.join('');
+    const other = this.otherPieces.join('');
     let outputTokens = 0;
     let source: Sample['outputTokensSource'] = 'none';
     let mismatch: Sample['tokenCountMismatch'] = null;
-    const counted = tok ? (text.length > 0 ? tok.count(text) : 0) : null;
+    // The stop token has no text, so a tokenizer cannot see it: add it where the stream showed one.
+    const counted = tok ? (text.length > 0 ? tok.count(text) : 0) + (other.length > 0 ? tok.count(other) : 0) + (stopToken ? 1 : 0) : null;
     if (this.usageCompletion !== null) {
       outputTokens = this.usageCompletion;
       source = 'usage';
@@ -272,10 +338,9 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
       outputTokens = counted;
       source = 'tokenizer';
     }
-    const ok = this.status === 'ok';
-    const ttftMs = ok && this.firstAt !== null ? this.firstAt - spec.scheduledAt : null;
-    // E2E ends at the last token; the usage chunk and [DONE] that follow it are not generation time.
-    const e2eMs = (ok && this.lastChunkAt !== null ? this.lastChunkAt : endAt) - spec.scheduledAt;
+    const ttftMs = ok && firstAt !== null ? firstAt - spec.scheduledAt : null;
+    // E2E ends at the last token event; the usage chunk and [DONE] that follow it are not generation time.
+    const e2eMs = (ok && lastAt !== null ? lastAt : endAt) - spec.scheduledAt;
     let tpotMs: number | null = null;
     if (ok && ttftMs !== null && outputTokens >= 1) tpotMs = outputTokens === 1 ? 0 : (e2eMs - ttftMs) / (outputTokens - 1);
     return {
@@ -286,18 +351,20 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
       httpStatus: this.httpStatus,
       scheduledMs: spec.scheduledAt - this.clock0,
       sentMs: this.sentAt - this.clock0,
-      firstTokenMs: this.firstAt === null ? null : this.firstAt - this.clock0,
+      firstTokenMs: firstAt === null ? null : firstAt - this.clock0,
       endMs: endAt - this.clock0,
       ttftMs,
+      answerTtftMs: ok && this.firstAnswerAt !== null ? this.firstAnswerAt - spec.scheduledAt : null,
       e2eMs,
       tpotMs,
-      itlMs: this.itl,
+      itlMs: itl,
       promptTokens: this.usagePrompt ?? spec.promptTokens,
       outputTokens,
       outputTokensSource: source,
       tokenCountMismatch: mismatch,
       replica: this.replica,
       retries: this.retries,
+      finishReason: this.finishReason,
     };
   }
 }

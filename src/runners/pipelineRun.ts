@@ -16,7 +16,7 @@ import { planLevels } from './schedule.js';
 import { StreamClient } from './streamClient.js';
 import { judgeLevel } from './sweep.js';
 import type { TokenCounter } from './tokenCounter.js';
-import { apiPath, requestBody, type Workload } from './workload.js';
+import { apiPath, requestBody, type Workload, type WorkloadRequest } from './workload.js';
 
 export interface PipelineRunInput {
   prepared: PreparedPipeline;
@@ -103,12 +103,26 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
     client = new StreamClient({ baseUrl: deployment.url, apiKey, tokenizer: input.tokenizer }, warmupT0);
     // autocannon reads whole responses: it always gets the non-streamed form of the same requests.
     const stream = workload.stream && scenario.load.driver === 'streaming';
-    const bodies = workload.requests.map((r) => requestBody(r, workload.api, stream, model));
+    const bodyOptions = { extraBody: spec.kind === 'external' ? spec.target.extraBody : null, fixedOutput: workload.fixedOutput };
+    const bodies = workload.requests.map((r) => requestBody(r, workload.api, stream, model, bodyOptions));
+    // Bodies past the built prompts are made when first sent; only the newest are kept (ordinals only grow).
+    const lateBodies = new Map<number, string>();
+    const request = (k: number): { req: WorkloadRequest; body: string } => {
+      const req = workload.at(k);
+      if (k < bodies.length) return { req, body: bodies[k] as string };
+      if (workload.reusePrompts) return { req, body: bodies[k % bodies.length] as string };
+      let body = lateBodies.get(k);
+      if (body === undefined) {
+        body = requestBody(req, workload.api, stream, model, bodyOptions);
+        if (lateBodies.size >= 4096) lateBodies.clear();
+        lateBodies.set(k, body);
+      }
+      return { req, body };
+    };
     const progress: DriveProgress = { sent: 0, done: 0, failed: 0 };
     const base: Omit<DriveOptions, 'firstRequest'> = {
       client,
-      requests: workload.requests,
-      bodies,
+      request,
       path: apiPath(workload.api),
       stream,
       timeoutMs: scenario.load.requestTimeoutMs,

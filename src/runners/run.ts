@@ -194,7 +194,10 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
   const workloadTokDir = baseline?.tokenizerDir ?? prepared.find((p) => p.tokenizerDir !== null)?.tokenizerDir ?? null;
   const workload = buildWorkload(scenario.workload, scenario.seed, tokenizerFor(workloadTokDir, tokenizers));
   checkContext(workload, prepared);
-  progress(`workload: ${workload.requests.length} distinct requests (sha256 ${workload.sha256.slice(0, 12)})`);
+  const prompts = workload.reusePrompts
+    ? `${workload.requests.length} prompts, reused in turn (workload.reusePrompts)`
+    : 'a distinct prompt for every request';
+  progress(`workload: ${prompts}; prompt lengths ${workload.tokenizer ? `in ${workload.tokenizer} tokens` : 'estimated (no tokenizer)'} (sha256 ${workload.sha256.slice(0, 12)})`);
 
   const modelHashes: Record<string, string> = {};
   for (const p of prepared) if (p.modelSha256) modelHashes[p.spec.name] = p.modelSha256;
@@ -208,7 +211,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     complete,
-    scenario: { ...scenario, workloadSha256: workload.sha256 } as unknown as Record<string, unknown>,
+    scenario: { ...scenario, workloadSha256: workload.sha256, workloadTokenizer: workload.tokenizer } as unknown as Record<string, unknown>,
     provenance,
     repeats: scenario.repeat,
     pipelines: prepared.map((p) => buildPipelineResult(p, outs.get(p.spec.name) ?? [], scenario, quality.get(p.spec.name) ?? null)),

@@ -26,7 +26,18 @@ export interface WorkloadRequest {
 export interface Workload {
   api: ApiKind;
   stream: boolean;
+  /** Ask servers for exactly max_tokens (ignore_eos + min_tokens). */
+  fixedOutput: boolean;
+  /** The prompts built up front (synthetic: distinctRequests; dataset: its lines). */
   requests: WorkloadRequest[];
+  /** Cycle through `requests` (prompts repeat); otherwise every request gets a prompt of its own. */
+  reusePrompts: boolean;
+  /**
+   * The request sent as the k-th of a pipeline repeat (warm-up included). Deterministic in k, so every pipeline
+   * sends the same request k. Without reuse, k past `requests` gets a fresh prompt (synthetic) or the dataset
+   * line with a short unique prefix (datasets), so no prompt cache can serve it.
+   */
+  at(k: number): WorkloadRequest;
   /** Tokenizer folder used to size prompts, or null (sizes then approximate 0.75 words per token). */
   tokenizer: string | null;
   /** sha256 of the requests, so a result shows every pipeline got the same workload. */
@@ -72,7 +83,10 @@ function wordsFrom(start: number, count: number): string {
 
 /** Consecutive corpus words from a seeded offset, cut to `tokens` model tokens when a tokenizer is known. */
 function syntheticPrompt(tokens: number, rng: SeededRng, tok: TokenCounter | null): { text: string; count: number | null } {
-  const start = rng.int(0, words().length - 1);
+  return promptAt(rng.int(0, words().length - 1), tokens, tok);
+}
+
+function promptAt(start: number, tokens: number, tok: TokenCounter | null): { text: string; count: number | null } {
   if (!tok) return { text: wordsFrom(start, Math.max(1, Math.round(tokens * 0.75))), count: null };
   let wordCount = Math.ceil(tokens * 0.8) + 4;
   let ids: number[] = [];
@@ -116,18 +130,37 @@ function readJsonl(path: string): Array<z.output<typeof jsonlLine>> {
   return lines;
 }
 
+/** A prefix that makes a re-sent dataset prompt unique from its first token on (prefix caches match from the start). */
+function uniquePrefix(k: number): string {
+  return `[request ${k}] `;
+}
+
+function withPrefix(req: WorkloadRequest, k: number, tok: TokenCounter | null): WorkloadRequest {
+  const prefix = uniquePrefix(k);
+  const messages = req.messages.map((m, i) => (i === 0 ? { ...m, content: prefix + m.content } : m));
+  const prompt = prefix + req.prompt;
+  return { ...req, index: k, prompt, messages, promptTokens: tok ? tok.count(prompt) : null };
+}
+
 /** Builds the workload from its spec and the scenario seed. */
 export function buildWorkload(spec: WorkloadSpec, seed: number, tok: TokenCounter | null): Workload {
   const lengthRng = new SeededRng(subSeed(seed, 'lengths'));
   const promptRng = new SeededRng(subSeed(seed, 'prompts'));
   const requests: WorkloadRequest[] = [];
+  const seen = new Set<string>();
+  // Prompts are drawn without replacement: a text already used is drawn again, then made unique by a prefix.
+  const nextSynthetic = (i: number, s: Extract<WorkloadSpec, { kind: 'synthetic' }>): WorkloadRequest => {
+    const promptLen = drawLength(s.promptTokens, lengthRng);
+    const maxTokens = drawLength(s.outputTokens, lengthRng);
+    let p = syntheticPrompt(promptLen, promptRng, tok);
+    for (let attempt = 0; attempt < 8 && seen.has(p.text); attempt++) p = syntheticPrompt(promptLen, promptRng, tok);
+    let req: WorkloadRequest = { index: i, prompt: p.text, messages: [{ role: 'user', content: p.text }], promptTokens: p.count, maxTokens };
+    if (seen.has(p.text)) req = withPrefix(req, i, tok);
+    seen.add(req.prompt);
+    return req;
+  };
   if (spec.kind === 'synthetic') {
-    for (let i = 0; i < spec.distinctRequests; i++) {
-      const promptLen = drawLength(spec.promptTokens, lengthRng);
-      const maxTokens = drawLength(spec.outputTokens, lengthRng);
-      const { text, count } = syntheticPrompt(promptLen, promptRng, tok);
-      requests.push({ index: i, prompt: text, messages: [{ role: 'user', content: text }], promptTokens: count, maxTokens });
-    }
+    for (let i = 0; i < spec.distinctRequests; i++) requests.push(nextSynthetic(i, spec));
   } else {
     readJsonl(spec.path).forEach((line, i) => {
       const maxTokens = line.max_tokens ?? drawLength(spec.outputTokens, lengthRng);
@@ -136,8 +169,24 @@ export function buildWorkload(spec: WorkloadSpec, seed: number, tok: TokenCounte
       requests.push({ index: i, prompt, messages, promptTokens: tok ? tok.count(prompt) : null, maxTokens });
     });
   }
-  const sha256 = createHash('sha256').update(JSON.stringify({ api: spec.api, stream: spec.stream, requests })).digest('hex');
-  return { api: spec.api, stream: spec.stream, requests, tokenizer: tok?.source ?? null, sha256 };
+  const reusePrompts = spec.reusePrompts;
+  const hash = createHash('sha256').update(JSON.stringify({ api: spec.api, stream: spec.stream, requests }));
+  // Prompts past the built ones depend on the spec and seed too: they are part of what every pipeline gets.
+  if (!reusePrompts) hash.update(JSON.stringify({ unique: true, seed, spec }));
+  const sha256 = hash.digest('hex');
+  const n = requests.length;
+  const extra: WorkloadRequest[] = [];
+  const at = (k: number): WorkloadRequest => {
+    if (k < n) return requests[k] as WorkloadRequest;
+    if (reusePrompts) return requests[k % n] as WorkloadRequest;
+    // Generated in order, so request k is the same whichever pipeline asks first.
+    while (extra.length <= k - n) {
+      const i = n + extra.length;
+      extra.push(spec.kind === 'synthetic' ? nextSynthetic(i, spec) : withPrefix(requests[i % n] as WorkloadRequest, i, tok));
+    }
+    return extra[k - n] as WorkloadRequest;
+  };
+  return { api: spec.api, stream: spec.stream, fixedOutput: spec.fixedOutput, requests, reusePrompts, at, tokenizer: tok?.source ?? null, sha256 };
 }
 
 /** Route for an API kind. */
@@ -145,12 +194,21 @@ export function apiPath(api: ApiKind): string {
   return api === 'chat' ? '/v1/chat/completions' : api === 'completions' ? '/v1/completions' : '/v1/generate';
 }
 
+/** What a pipeline adds to every request body. */
+export interface BodyOptions {
+  /** Server-specific fields (target.extraBody), merged last: they win over llmbench's own. */
+  extraBody?: Record<string, unknown> | null;
+  /** Ask for exactly max_tokens: `ignore_eos` (vLLM, llama.cpp, llmbench) and `min_tokens` (vLLM, llmbench). */
+  fixedOutput?: boolean;
+}
+
 /**
  * The JSON body for one request. Greedy decoding (temperature 0) so every pipeline is asked for the same
  * thing; streaming asks for a final usage chunk so output tokens come from the server when it can say.
  */
-export function requestBody(req: WorkloadRequest, api: ApiKind, stream: boolean, model: string | null): string {
-  if (api === 'generate') return JSON.stringify({ prompt: req.prompt, max_tokens: req.maxTokens });
+export function requestBody(req: WorkloadRequest, api: ApiKind, stream: boolean, model: string | null, o: BodyOptions = {}): string {
+  const fixed = o.fixedOutput === true ? { ignore_eos: true, min_tokens: req.maxTokens } : {};
+  if (api === 'generate') return JSON.stringify({ prompt: req.prompt, max_tokens: req.maxTokens, ...fixed, ...(o.extraBody ?? {}) });
   const body: Record<string, unknown> = {};
   if (model !== null) body.model = model;
   if (api === 'chat') body.messages = req.messages;
@@ -159,5 +217,5 @@ export function requestBody(req: WorkloadRequest, api: ApiKind, stream: boolean,
   body.temperature = 0;
   body.stream = stream;
   if (stream) body.stream_options = { include_usage: true };
-  return JSON.stringify(body);
+  return JSON.stringify({ ...body, ...fixed, ...(o.extraBody ?? {}) });
 }

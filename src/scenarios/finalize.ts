@@ -57,6 +57,8 @@ function workloadSpec(raw: ScenarioFile['workload'], ctx: FinalizeContext, probl
       api: raw.api,
       stream,
       path,
+      reusePrompts: raw.reusePrompts,
+      fixedOutput: raw.fixedOutput,
       outputTokens: lengthDist(raw.outputTokens),
     };
   }
@@ -65,6 +67,8 @@ function workloadSpec(raw: ScenarioFile['workload'], ctx: FinalizeContext, probl
     api: raw.api,
     stream,
     distinctRequests: raw.distinctRequests,
+    reusePrompts: raw.reusePrompts,
+    fixedOutput: raw.fixedOutput,
     promptTokens: lengthDist(raw.promptTokens),
     outputTokens: lengthDist(raw.outputTokens),
   };
@@ -173,6 +177,8 @@ function externalPipeline(raw: RawExternal, at: string, ctx: FinalizeContext, pr
       tokenizer: raw.target.tokenizer
         ? resolveModelSource(raw.target.tokenizer, `${at}.target.tokenizer`, ctx, problems)
         : null,
+      extraBody: raw.target.extraBody ?? null,
+      allowRemote: raw.target.allowRemote === true,
     },
   };
 }

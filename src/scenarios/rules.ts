@@ -71,24 +71,25 @@ export function localPipelineRules(p: LocalFields, ctx: Ctx): void {
   }
 }
 
-/** An external target must be an http(s) URL on this machine. */
-export function targetUrlRule(url: string, ctx: Ctx): void {
+/** An external target must be an http(s) URL, on this machine unless the user opted in with allowRemote. */
+export function targetUrlRule(t: { url: string; allowRemote?: boolean | undefined }, ctx: Ctx): void {
+  const url = t.url;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    problem(ctx, [], `not a valid URL: "${url}"`);
+    problem(ctx, ['url'], `not a valid URL: "${url}"`);
     return;
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    problem(ctx, [], `expected an http:// or https:// URL, got ${parsed.protocol}`);
+    problem(ctx, ['url'], `expected an http:// or https:// URL, got ${parsed.protocol}`);
   }
-  if (!isLoopbackHost(parsed.hostname)) {
+  if (!isLoopbackHost(parsed.hostname) && t.allowRemote !== true) {
     problem(
       ctx,
-      [],
-      `host "${parsed.hostname}" is not loopback; llmbench only sends load to this machine ` +
-        '(127.0.0.1, localhost, ::1) so that a benchmark never floods a shared or remote service by mistake',
+      ['url'],
+      `host "${parsed.hostname}" is not on this machine; llmbench only sends load elsewhere when asked, so that a ` +
+        'benchmark never floods a shared service by mistake: add target.allowRemote: true (or pass --allow-remote)',
     );
   }
 }

@@ -47,12 +47,16 @@ const workload = z.union([
   z.strictObject({
     api: api.default(D.workload.api),
     stream: z.boolean().default(D.workload.stream),
-    distinctRequests: posInt.max(100_000).default(D.workload.distinctRequests),
+    distinctRequests: posInt.max(100_000).default(D.workload.distinctRequests).describe('prompts built up front; with reusePrompts, how many distinct prompts are cycled'),
+    reusePrompts: z.boolean().default(false).describe('cycle through distinctRequests prompts (prompt caches then hit); default: every request gets its own prompt'),
+    fixedOutput: z.boolean().default(false).describe('ask for exactly max_tokens output tokens (sends ignore_eos and min_tokens)'),
     promptTokens: lengthDist.default({ dist: 'fixed', value: D.workload.promptTokens }),
     outputTokens: lengthDist.default({ dist: 'fixed', value: D.workload.outputTokens }),
   }),
   z.strictObject({
     jsonl: z.string().min(1).describe('JSONL file of {"prompt"|"messages", "max_tokens"?} lines, relative to the scenario file'),
+    reusePrompts: z.boolean().default(false).describe('cycle through the lines; default: a line sent again gets a short unique prefix'),
+    fixedOutput: z.boolean().default(false).describe('ask for exactly max_tokens output tokens (sends ignore_eos and min_tokens)'),
     api: api.default(D.workload.api),
     stream: z.boolean().default(D.workload.stream),
     outputTokens: lengthDist.default({ dist: 'fixed', value: D.workload.outputTokens }),
@@ -143,14 +147,19 @@ const externalPipeline = z.strictObject({
   name: safeName,
   baseline: z.boolean().optional(),
   target: z.strictObject({
-    url: z.string().min(1).superRefine(targetUrlRule),
+    url: z.string().min(1),
     model: z.string().min(1).optional(),
     apiKeyEnv: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })
       .optional(),
     tokenizer: z.string().min(1).optional(),
-  }),
+    extraBody: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('fields added to every request body, e.g. {cache_prompt: false} (llama.cpp) or {chat_template_kwargs: {...}}'),
+    allowRemote: z.boolean().optional().describe('allow a target that is not on this machine (127.0.0.0/8, localhost, ::1)'),
+  }).superRefine(targetUrlRule),
 });
 
 const quick = z.strictObject({

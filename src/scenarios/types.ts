@@ -17,7 +17,12 @@ export type WorkloadSpec =
       kind: 'synthetic';
       api: ApiKind;
       stream: boolean;
+      /** Prompts built up front; with reusePrompts, the cycle length. */
       distinctRequests: number;
+      /** Cycle through distinctRequests prompts instead of giving every request its own (prompt caches then hit). */
+      reusePrompts: boolean;
+      /** Ask for exactly max_tokens output tokens (ignore_eos + min_tokens). */
+      fixedOutput: boolean;
       promptTokens: LengthDist;
       outputTokens: LengthDist;
     }
@@ -27,6 +32,9 @@ export type WorkloadSpec =
       stream: boolean;
       /** Absolute path of the JSONL file. */
       path: string;
+      /** Cycle through the file's lines; otherwise lines re-sent get a short unique prefix. */
+      reusePrompts: boolean;
+      fixedOutput: boolean;
       /** max_tokens for lines that do not carry their own. */
       outputTokens: LengthDist;
     };
@@ -123,6 +131,10 @@ export interface ExternalPipelineSpec {
     apiKeyEnv: string | null;
     /** Preset or folder whose tokenizer counts output tokens when the server sends no usage. */
     tokenizer: string | null;
+    /** Fields added to every request body (cache_prompt, ignore_eos, chat_template_kwargs...). */
+    extraBody: Record<string, unknown> | null;
+    /** The user opted in to a target that is not on this machine. */
+    allowRemote: boolean;
   };
 }
 

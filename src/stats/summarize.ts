@@ -208,6 +208,19 @@ function validity(
   return reasons;
 }
 
+/** Requests whose workload index was already sent earlier in the same repeat (warm-up included). */
+export function resentPrompts(samples: readonly Sample[]): number {
+  const seen = new Map<number, Set<number>>();
+  let resent = 0;
+  for (const s of samples) {
+    let set = seen.get(runOf(s));
+    if (!set) seen.set(runOf(s), (set = new Set()));
+    if (set.has(s.index)) resent++;
+    else set.add(s.index);
+  }
+  return resent;
+}
+
 /** Summarizes one pipeline's samples (all repeats) and resource traces (one per repeat). */
 export function summarizePipeline(
   samples: readonly Sample[],
@@ -251,6 +264,14 @@ export function summarizePipeline(
     goodputRequestsPerSecond: opts.slo ? perSec(ok.filter((s) => meetsSlo(s, opts.slo as SloLimits)).length) : null,
     outputTokens,
     tokenCountMismatches: measured.filter((s) => s.tokenCountMismatch !== null).length,
+    answerTtftMs: distribution(ok.flatMap((s) => (s.answerTtftMs === null || s.answerTtftMs === undefined ? [] : [s.answerTtftMs]))),
+    resentPrompts: resentPrompts(samples),
+    outputTokenSources: {
+      usage: ok.filter((s) => s.outputTokensSource === 'usage').length,
+      tokenizer: ok.filter((s) => s.outputTokensSource === 'tokenizer').length,
+      none: ok.filter((s) => s.outputTokensSource === 'none').length,
+    },
+    stoppedEarly: ok.filter((s) => typeof s.finishReason === 'string' && s.finishReason !== 'length').length,
     memory: summarizeMemory(traces, samples, opts.modelFileBytes),
     load,
     replicas: replicaSummaries(measured),

@@ -26,8 +26,10 @@ function options(extra: Partial<DriveOptions> = {}): DriveOptions {
   if (!client) throw new Error('no client');
   return {
     client,
-    requests,
-    bodies: requests.map((r) => JSON.stringify({ prompt: r.prompt })),
+    request: (k) => {
+      const req = requests[k % requests.length] as WorkloadRequest;
+      return { req, body: JSON.stringify({ prompt: req.prompt }) };
+    },
     path: '/v1/completions',
     stream: true,
     timeoutMs: 5000,

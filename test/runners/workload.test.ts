@@ -22,6 +22,8 @@ const synthetic: WorkloadSpec = {
   api: 'completions',
   stream: true,
   distinctRequests: 20,
+  reusePrompts: false,
+  fixedOutput: false,
   promptTokens: { dist: 'uniform', min: 10, max: 40 },
   outputTokens: { dist: 'lognormal', mean: 20, sd: 8, min: 4, max: 64 },
 };
@@ -60,15 +62,43 @@ describe('workload', () => {
   it('reads JSONL prompts and messages, with max_tokens per line or drawn', () => {
     const path = join(dir, 'p.jsonl');
     writeFileSync(path, '{"prompt":"hello there","max_tokens":3}\n\n{"messages":[{"role":"user","content":"hi"}]}\n');
-    const w = buildWorkload({ kind: 'jsonl', api: 'chat', stream: true, path, outputTokens: { dist: 'fixed', value: 11 } }, 1, null);
+    const w = buildWorkload({ kind: 'jsonl', api: 'chat', stream: true, path, reusePrompts: false, fixedOutput: false, outputTokens: { dist: 'fixed', value: 11 } }, 1, null);
     expect(w.requests.map((r) => [r.prompt, r.maxTokens, r.messages.length])).toEqual([
       ['hello there', 3, 1],
       ['hi', 11, 1],
     ]);
     writeFileSync(path, '{"prompt":"a"}\nnot json\n{"max_tokens":2}\n');
-    expect(() => buildWorkload({ kind: 'jsonl', api: 'chat', stream: true, path, outputTokens: { dist: 'fixed', value: 1 } }, 1, null)).toThrow(
+    expect(() => buildWorkload({ kind: 'jsonl', api: 'chat', stream: true, path, reusePrompts: false, fixedOutput: false, outputTokens: { dist: 'fixed', value: 1 } }, 1, null)).toThrow(
       /line 2: not valid JSON\n.*line 3: line needs exactly one of "prompt" or "messages"/,
     );
+  });
+
+  it('every request gets its own prompt past the built ones, the same for every pipeline; reuse cycles when asked', () => {
+    const a = buildWorkload(synthetic, 5, tok);
+    const b = buildWorkload(synthetic, 5, tok);
+    // b asks for request 59 first: the prompts past the built ones do not depend on who asks in which order.
+    expect(b.at(59)).toEqual(a.at(59));
+    const sent = Array.from({ length: 60 }, (_, k) => a.at(k));
+    expect(new Set(sent.map((r) => r.prompt)).size).toBe(60);
+    expect(sent.map((r) => r.index)).toEqual(Array.from({ length: 60 }, (_, k) => k));
+    for (const r of sent.slice(20)) {
+      expect(r.promptTokens).toBe(tok.count(r.prompt));
+      expect(r.promptTokens as number).toBeGreaterThanOrEqual(9);
+      expect(r.promptTokens as number).toBeLessThanOrEqual(42);
+    }
+    const reuse = buildWorkload({ ...synthetic, reusePrompts: true }, 5, tok);
+    expect(reuse.at(27)).toEqual(reuse.requests[7]);
+    expect(reuse.sha256).not.toBe(a.sha256);
+  });
+
+  it('a dataset line sent again gets a short unique prefix unless reuse is asked for', () => {
+    const path = join(dir, 'two.jsonl');
+    writeFileSync(path, '{"prompt":"alpha"}\n{"messages":[{"role":"user","content":"beta"}]}\n');
+    const spec = { kind: 'jsonl' as const, api: 'chat' as const, stream: true, path, reusePrompts: false, fixedOutput: false, outputTokens: { dist: 'fixed' as const, value: 4 } };
+    const w = buildWorkload(spec, 1, null);
+    expect([0, 1, 2, 3].map((k) => w.at(k).messages[0]?.content)).toEqual(['alpha', 'beta', '[request 2] alpha', '[request 3] beta']);
+    const r = buildWorkload({ ...spec, reusePrompts: true }, 1, null);
+    expect(r.at(3).messages[0]?.content).toBe('beta');
   });
 
   it('request bodies per API', () => {
@@ -78,5 +108,9 @@ describe('workload', () => {
     );
     expect(requestBody(r, 'chat', false, 'm')).toBe('{"model":"m","messages":[{"role":"user","content":"p"}],"max_tokens":4,"temperature":0,"stream":false}');
     expect(requestBody(r, 'generate', false, 'm')).toBe('{"prompt":"p","max_tokens":4}');
+    // fixedOutput asks for exactly max_tokens; extraBody is merged last and wins.
+    expect(requestBody(r, 'completions', false, null, { fixedOutput: true, extraBody: { cache_prompt: false, temperature: 0.5 } })).toBe(
+      '{"prompt":"p","max_tokens":4,"temperature":0.5,"stream":false,"ignore_eos":true,"min_tokens":4,"cache_prompt":false}',
+    );
   });
 });

@@ -35,6 +35,8 @@ pipelines:
       api: 'completions',
       stream: true,
       distinctRequests: 128,
+      reusePrompts: false,
+      fixedOutput: false,
       promptTokens: { dist: 'fixed', value: 64 },
       outputTokens: { dist: 'fixed', value: 32 },
     });
@@ -67,7 +69,7 @@ pipelines:
       kind: 'external',
       name: 'ext',
       baseline: true,
-      target: { url: 'http://localhost:8000', model: null, apiKeyEnv: 'MY_KEY', tokenizer: null },
+      target: { url: 'http://localhost:8000', model: null, apiKeyEnv: 'MY_KEY', tokenizer: null, extraBody: null, allowRemote: false },
     });
   });
 

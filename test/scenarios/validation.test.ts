@@ -94,8 +94,8 @@ pipelines:
     target: { url: "http://example.com:8000/v1" }
 `,
       [
-        'pipelines[0].target.url: host "example.com" is not loopback; llmbench only sends load to this machine ' +
-          '(127.0.0.1, localhost, ::1) so that a benchmark never floods a shared or remote service by mistake',
+        'pipelines[0].target.url: host "example.com" is not on this machine; llmbench only sends load elsewhere when asked, ' +
+          'so that a benchmark never floods a shared service by mistake: add target.allowRemote: true (or pass --allow-remote)',
       ],
     ],
     [
@@ -164,7 +164,7 @@ pipelines:
         'load.rate: required for profile poisson',
         'load.sweep: only allowed with profile sweep',
         'pipelines[0].model.quantize: expected one of int8, int4, int8-weight, fp16',
-        'pipelines[1].target.url: host "10.0.0.1" is not loopback; llmbench only sends load to this machine (127.0.0.1, localhost, ::1) so that a benchmark never floods a shared or remote service by mistake',
+        'pipelines[1].target.url: host "10.0.0.1" is not on this machine; llmbench only sends load elsewhere when asked, so that a benchmark never floods a shared service by mistake: add target.allowRemote: true (or pass --allow-remote)',
         'pipelines[2].balancer.kind: none needs serving.replicas 1 (got 2)',
         'load.sweep.stopWhen: "slo" needs an slo section',
       ],
