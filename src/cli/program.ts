@@ -10,6 +10,7 @@ import { registerEval } from './eval.js';
 import { registerReport } from './report.js';
 import { registerGenerate } from './generate.js';
 import { registerDoctor } from './doctor.js';
+import { registerProbe } from './probe.js';
 import { newProgram, runProgram } from './runProgram.js';
 
 /** Builds the commander program with every command registered. */
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerGenerate(program);
   registerDoctor(program);
+  registerProbe(program);
   return program;
 }
 

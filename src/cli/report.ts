@@ -43,7 +43,9 @@ export function registerReport(program: Command): void {
     .option('-b, --baseline <file>', 'saved baseline result (baselines/<name>.json) to check regressions against')
     .option('--max-regression <pct>', 'allowed significant worsening vs --baseline (default 10%)')
     .option('-f, --format <format>', 'table, md or json', 'table')
-    .action((file: string, opts: { gate: string[]; baseline?: string; maxRegression?: string; format: string }) => {
+    .option('--allow-invalid', 'judge pipelines the run marked INVALID or incomplete instead of failing their checks')
+    .option('--allow-estimated', 'judge token metrics whose counts did not come from the server (estimated)')
+    .action((file: string, opts: { gate: string[]; baseline?: string; maxRegression?: string; format: string; allowInvalid?: boolean; allowEstimated?: boolean }) => {
       const { stdout, verdict } = gateCommand({
         file,
         gates: opts.gate,
@@ -51,6 +53,8 @@ export function registerReport(program: Command): void {
         maxRegression: opts.maxRegression ?? null,
         format: parseFormat(opts.format, ['table', 'md', 'json'] as const),
         stepSummary: process.env['GITHUB_STEP_SUMMARY'] || null,
+        allowInvalid: opts.allowInvalid === true,
+        allowEstimated: opts.allowEstimated === true,
       });
       process.stdout.write(stdout);
       if (!verdict.pass) throw new LlmbenchError('GATE', `gate failed (${verdictHeadline(verdict)})`, null, 1);

@@ -25,6 +25,10 @@ export interface GateCommandOptions {
   format: 'table' | 'md' | 'json';
   /** $GITHUB_STEP_SUMMARY, when set. */
   stepSummary: string | null;
+  /** Judge INVALID / incomplete pipelines instead of failing their checks. */
+  allowInvalid?: boolean;
+  /** Judge token metrics whose counts are estimated. */
+  allowEstimated?: boolean;
 }
 
 /** Runs the gate; returns the text to print and the verdict (the CLI maps it to exit 0/1). */
@@ -43,6 +47,8 @@ export function gateCommand(opts: GateCommandOptions): { stdout: string; verdict
   const verdict = evaluateGates(result, opts.gates, {
     baseline: saved,
     maxRegressionPct: opts.maxRegression === null ? 10 : parseMaxRegression(opts.maxRegression),
+    allowInvalid: opts.allowInvalid === true,
+    allowEstimated: opts.allowEstimated === true,
   });
   if (opts.stepSummary) {
     const tables = compareRun(result).map((c) => `#### ${c.variant} vs ${c.baseline}\n\n${comparisonMarkdown(c, c.baseline, c.variant)}\n`);

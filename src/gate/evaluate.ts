@@ -1,6 +1,7 @@
 // Evaluates gates against a result: every check with its actual value, pass/fail and a reason a person can act on.
 import { LlmbenchError } from '../errors.js';
 import { formatPct, formatRatio, formatValue } from '../report/format.js';
+import { estimatedCounts } from '../report/warnings.js';
 import { baselineOf, comparePipelines, type BootstrapOptions, type MetricChange } from '../stats/compare.js';
 import { metric } from '../stats/metrics.js';
 import type { PipelineResult, ResultFile } from '../types.js';
@@ -37,6 +38,10 @@ export interface GateOptions {
   maxRegressionPct?: number;
   /** Also evaluate `result.scenario.gates` (default true). */
   includeScenarioGates?: boolean;
+  /** Judge pipelines the run marked INVALID or incomplete instead of failing their checks (default false). */
+  allowInvalid?: boolean;
+  /** Judge token metrics whose counts did not come from the server's usage (default false). */
+  allowEstimated?: boolean;
   bootstrap?: Partial<BootstrapOptions>;
 }
 
@@ -100,7 +105,40 @@ function thresholdText(gate: Gate): string {
   return formatValue(gate.threshold, metric(gate.metric).unit);
 }
 
-function checkGate(result: ResultFile, gate: Gate, bootstrap: Partial<BootstrapOptions>): GateCheck[] {
+/** Why a pipeline's numbers cannot back a verdict, or null when they can. */
+function untrusted(p: PipelineResult, metricKey: string, opts: GateOptions): string | null {
+  const why: string[] = [];
+  if (opts.allowInvalid !== true) {
+    if (!p.summary.valid) why.push(`${p.name} is INVALID (${p.summary.invalidReasons.join('; ') || 'marked invalid by the run'})`);
+    if (!p.complete) why.push(`${p.name} is incomplete${p.error ? ` (${p.error})` : ''}`);
+  }
+  if (opts.allowEstimated !== true && /tokens/i.test(metricKey)) {
+    const est = estimatedCounts(p);
+    if (est) why.push(`${p.name}'s output token counts are estimated: ${est}`);
+  }
+  return why.length > 0 ? why.join('; ') : null;
+}
+
+/** A check on numbers the run itself distrusts fails, saying why and how to judge it anyway. */
+function withTrust(check: GateCheck, pipelines: PipelineResult[], metricKey: string, opts: GateOptions): GateCheck {
+  const why = pipelines.map((p) => untrusted(p, metricKey, opts)).filter((w): w is string => w !== null);
+  if (why.length === 0) return check;
+  const flags = [opts.allowInvalid !== true && /INVALID|incomplete/.test(why.join()) ? '--allow-invalid' : null, /estimated/.test(why.join()) ? '--allow-estimated' : null]
+    .filter((f) => f !== null)
+    .join(' / ');
+  return { ...check, pass: false, reason: `${check.reason}; not judged: ${why.join('; ')} (pass ${flags} to judge it anyway)` };
+}
+
+function checkGate(result: ResultFile, gate: Gate, opts: GateOptions): GateCheck[] {
+  const base = baselineOf(result);
+  return checkGateRaw(result, gate, opts.bootstrap ?? {}).map((c) => {
+    const p = result.pipelines.find((x) => x.name === c.pipeline);
+    if (!p) return c;
+    return withTrust(c, gate.kind === 'value' || p === base ? [p] : [base, p], gate.metric, opts);
+  });
+}
+
+function checkGateRaw(result: ResultFile, gate: Gate, bootstrap: Partial<BootstrapOptions>): GateCheck[] {
   const def = metric(gate.metric);
   const ps = targets(result, gate);
   const want = `${OP_TEXT[gate.op]} ${thresholdText(gate)}`;
@@ -141,7 +179,12 @@ export function evaluateGates(result: ResultFile, gates: readonly string[], opts
   const all = [...(opts.includeScenarioGates === false ? [] : scenarioGates(result)), ...gates];
   const parsed = parseGates(all);
   const bootstrap = opts.bootstrap ?? {};
-  const checks = parsed.flatMap((g) => checkGate(result, g, bootstrap));
-  if (opts.baseline) checks.push(...regressionChecks(result, opts.baseline, opts.maxRegressionPct ?? 10, bootstrap));
+  const checks = parsed.flatMap((g) => checkGate(result, g, opts));
+  if (opts.baseline) {
+    for (const c of regressionChecks(result, opts.baseline, opts.maxRegressionPct ?? 10, bootstrap)) {
+      const p = result.pipelines.find((x) => x.name === c.pipeline);
+      checks.push(p ? withTrust(c, [p], c.expression, opts) : c);
+    }
+  }
   return { pass: checks.every((c) => c.pass), checks };
 }

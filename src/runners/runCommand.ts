@@ -6,9 +6,12 @@ import { renderVerdictTable, verdictHeadline } from '../gate/render.js';
 import { writeReportFiles } from '../report/commands.js';
 import { renderRunReport } from '../report/runReport.js';
 import { builtinScenarioPath } from '../scenarios/builtin.js';
+import { scenarioFromFlags, type TargetFlags } from '../scenarios/fromFlags.js';
 import { loadScenario } from '../scenarios/load.js';
 import { applyOverrides } from '../scenarios/overrides.js';
+import type { Scenario } from '../scenarios/types.js';
 import type { ResultFile } from '../types.js';
+import { dryRunPlan } from './dryRun.js';
 import { runScenario } from './run.js';
 
 /** Shipped scenario `llmbench run` uses without an argument (the default study when it exists). */
@@ -21,6 +24,14 @@ export interface RunCommandOptions {
   repeat: number | null;
   /** Check the scenario's gates after the run (exit 1 when one fails). */
   gate: boolean;
+  /** A run without a scenario file (`--target URL ...`); exclusive with `scenario`. */
+  target?: TargetFlags | null;
+  /** External targets may be off this machine. */
+  allowRemote?: boolean;
+  /** Gates judge INVALID / incomplete pipelines instead of failing. */
+  allowInvalid?: boolean;
+  /** Gates judge token metrics with estimated counts. */
+  allowEstimated?: boolean;
 }
 
 export interface RunCommandIo {
@@ -42,13 +53,28 @@ function defaultScenario(): string {
   return name;
 }
 
-/** Runs `llmbench run`; never leaves processes behind (the runners stop what they start). */
-export async function runCommand(opts: RunCommandOptions, io: RunCommandIo): Promise<RunCommandOutput> {
+/** The scenario a run command means: a file, a shipped name, or `--target` flags; with --quick/--repeat applied. */
+export function resolveRunScenario(opts: RunCommandOptions): Scenario {
   if (opts.repeat !== null && (!Number.isInteger(opts.repeat) || opts.repeat < 1 || opts.repeat > 100)) {
     throw new UsageError(`--repeat: expected an integer from 1 to 100, got ${opts.repeat}`);
   }
-  const loaded = loadScenario(opts.scenario ?? defaultScenario());
-  const scenario = applyOverrides(loaded, { quick: opts.quick, ...(opts.repeat !== null ? { repeat: opts.repeat } : {}) });
+  if (opts.target && opts.scenario !== null) {
+    throw new UsageError(`give a scenario file or --target, not both (got "${opts.scenario}" and --target ${opts.target.target})`);
+  }
+  const loaded = opts.target
+    ? scenarioFromFlags({ ...opts.target, allowRemote: opts.target.allowRemote || opts.allowRemote === true }, process.cwd())
+    : loadScenario(opts.scenario ?? defaultScenario(), { allowRemote: opts.allowRemote === true });
+  return applyOverrides(loaded, { quick: opts.quick, ...(opts.repeat !== null ? { repeat: opts.repeat } : {}) });
+}
+
+/** `llmbench run --dry-run`: validates, builds the workload and prints the plan; sends nothing. */
+export function dryRunCommand(opts: RunCommandOptions): string {
+  return dryRunPlan(resolveRunScenario(opts));
+}
+
+/** Runs `llmbench run`; never leaves processes behind (the runners stop what they start). */
+export async function runCommand(opts: RunCommandOptions, io: RunCommandIo): Promise<RunCommandOutput> {
+  const scenario = resolveRunScenario(opts);
   io.progress(`scenario ${scenario.name}: ${scenario.pipelines.map((p) => p.name).join(' vs ')}${scenario.repeat > 1 ? `, ${scenario.repeat} repeats interleaved` : ''}`);
   const { result, dir, path } = await runScenario(scenario, { outDir: opts.out ?? undefined, signal: io.signal, onProgress: io.progress });
 
@@ -70,7 +96,7 @@ export async function runCommand(opts: RunCommandOptions, io: RunCommandIo): Pro
     if (scenarioGates(result).length === 0) {
       parts.push('gate: the scenario has no gates; nothing to check\n');
     } else {
-      const verdict = evaluateGates(result, []);
+      const verdict = evaluateGates(result, [], { allowInvalid: opts.allowInvalid === true, allowEstimated: opts.allowEstimated === true });
       parts.push(renderVerdictTable(verdict));
       parts.push(`gate: ${verdictHeadline(verdict)}\n`);
       if (!verdict.pass) exitCode = 1;

@@ -17,6 +17,19 @@ export interface ParseOptions {
   baseDir: string;
   /** Check that model folders and JSONL files exist (default true). */
   checkFiles?: boolean;
+  /** --allow-remote: every external target may be off this machine, as if it said target.allowRemote: true. */
+  allowRemote?: boolean;
+}
+
+/** The data with allowRemote set on every external target (the command line's --allow-remote). */
+function withRemoteAllowed(data: unknown): unknown {
+  const d = data as { pipelines?: unknown } | null;
+  if (!d || typeof d !== 'object' || !Array.isArray(d.pipelines)) return data;
+  const pipelines = d.pipelines.map((p: unknown) => {
+    const t = (p as { target?: unknown } | null)?.target;
+    return t && typeof t === 'object' ? { ...(p as object), target: { ...t, allowRemote: true } } : p;
+  });
+  return { ...d, pipelines };
 }
 
 /** Parses and validates scenario text (YAML, of which JSON is a subset). */
@@ -35,7 +48,8 @@ export function parseScenario(text: string, opts: ParseOptions): Scenario {
 }
 
 /** Validates already-parsed data (e.g. a scenario object built in code). */
-export function validateScenario(data: unknown, opts: ParseOptions): Scenario {
+export function validateScenario(raw: unknown, opts: ParseOptions): Scenario {
+  const data = opts.allowRemote === true ? withRemoteAllowed(raw) : raw;
   const parsed = scenarioFileSchema.safeParse(data);
   const cross = crossSectionProblems(data);
   if (!parsed.success) throw new ScenarioError(opts.source, [...formatIssues(parsed.error.issues, data), ...cross]);
@@ -49,7 +63,7 @@ export function validateScenario(data: unknown, opts: ParseOptions): Scenario {
 }
 
 /** Loads a scenario file from disk. */
-export function loadScenarioFile(path: string): Scenario {
+export function loadScenarioFile(path: string, o: { allowRemote?: boolean } = {}): Scenario {
   const abs = resolve(path);
   let text: string;
   try {
@@ -57,16 +71,16 @@ export function loadScenarioFile(path: string): Scenario {
   } catch (e) {
     throw new UsageError(`cannot read scenario ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  return parseScenario(text, { source: path, baseDir: dirname(abs) });
+  return parseScenario(text, { source: path, baseDir: dirname(abs), ...o });
 }
 
 /** A path to a scenario file, or the name of a shipped one (`fp32-vs-int8`). */
-export function loadScenario(pathOrName: string): Scenario {
-  if (existsSync(pathOrName) && statSync(pathOrName).isFile()) return loadScenarioFile(pathOrName);
+export function loadScenario(pathOrName: string, o: { allowRemote?: boolean } = {}): Scenario {
+  if (existsSync(pathOrName) && statSync(pathOrName).isFile()) return loadScenarioFile(pathOrName, o);
   const builtin = builtinScenarioPath(pathOrName);
   if (builtin) {
     const text = readFileSync(builtin, 'utf8');
-    return parseScenario(text, { source: `builtin:${pathOrName.replace(/\.ya?ml$/, '')}`, baseDir: dirname(builtin) });
+    return parseScenario(text, { source: `builtin:${pathOrName.replace(/\.ya?ml$/, '')}`, baseDir: dirname(builtin), ...o });
   }
   const names = listBuiltinScenarios().map((s) => s.name);
   throw new UsageError(

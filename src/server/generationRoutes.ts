@@ -62,6 +62,12 @@ async function handle(state: ServerState, res: ServerResponse, req: ParsedReques
   }
   const promptIds = promptIdsOf(model, req);
   const maxTokens = maxTokensOf(model, promptIds.length, s.maxTokens);
+  if (s.minTokens > maxTokens) throw badRequest(`'min_tokens' (${s.minTokens}) must be <= max_tokens (${maxTokens})`, 'min_tokens');
+  // The engine stops a sequence at EOS itself, so a lower bound short of max_tokens cannot be honoured exactly.
+  if (s.minTokens > 1 && s.minTokens < maxTokens && !s.ignoreEos) {
+    throw badRequest(`'min_tokens' between 2 and max_tokens - 1 is not supported by this server; send min_tokens = max_tokens or ignore_eos: true`, 'min_tokens', 'unsupported_value');
+  }
+  const ignoreEos = s.ignoreEos || (s.minTokens > 1 && s.minTokens >= maxTokens);
   const id = `${req.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
   const meta: ResponseMeta = { id, created: Math.floor(Date.now() / 1000), model: model.id };
   const job = {
@@ -70,7 +76,7 @@ async function handle(state: ServerState, res: ServerResponse, req: ParsedReques
     maxTokens,
     // Without a seed, the server draws one, so every sequence still has its own reproducible generator.
     sampling: { temperature: s.temperature, topP: s.topP, seed: s.seed ?? randomInt(0, 2 ** 47) },
-    stopTokenIds: model.info.eosTokenIds,
+    stopTokenIds: ignoreEos ? [] : model.info.eosTokenIds,
     stopStrings: s.stop,
     timeoutMs: state.timeoutMs,
     arrivedAtMs,

@@ -8,6 +8,7 @@ import { LlmbenchError } from '../errors.js';
 import { generationRoutes } from './generationRoutes.js';
 import { createRequestListener, handleClientError } from './httpApp.js';
 import { infoRoutes } from './infoRoutes.js';
+import { tokenizeRoute } from './tokenizeRoute.js';
 import { loadServingEngine, type ServingEngine } from './engineBinding.js';
 import { Scheduler } from './scheduler.js';
 import { createServerMetrics } from './serverMetrics.js';
@@ -80,7 +81,7 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
     startedAtS: Math.floor(Date.now() / 1000),
     inFlight: 0,
   };
-  const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, createRequestListener(state, [...infoRoutes, ...generationRoutes]));
+  const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, createRequestListener(state, [...infoRoutes, tokenizeRoute, ...generationRoutes]));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(state, err, socket));
   const addr = await listen(server, opts.host, opts.port);
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -18,6 +18,9 @@ const commonFields = {
   n: z.number({ error: 'must be 1' }).nullish(),
   stream: z.boolean({ error: 'must be a boolean' }).nullish(),
   stream_options: z.object({ include_usage: z.boolean({ error: 'must be a boolean' }).nullish() }, { error: 'must be an object' }).nullish(),
+  // vLLM's extensions for benchmarks that need a fixed output length.
+  ignore_eos: z.boolean({ error: 'must be a boolean' }).nullish(),
+  min_tokens: z.number({ error: 'must be an integer >= 0' }).int({ error: 'must be an integer >= 0' }).min(0, { error: 'must be an integer >= 0' }).nullish(),
   // Accepted only at their neutral values: anything else would silently change what is generated.
   echo: z.boolean({ error: 'must be a boolean' }).nullish(),
   logprobs: z.union([z.boolean(), z.number()], { error: 'must be a boolean or a number' }).nullish(),
@@ -56,6 +59,8 @@ const generateSchema = z.object({
   top_p: commonFields.top_p,
   seed: commonFields.seed,
   stop: commonFields.stop,
+  ignore_eos: commonFields.ignore_eos,
+  min_tokens: commonFields.min_tokens,
 });
 
 /** Decoding settings common to every generation endpoint, after defaults. */
@@ -69,6 +74,10 @@ export interface GenerationSettings {
   stream: boolean;
   includeUsage: boolean;
   model: string | null;
+  /** Generate through end-of-sequence tokens (ignore_eos). */
+  ignoreEos: boolean;
+  /** min_tokens as asked (0 when absent). */
+  minTokens: number;
 }
 
 /** A chat message after validation; content parts are joined. */
@@ -129,7 +138,9 @@ function rejectUnsupported(b: Common): void {
   if (b.logit_bias && Object.keys(b.logit_bias).length > 0) throw unsupported('logit_bias', '');
 }
 
-function settingsOf(b: Common, maxTokens: number | null, defaultTemperature: number): GenerationSettings {
+type SettingsFields = Pick<Common, 'temperature' | 'top_p' | 'seed' | 'stop' | 'ignore_eos' | 'min_tokens'> & Partial<Pick<Common, 'stream' | 'stream_options' | 'model'>>;
+
+function settingsOf(b: SettingsFields, maxTokens: number | null, defaultTemperature: number): GenerationSettings {
   const stop = b.stop === undefined || b.stop === null ? [] : typeof b.stop === 'string' ? [b.stop] : b.stop;
   return {
     maxTokens,
@@ -140,6 +151,8 @@ function settingsOf(b: Common, maxTokens: number | null, defaultTemperature: num
     stream: b.stream ?? false,
     includeUsage: b.stream_options?.include_usage ?? false,
     model: b.model ?? null,
+    ignoreEos: b.ignore_eos === true,
+    minTokens: b.min_tokens ?? 0,
   };
 }
 
