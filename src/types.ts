@@ -108,7 +108,12 @@ export interface Sample {
   tpotMs: number | null;
   /** Gaps between token events (per chunk, not per token). */
   itlMs: number[];
+  /** The server's usage.prompt_tokens when given (it includes any chat template), else the client's count. */
   promptTokens: number | null;
+  /** The workload's own prompt length (client tokenizer, or null when estimated); absent in older results. */
+  clientPromptTokens?: number | null;
+  /** max_tokens the request asked for; absent in older results. */
+  requestedTokens?: number;
   outputTokens: number;
   outputTokensSource: 'usage' | 'tokenizer' | 'none';
   /** Server-reported and locally counted output tokens, when both exist and differ. */
@@ -209,6 +214,10 @@ export interface PipelineSummary {
   outputTokenSources?: { usage: number; tokenizer: number; none: number };
   /** Measured requests that stopped before max_tokens (finish_reason other than "length"), when the server said. */
   stoppedEarly?: number;
+  /** Mean prompt tokens per ok request: as the server counted them (usage) and as the workload sized them. */
+  promptTokensMean?: { server: number | null; client: number | null };
+  /** Output tokens asked for (sum of max_tokens) and delivered, over ok requests that recorded both. */
+  outputLength?: { requested: number; delivered: number };
   memory: MemorySummary;
   load: LoadSummary;
   replicas: ReplicaSummary[];

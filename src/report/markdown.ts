@@ -7,6 +7,7 @@ import { formatPct } from './format.js';
 import { mdTable } from './mdTable.js';
 import { comparisonGroups, testsLine } from './rows.js';
 import { balancingSection, failuresSection, overviewSection, provenanceSection, scenarioSection, sweepSection } from './sections.js';
+import { workloadNotes } from './notes.js';
 import { validityWarnings } from './warnings.js';
 
 /** A rendered markdown report and the files (SVG charts) it references, by name relative to it. */
@@ -70,6 +71,8 @@ export async function renderMarkdown(result: ResultFile, comparisons: readonly P
     parts.push('', `## ${c.variant} vs ${c.baseline}`, '', comparisonMarkdown(c, c.baseline, c.variant));
   }
   parts.push('', overviewSection(result));
+  const notes = workloadNotes(result);
+  if (notes.length > 0) parts.push('', '### Workload as delivered', '', ...notes.map((n) => `- ${n}`));
   const chartLines = charts
     .filter((c) => c.file !== 'replicas.svg' && c.file !== 'throughput-latency.svg')
     .map((c) => `![${c.title}](${c.file})`);

@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { PipelineComparison } from '../stats/compare.js';
 import type { ResultFile } from '../types.js';
 import { comparisonGroups, methodLine, testsLine } from './rows.js';
+import { workloadNotes } from './notes.js';
 import { validityWarnings } from './warnings.js';
 
 /** Column captions of a before/after table. */
@@ -43,6 +44,8 @@ export function renderTerminal(result: ResultFile, comparisons: readonly Pipelin
   const parts: string[] = [`llmbench run ${result.runId} (${name}), ${result.pipelines.length} pipelines, repeats: ${result.repeats}`];
   const warnings = renderWarnings(validityWarnings(result));
   if (warnings) parts.push(warnings);
+  const notes = workloadNotes(result);
+  if (notes.length > 0) parts.push(['Workload as delivered:', ...notes.map((n) => `  - ${n}`)].join('\n'));
   for (const c of comparisons) {
     const title = c.baseline === 'baseline' ? `${c.variant} vs baseline` : `${c.variant} vs ${c.baseline} (baseline)`;
     parts.push(renderComparisonTable(c, { title, baseline: c.baseline, variant: c.variant }));

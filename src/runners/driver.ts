@@ -54,6 +54,7 @@ async function sendOne(o: DriveOptions, j: number, scheduledAt: number, warmup: 
     scheduledAt,
     timeoutMs: o.timeoutMs,
     promptTokens: req.promptTokens,
+    maxTokens: req.maxTokens,
   });
   if (o.progress) {
     o.progress.done++;

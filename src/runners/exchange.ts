@@ -21,6 +21,8 @@ export interface RequestSpec {
   timeoutMs: number;
   /** Prompt length from the workload, used when the server reports no usage. */
   promptTokens: number | null;
+  /** max_tokens asked for (requested vs delivered lengths); absent when unknown. */
+  maxTokens?: number;
 }
 
 const MAX_ERROR_BODY = 2048;
@@ -359,6 +361,8 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
       tpotMs,
       itlMs: itl,
       promptTokens: this.usagePrompt ?? spec.promptTokens,
+      clientPromptTokens: spec.promptTokens,
+      ...(spec.maxTokens !== undefined ? { requestedTokens: spec.maxTokens } : {}),
       outputTokens,
       outputTokensSource: source,
       tokenCountMismatch: mismatch,

@@ -221,6 +221,16 @@ export function resentPrompts(samples: readonly Sample[]): number {
   return resent;
 }
 
+function meanOf(xs: number[]): number | null {
+  return xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
+/** Mean prompt length per request as the server reported it and as the workload sized it (requests that had both). */
+function promptMeans(ok: readonly Sample[]): { server: number | null; client: number | null } {
+  const both = ok.filter((s) => s.promptTokens !== null && s.clientPromptTokens !== undefined && s.clientPromptTokens !== null);
+  return { server: meanOf(both.map((s) => s.promptTokens as number)), client: meanOf(both.map((s) => s.clientPromptTokens as number)) };
+}
+
 /** Summarizes one pipeline's samples (all repeats) and resource traces (one per repeat). */
 export function summarizePipeline(
   samples: readonly Sample[],
@@ -272,6 +282,11 @@ export function summarizePipeline(
       none: ok.filter((s) => s.outputTokensSource === 'none').length,
     },
     stoppedEarly: ok.filter((s) => typeof s.finishReason === 'string' && s.finishReason !== 'length').length,
+    promptTokensMean: promptMeans(ok),
+    outputLength: ok.reduce(
+      (acc, s) => (s.requestedTokens === undefined ? acc : { requested: acc.requested + s.requestedTokens, delivered: acc.delivered + s.outputTokens }),
+      { requested: 0, delivered: 0 },
+    ),
     memory: summarizeMemory(traces, samples, opts.modelFileBytes),
     load,
     replicas: replicaSummaries(measured),
