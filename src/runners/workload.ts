@@ -1,10 +1,8 @@
 // The seeded workload: the same list of requests, byte for byte, for every pipeline of a run.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
-import { ScenarioError } from '../errors.js';
 import { loadHeldoutText } from '../model/corpusFiles.js';
 import type { ApiKind, LengthDist, WorkloadSpec } from '../scenarios/types.js';
+import { readDataset } from './dataset.js';
 import { SeededRng, subSeed } from './rng.js';
 import type { TokenCounter } from './tokenCounter.js';
 
@@ -95,39 +93,19 @@ function promptAt(start: number, tokens: number, tok: TokenCounter | null): { te
     if (ids.length >= tokens) break;
     wordCount = Math.ceil((wordCount * tokens) / Math.max(1, ids.length)) + 4;
   }
-  const text = tok.decode(ids.slice(0, tokens));
-  return { text, count: tok.count(text) };
-}
-
-const jsonlLine = z
-  .object({
-    prompt: z.string().min(1).optional(),
-    messages: z.array(z.object({ role: z.string().min(1), content: z.string() })).min(1).optional(),
-    max_tokens: z.number().int().min(1).optional(),
-  })
-  .refine((l) => (l.prompt === undefined) !== (l.messages === undefined), { error: 'needs exactly one of "prompt" or "messages"' });
-
-function readJsonl(path: string): Array<z.output<typeof jsonlLine>> {
-  const problems: string[] = [];
-  const lines: Array<z.output<typeof jsonlLine>> = [];
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .forEach((raw, i) => {
-      if (raw.trim() === '' || problems.length >= 20) return;
-      let data: unknown;
-      try {
-        data = JSON.parse(raw);
-      } catch {
-        problems.push(`workload.jsonl line ${i + 1}: not valid JSON`);
-        return;
-      }
-      const r = jsonlLine.safeParse(data);
-      if (r.success) lines.push(r.data);
-      else problems.push(`workload.jsonl line ${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || 'line'} ${x.message}`).join('; ')}`);
-    });
-  if (lines.length === 0 && problems.length === 0) problems.push('workload.jsonl: the file has no requests');
-  if (problems.length > 0) throw new ScenarioError(path, problems);
-  return lines;
+  // Decoding a cut id list can re-tokenize differently at the cut: move the cut until the text has exactly
+  // `tokens` tokens (vLLM's random dataset promises the same), or give up close to it after a few tries.
+  let cut = Math.min(tokens, ids.length);
+  let text = tok.decode(ids.slice(0, cut));
+  let count = tok.count(text);
+  for (let attempt = 0; attempt < 8 && count !== tokens && cut > 0; attempt++) {
+    const next = cut + (tokens - count);
+    if (next < 1 || next > ids.length || next === cut) break;
+    cut = next;
+    text = tok.decode(ids.slice(0, cut));
+    count = tok.count(text);
+  }
+  return { text, count };
 }
 
 /** A prefix that makes a re-sent dataset prompt unique from its first token on (prefix caches match from the start). */
@@ -162,8 +140,8 @@ export function buildWorkload(spec: WorkloadSpec, seed: number, tok: TokenCounte
   if (spec.kind === 'synthetic') {
     for (let i = 0; i < spec.distinctRequests; i++) requests.push(nextSynthetic(i, spec));
   } else {
-    readJsonl(spec.path).forEach((line, i) => {
-      const maxTokens = line.max_tokens ?? drawLength(spec.outputTokens, lengthRng);
+    readDataset(spec.path, tok).forEach((line, i) => {
+      const maxTokens = line.maxTokens ?? drawLength(spec.outputTokens, lengthRng);
       const messages = line.messages ?? [{ role: 'user', content: line.prompt as string }];
       const prompt = line.prompt ?? messages.map((m) => m.content).join('\n');
       requests.push({ index: i, prompt, messages, promptTokens: tok ? tok.count(prompt) : null, maxTokens });

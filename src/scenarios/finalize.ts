@@ -36,12 +36,12 @@ function lengthDist(raw: RawLength): LengthDist {
   return { dist: raw.dist, mean: raw.mean, sd: raw.sd, min: raw.min, max: raw.max ?? null };
 }
 
-function resolveModelSource(source: string, path: string, ctx: FinalizeContext, problems: string[]): string {
+function resolveModelSource(source: string, path: string, ctx: FinalizeContext, problems: string[], fileOk = false): string {
   // A preset may carry a seed: tiny@7.
   if ((PRESET_NAMES as readonly string[]).includes(source.split('@')[0] as string) && /^[a-z0-9]+(@\d+)?$/.test(source)) return source;
   const dir = isAbsolute(source) ? source : resolve(ctx.baseDir, source);
-  if (ctx.checkFiles && !(existsSync(dir) && statSync(dir).isDirectory())) {
-    problems.push(`${path}: "${source}" is neither a preset (${PRESET_NAMES.join(', ')}) nor an existing folder`);
+  if (ctx.checkFiles && !(existsSync(dir) && (statSync(dir).isDirectory() || (fileOk && statSync(dir).isFile())))) {
+    problems.push(`${path}: "${source}" is neither a preset (${PRESET_NAMES.join(', ')}) nor an existing folder${fileOk ? ' or tokenizer.json file' : ''}`);
   }
   return dir;
 }
@@ -175,7 +175,7 @@ function externalPipeline(raw: RawExternal, at: string, ctx: FinalizeContext, pr
       model: raw.target.model ?? null,
       apiKeyEnv: raw.target.apiKeyEnv ?? null,
       tokenizer: raw.target.tokenizer
-        ? resolveModelSource(raw.target.tokenizer, `${at}.target.tokenizer`, ctx, problems)
+        ? resolveModelSource(raw.target.tokenizer, `${at}.target.tokenizer`, ctx, problems, true)
         : null,
       extraBody: raw.target.extraBody ?? null,
       allowRemote: raw.target.allowRemote === true,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelDir } from '../../src/model/resolve.js';
-import { SeededRng } from '../../src/runners/rng.js';
+import { SeededRng, subSeed } from '../../src/runners/rng.js';
 import { loadTokenCounter, type TokenCounter } from '../../src/runners/tokenCounter.js';
 import { buildWorkload, drawLength, requestBody } from '../../src/runners/workload.js';
 import type { WorkloadSpec } from '../../src/scenarios/types.js';
@@ -99,6 +99,48 @@ describe('workload', () => {
     expect([0, 1, 2, 3].map((k) => w.at(k).messages[0]?.content)).toEqual(['alpha', 'beta', '[request 2] alpha', '[request 3] beta']);
     const r = buildWorkload({ ...spec, reusePrompts: true }, 1, null);
     expect(r.at(3).messages[0]?.content).toBe('beta');
+  });
+
+  it('prompts have exactly the drawn token length in the target tokenizer (a tokenizer.json file works as well as its folder)', () => {
+    const fromFile = loadTokenCounter(join(tok.source, 'tokenizer.json'));
+    const spec: WorkloadSpec = { ...synthetic, distinctRequests: 40, promptTokens: { dist: 'uniform', min: 5, max: 200 } };
+    const w = buildWorkload(spec, 3, fromFile);
+    // The lengths the workload drew: prompt then output length per request, from the seed's length stream.
+    const rng = new SeededRng(subSeed(3, 'lengths'));
+    const drawn = w.requests.map(() => {
+      const p = drawLength(spec.kind === 'synthetic' ? spec.promptTokens : { dist: 'fixed', value: 1 }, rng);
+      drawLength(spec.outputTokens, rng);
+      return p;
+    });
+    expect(w.requests.map((r) => fromFile.count(r.prompt))).toEqual(drawn);
+    // Exact: fixed lengths come out fixed.
+    const fixed = buildWorkload({ ...spec, promptTokens: { dist: 'fixed', value: 37 } }, 3, tok);
+    expect(new Set(fixed.requests.map((r) => tok.count(r.prompt)))).toEqual(new Set([37]));
+  });
+
+  it('reads ShareGPT (JSON array or JSONL): first human turn is the prompt, the reply sets max_tokens', () => {
+    const path = join(dir, 'sharegpt.json');
+    writeFileSync(
+      path,
+      JSON.stringify([
+        { id: 'a', conversations: [{ from: 'human', value: 'What is a river?' }, { from: 'gpt', value: 'A river is a stream of water flowing to the sea.' }] },
+        { id: 'b', conversations: [{ from: 'human', value: 'only a question' }] },
+        { id: 'c', conversations: [{ from: 'system', value: 'be brief' }, { from: 'human', value: 'Hi' }, { from: 'gpt', value: 'Hello there' }] },
+      ]),
+    );
+    const spec = { kind: 'jsonl' as const, api: 'chat' as const, stream: true, path, reusePrompts: false, fixedOutput: false, outputTokens: { dist: 'fixed' as const, value: 4 } };
+    const w = buildWorkload(spec, 1, tok);
+    expect(w.requests.map((r) => [r.prompt, r.maxTokens])).toEqual([
+      ['What is a river?', tok.count('A river is a stream of water flowing to the sea.')],
+      ['Hi', tok.count('Hello there')],
+    ]);
+    writeFileSync(path, `${JSON.stringify({ conversations: [{ from: 'human', value: 'q' }, { from: 'gpt', value: 'one two three' }] })}\n{"prompt":"p","output_tokens":9}\n`);
+    expect(buildWorkload(spec, 1, null).requests.map((r) => [r.prompt, r.maxTokens])).toEqual([
+      ['q', 4],
+      ['p', 9],
+    ]);
+    writeFileSync(path, '[{"conversations":[{"from":"human","value":"x"}]}]');
+    expect(() => buildWorkload(spec, 1, null)).toThrow('none of the 1 conversations has a human turn followed by a reply');
   });
 
   it('request bodies per API', () => {
