@@ -1,7 +1,8 @@
 // Terminal rendering with cli-table3: validity warnings on top, then one before/after table per variant.
 import Table from 'cli-table3';
 import type { PipelineComparison } from '../stats/compare.js';
-import type { ResultFile } from '../types.js';
+import type { PipelineSummary, ResultFile } from '../types.js';
+import { formatNumber, formatValue } from './format.js';
 import { comparisonGroups, methodLine, testsLine } from './rows.js';
 import { workloadNotes } from './notes.js';
 import { validityWarnings } from './warnings.js';
@@ -38,6 +39,22 @@ export function renderWarnings(warnings: readonly string[]): string {
   return ['Validity warnings:', ...warnings.map((w) => `  ! ${w}`)].join('\n');
 }
 
+function pipelineSummaryText(name: string, s: PipelineSummary): string {
+  const ms = (v: number | null): string => (v === null ? 'too few samples' : formatValue(v, 'ms'));
+  const rows: Array<[string, string]> = [
+    ['requests ok/total', `${s.counts.ok}/${s.counts.total}`],
+    ['TTFT p50 / p95', `${ms(s.ttftMs.p50)} / ${ms(s.ttftMs.p95)}`],
+    ['TPOT p50 / mean', `${ms(s.tpotMs.p50)} / ${ms(s.tpotMs.mean)}`],
+    ['ITL p50 (per chunk)', ms(s.itlMs.p50)],
+    ['E2E p50 / p95 / p99', `${ms(s.e2eMs.p50)} / ${ms(s.e2eMs.p95)} / ${ms(s.e2eMs.p99)}`],
+    ['requests/s', formatNumber(s.requestsPerSecond)],
+    ['output tokens/s', formatNumber(s.outputTokensPerSecond)],
+  ];
+  const t = newTable([name, '']);
+  for (const r of rows) t.push(r);
+  return t.toString();
+}
+
 /** The run's terminal report. */
 export function renderTerminal(result: ResultFile, comparisons: readonly PipelineComparison[]): string {
   const name = typeof result.scenario['name'] === 'string' ? result.scenario['name'] : 'scenario';
@@ -51,6 +68,10 @@ export function renderTerminal(result: ResultFile, comparisons: readonly Pipelin
     parts.push(renderComparisonTable(c, { title, baseline: c.baseline, variant: c.variant }));
   }
   if (comparisons[0]) parts.push(methodLine(comparisons[0]));
-  else parts.push('Only one pipeline: nothing to compare. Use --format md for its full summary.');
+  else {
+    // A single target (`run --target URL`) still deserves its numbers on screen, not just a file.
+    for (const p of result.pipelines) parts.push(pipelineSummaryText(p.name, p.summary));
+    parts.push('Only one pipeline: nothing to compare. Use --format md for its full summary.');
+  }
   return `${parts.join('\n\n')}\n`;
 }

@@ -17,6 +17,8 @@ describe('edge cases', () => {
     const r = await renderRunReport(one);
     expect(r.comparisons).toEqual([]);
     expect(r.terminal).toContain('Only one pipeline: nothing to compare.');
+    expect(r.terminal).toMatch(/│ requests ok\/total +│ 150\/150 +│/);
+    expect(r.terminal).toMatch(/│ TTFT p50 \/ p95 +│ 123 ms \/ 200 ms +│/);
     expect(r.markdown).toContain('## All pipelines');
     expect(r.markdown).not.toContain('## Summary');
     const v = evaluateGates(one, ['speedup(outputTokensPerSecond) >= 1.5'], { includeScenarioGates: false });
