@@ -27,6 +27,9 @@ function workloadWarnings(result: ResultFile): string[] {
       const why = reuse ? 'workload.reusePrompts is on' : 'the workload repeats prompts';
       out.push(`${p.name}: ${resent} requests re-sent a prompt already sent in the same run (${why}); a server prompt cache can answer them faster than new traffic.`);
     }
+    if (p.autocannon && !reuse) {
+      out.push(`${p.name}: the autocannon driver cycles through the workload's built prompts, so prompts repeat whatever workload.reusePrompts says.`);
+    }
     const est = estimatedCounts(p);
     if (est) out.push(`${p.name}: output token counts estimated for some requests: ${est}; token metrics are estimates.`);
     if (workloadField(result, 'fixedOutput') === true && (s.stoppedEarly ?? 0) > 0) {

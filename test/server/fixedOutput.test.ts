@@ -3,12 +3,14 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeTarget } from '../../src/runners/probe.js';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
 import { createTinyModel, startTinyServer, type TinyModel } from './helpers/tinyServer.js';
 
 let model: TinyModel;
 let server: InferenceServerHandle | null = null;
-const PROMPT = 'The river runs';
+// The prompt `llmbench probe` sends, so the probe sees this model stop early too.
+const PROMPT = 'Once upon a time';
 
 async function complete(url: string, body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }> {
   const r = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: PROMPT, temperature: 0, ...body }) });
@@ -51,6 +53,12 @@ describe('fixed output length', () => {
     expect([usageOf(ignore.json), finishOf(ignore.json)]).toEqual([12, 'length']);
     const min = await complete(url, { max_tokens: 12, min_tokens: 12 });
     expect([usageOf(min.json), finishOf(min.json)]).toEqual([12, 'length']);
+  });
+
+  it('`llmbench probe` sees ignore_eos honoured', async () => {
+    const r = await probeTarget({ url: (server as InferenceServerHandle).url, model: null, api: 'completions', allowRemote: false, apiKey: null });
+    expect(r.ignoreEos).toMatchObject({ honoured: true, withoutTokens: 1, withTokens: 64 });
+    expect(r.stream).toMatchObject({ ok: true, usage: true, outputTokens: 1, tokenEvents: 1, finishReason: 'stop' });
   });
 
   it('min_tokens it cannot honour is a 400 naming the parameter', async () => {
