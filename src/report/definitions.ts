@@ -17,9 +17,13 @@ export const METRIC_DEFINITIONS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** How the comparison numbers were computed, for the report's method section. */
-export function methodNotes(resamples: number, seed: number, confidence: number): string[] {
+export function methodNotes(resamples: number, seed: number, confidence: number, paired = false): string[] {
   const pct = Math.round(confidence * 100);
+  const pairing = paired
+    ? ['Pipelines that measured exactly the same workload requests are resampled in pairs: each round draws the same requests (by workload index) for the baseline and the variant, so the interval reflects the change rather than which prompts were drawn.']
+    : [];
   return [
+    ...pairing,
     `Change = (variant - baseline) / baseline, from the values in the tables. Arrows give the direction; "better"/"worse" follow each metric's good side (lower latency and memory, higher throughput).`,
     `${pct}% confidence intervals are percentile-bootstrap intervals of the change: ${resamples} rounds, each resampling the baseline's and the variant's measured requests independently with replacement and recomputing the statistic (seed ${seed}, so re-rendering gives the same intervals). When repeats were pooled, each repeat is resampled within itself, keeping its request count.`,
     'Throughput has one value per window, so it is resampled with a ratio estimator: by Little\'s law, throughput = (work / summed request time) x (requests in flight). The in-flight level is held fixed and the reported value is scaled by the resample\'s ratio of ok requests (or output tokens) to summed E2E. This assumes the load kept the same number of requests in flight (closed loop or saturated open loop).',

@@ -86,7 +86,7 @@ export async function renderMarkdown(result: ResultFile, comparisons: readonly P
   parts.push('', scenarioSection(result));
   parts.push('', '## Metric definitions', '', ...METRIC_DEFINITIONS.map(([term, def]) => `- **${term}**: ${def}`));
   const b = comparisons[0]?.bootstrap;
-  if (b) parts.push('', '## Method', '', ...methodNotes(b.resamples, b.seed, b.confidence).map((n) => `- ${n}`));
+  if (b) parts.push('', '## Method', '', ...methodNotes(b.resamples, b.seed, b.confidence, comparisons.some((c) => c.paired === true)).map((n) => `- ${n}`));
   parts.push('', provenanceSection(result), '');
   return { markdown: parts.join('\n'), files: Object.fromEntries(charts.map((c) => [c.file, c.svg])) };
 }

@@ -98,7 +98,7 @@ export function methodLine(c: PipelineComparison): string {
   const b = c.bootstrap;
   return (
     `${Math.round(b.confidence * 100)}% CI: percentile bootstrap of the % change, ${b.resamples} resamples of requests ` +
-    `(seed ${b.seed}); throughput via a ratio estimator (output or requests per summed request time); ` +
+    `(seed ${b.seed})${c.paired ? ', paired by workload index (both pipelines measured the same requests)' : ''}; throughput via a ratio estimator (output or requests per summed request time); ` +
     `significant = the interval excludes 0. Memory is one measurement per process: no interval.`
   );
 }

@@ -1,6 +1,6 @@
 // Baseline vs variant: the change of every metric, a bootstrap confidence interval for it, and rank tests on
 // the latency distributions. Pure: same inputs and seed, same numbers.
-import type { PipelineResult, ResultFile } from '../types.js';
+import type { PipelineResult, ResultFile, Sample } from '../types.js';
 import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
 import { METRICS, type MetricDef, type MetricUnit } from './metrics.js';
 import { createRng } from './prng.js';
@@ -61,6 +61,8 @@ export interface PipelineComparison {
   metrics: Record<string, MetricChange>;
   tests: DistributionTest[];
   bootstrap: BootstrapOptions;
+  /** Resamples drew the same workload requests for both pipelines (they measured exactly the same ones). */
+  paired?: boolean;
 }
 
 /** The baseline pipeline of a run: the one flagged `baseline`, else the first. */
@@ -124,6 +126,30 @@ function pct(baseline: number | null, variant: number | null): number | null {
 }
 
 /**
+ * For each measured baseline request, the row of the variant's measured request with the same repeat and workload
+ * index, when both pipelines measured exactly the same requests, each once; otherwise null.
+ */
+export function pairedRows(base: readonly Sample[], variant: readonly Sample[]): Uint32Array | null {
+  const mb = measuredSamples(base);
+  const mv = measuredSamples(variant);
+  if (mb.length === 0 || mb.length !== mv.length) return null;
+  const key = (s: Sample): string => `${s.run ?? 0}:${s.index}`;
+  const rowOfVariant = new Map<string, number>();
+  mv.forEach((s, i) => rowOfVariant.set(key(s), i));
+  if (rowOfVariant.size !== mv.length) return null;
+  const out = new Uint32Array(mb.length);
+  const seen = new Set<string>();
+  for (let i = 0; i < mb.length; i++) {
+    const k = key(mb[i] as Sample);
+    const j = rowOfVariant.get(k);
+    if (j === undefined || seen.has(k)) return null;
+    seen.add(k);
+    out[i] = j;
+  }
+  return out;
+}
+
+/**
  * Bootstrap distributions of the percent change of every resampleable metric: each round resamples the
  * baseline's and the variant's measured requests independently (with replacement, same sizes, within each
  * repeat when repeats were pooled) and recomputes.
@@ -131,12 +157,15 @@ function pct(baseline: number | null, variant: number | null): number | null {
  * throughput is (work done / summed request time) x (mean requests in flight). Holding the in-flight level fixed,
  * the reported value is scaled by the resample's (ok requests or output tokens) / (summed E2E) relative to the full
  * sample's, so the interval reflects variation in per-request service time and output length.
+ * When both pipelines measured exactly the same workload requests, a round draws the same requests for both
+ * (paired by workload index), so the interval reflects the optimization rather than which prompts were drawn.
  */
 function bootstrapChanges(
   base: PipelineResult,
   variant: PipelineResult,
   defs: readonly MetricDef[],
   opts: BootstrapOptions,
+  pairs: Uint32Array | null,
 ): Map<string, { changes: number[] } | { why: string }> {
   const out = new Map<string, { changes: number[] } | { why: string }>();
   const colsB = requestColumns(base.samples);
@@ -156,7 +185,8 @@ function bootstrapChanges(
   const wV = new Uint32Array(colsV.n);
   for (let r = 0; r < opts.resamples; r++) {
     const sB = resampleStats(colsB, drawStratifiedWeights(rng, colsB.strata, wB), needs);
-    const sV = resampleStats(colsV, drawStratifiedWeights(rng, colsV.strata, wV), needs);
+    if (pairs) for (let i = 0; i < pairs.length; i++) wV[pairs[i] as number] = wB[i] as number;
+    const sV = resampleStats(colsV, pairs ? wV : drawStratifiedWeights(rng, colsV.strata, wV), needs);
     for (const d of wanted) {
       const key = statKeyOf(d) as StatKey;
       let b = sB.get(key) as number;
@@ -213,7 +243,8 @@ export function comparePipelines(base: PipelineResult, variant: PipelineResult, 
   const { metrics: only, ...rest } = opts;
   const bootstrap: BootstrapOptions = { ...DEFAULT_BOOTSTRAP, ...rest };
   const defs = only ? METRICS.filter((d) => only.includes(d.key)) : METRICS;
-  const boot = bootstrapChanges(base, variant, defs, bootstrap);
+  const pairs = pairedRows(base.samples, variant.samples);
+  const boot = bootstrapChanges(base, variant, defs, bootstrap, pairs);
   const metrics: Record<string, MetricChange> = {};
   for (const def of defs) {
     const vb = def.key.startsWith('quality.') ? baselineQualityValue(def, base, variant) : def.read(base);
@@ -251,7 +282,7 @@ export function comparePipelines(base: PipelineResult, variant: PipelineResult, 
       direction,
     };
   }
-  return { baseline: base.name, variant: variant.name, metrics, tests: distributionTests(base, variant), bootstrap };
+  return { baseline: base.name, variant: variant.name, metrics, tests: distributionTests(base, variant), bootstrap, paired: pairs !== null };
 }
 
 /** Every variant of a run compared with its baseline. */

@@ -11,6 +11,23 @@ const lognormalSample = (seed: number, n: number, median: number): number[] => {
 const TPUT = ['outputTokensPerSecond', 'requestsPerSecond'];
 
 describe('comparePipelines', () => {
+  it('pairs requests by workload index when both pipelines measured the same ones: the interval then shows the change, not the prompt mix', () => {
+    // Request cost varies 5x with the prompt; the variant is exactly 10% faster on every one of them.
+    const base = lognormalSample(11, 120, 200).map((v, i) => v * (1 + 4 * ((i * 7) % 10) / 9));
+    const a = pipelineFromLatencies('a', base, true);
+    const b = pipelineFromLatencies('b', base.map((v) => v * 0.9));
+    const paired = comparePipelines(a, b, { resamples: 400, seed: 3, metrics: ['e2eMs.mean', 'e2eMs.p50'] });
+    expect(paired.paired).toBe(true);
+    expect(paired.metrics['e2eMs.mean']!.ci!.lowPct).toBeCloseTo(-10, 6);
+    expect(paired.metrics['e2eMs.mean']!.ci!.highPct).toBeCloseTo(-10, 6);
+    // The same numbers under other workload indices cannot be paired: independent resamples, a wide interval.
+    const shifted = { ...b, samples: b.samples.map((s) => ({ ...s, index: s.index + 1000 })) };
+    const unpaired = comparePipelines(a, shifted, { resamples: 400, seed: 3, metrics: ['e2eMs.mean'] });
+    expect(unpaired.paired).toBe(false);
+    const ci = unpaired.metrics['e2eMs.mean']!.ci!;
+    expect(ci.highPct - ci.lowPct).toBeGreaterThan(10);
+  });
+
   it('95% CIs of the change between two samples of one distribution cover 0 in most seeded trials', () => {
     let coveredP50 = 0;
     let coveredMean = 0;
