@@ -59,9 +59,10 @@ describe('load driver', () => {
     // Scheduled at 50 ms, could only be sent after the first finished (~300 ms): latency >= 250 ms.
     expect(byScheduled[1]?.e2eMs).toBeGreaterThanOrEqual(245);
     expect((byScheduled[1]?.sentMs ?? 0) - (byScheduled[1]?.scheduledMs ?? 0)).toBeGreaterThanOrEqual(245);
-    // The dispatcher itself kept up: its lag excludes the cap wait.
+    // The dispatcher itself kept up: its lag excludes the cap wait (~250 ms). The bound leaves room for a
+    // loaded 2-core machine (46 ms was seen at load average 14) while staying far below the wait.
     expect(r.dispatchLagMs).toHaveLength(5);
-    expect(Math.max(...r.dispatchLagMs)).toBeLessThan(40);
+    expect(Math.max(...r.dispatchLagMs)).toBeLessThan(120);
     // After the stall the queue drains; the request at 400 ms is on time.
     expect(byScheduled[4]?.e2eMs).toBeLessThan(60);
   });
