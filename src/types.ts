@@ -82,7 +82,8 @@ export interface TokenEvent {
 // ---------------------------------------------------------------------------------------------
 // Measurement
 
-export type SampleStatus = 'ok' | 'error' | 'timeout';
+/** `fallback`: answered, but by a fallback (a server's --fallback, or a balancer's backup), not the primary. */
+export type SampleStatus = 'ok' | 'fallback' | 'error' | 'timeout';
 
 /**
  * One request as the load driver saw it. All times are milliseconds on the driver's monotonic clock,
@@ -117,6 +118,8 @@ export interface Sample {
   retries: number | null;
   /** Repeat (0-based) the sample belongs to when a pipeline ran several times; absent means 0. */
   run?: number;
+  /** Why a fallback answered (status 'fallback'): deadline, queue_full, error, backup; absent otherwise. */
+  fallbackReason?: string | null;
 }
 
 /** Summary of a numeric distribution; a percentile is null when there are too few samples for it. */
@@ -183,7 +186,22 @@ export interface ReplicaSummary {
   e2eMs: Distribution;
 }
 
+/** Answers that came from a fallback, next to the primary's own (status ok). */
+export interface FallbackSummary {
+  count: number;
+  /** Of measured requests. */
+  share: number;
+  /** Count per reason (deadline, queue_full, error, backup). */
+  reasons: Record<string, number>;
+  e2eMs: Distribution;
+  ttftMs: Distribution;
+  /** Primary (status ok) answers alone. */
+  primaryE2eMs: Distribution;
+  primaryTtftMs: Distribution;
+}
+
 export interface PipelineSummary {
+  /** `ok` counts primary answers only; fallback answers are in `fallback.count`. */
   counts: { total: number; ok: number; error: number; timeout: number };
   ttftMs: Distribution;
   tpotMs: Distribution;
@@ -201,6 +219,11 @@ export interface PipelineSummary {
   load: LoadSummary;
   replicas: ReplicaSummary[];
   retries: number;
+  /**
+   * Fallback answers; absent when there were none. The latency distributions and throughput above count
+   * every answered request (primary and fallback: the client waited for both); goodput counts primary only.
+   */
+  fallback?: FallbackSummary;
   valid: boolean;
   invalidReasons: string[];
 }

@@ -1,5 +1,6 @@
 // SVG charts for report.md: vega-lite specs compiled to vega and rendered headless (no canvas needed).
 // Data is reduced to at most CDF_POINTS per pipeline so the SVGs stay small and re-render identically.
+import { isAnswered } from '../stats/answered.js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { measuredSamples } from '../stats/requestColumns.js';
@@ -22,7 +23,7 @@ type Row = Record<string, string | number>;
 
 function okValues(p: PipelineResult, pick: (s: PipelineResult['samples'][number]) => number | null): number[] {
   return measuredSamples(p.samples)
-    .filter((s) => s.status === 'ok')
+    .filter(isAnswered)
     .map(pick)
     .filter((v): v is number => v !== null && Number.isFinite(v))
     .sort((a, b) => a - b);

@@ -1,5 +1,6 @@
 // Markdown sections about the run itself: scenario, pipelines at a glance, load, balancing, failures, sweeps,
 // provenance. Each returns a string ('' when it has nothing to say).
+import { isAnswered } from '../stats/answered.js';
 import { stringify } from 'yaml';
 import type { PipelineResult, PipelineSummary, ResultFile } from '../types.js';
 import { formatBytes, formatNumber, formatValue } from './format.js';
@@ -140,7 +141,7 @@ export function balancingSection(result: ResultFile): string {
 function errorMessages(p: PipelineResult): string {
   const counts = new Map<string, number>();
   for (const s of p.samples) {
-    if (s.warmup || s.status === 'ok') continue;
+    if (s.warmup || isAnswered(s)) continue;
     const key = `${s.status}: ${s.error ?? (s.httpStatus !== null ? `HTTP ${s.httpStatus}` : 'no detail')}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }

@@ -30,13 +30,17 @@ interface Extracted {
   usageCompletion: number | null;
   usagePrompt: number | null;
   error: string | null;
+  /** `llmbench_fallback.reason` of a fallback answer (a field OpenAI clients ignore). */
+  fallback: string | null;
 }
 
 /** Pulls the generated text, usage and error out of one OpenAI-style chunk or response object. */
 export function extractChunk(obj: unknown): Extracted {
-  const out: Extracted = { text: '', usageCompletion: null, usagePrompt: null, error: null };
+  const out: Extracted = { text: '', usageCompletion: null, usagePrompt: null, error: null, fallback: null };
   if (obj === null || typeof obj !== 'object') return out;
   const o = obj as Record<string, unknown>;
+  const fb = o.llmbench_fallback as { reason?: unknown } | null | undefined;
+  if (fb && typeof fb === 'object') out.fallback = typeof fb.reason === 'string' ? fb.reason : 'unknown';
   if (o.error !== undefined && o.error !== null) {
     const e = o.error as { message?: unknown };
     out.error = typeof e === 'object' && typeof e.message === 'string' ? e.message : JSON.stringify(o.error);
@@ -81,6 +85,7 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
   private httpStatus: number | null = null;
   private replica: string | null = null;
   private retries: number | null = null;
+  private fallback: string | null = null;
   private firstAt: number | null = null;
   private lastChunkAt: number | null = null;
   private chunkAt = 0;
@@ -150,6 +155,9 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
   onHead(code: number, h: Map<string, string>): void {
     this.httpStatus = code;
     this.replica = h.get('x-llmbench-replica') ?? null;
+    // A server's fallback, or a balancer that answered from a backup upstream.
+    const fallback = h.get('x-llmbench-fallback');
+    if (fallback !== undefined && fallback !== '') this.fallback = fallback;
     const tries = h.get('x-llmbench-retries');
     if (tries !== undefined && /^\d+$/.test(tries)) this.retries = Number(tries);
     const upstreams = h.get('x-llmbench-upstream-addr');
@@ -199,6 +207,7 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
     }
     this.usageCompletion = x.usageCompletion;
     this.usagePrompt = x.usagePrompt;
+    if (x.fallback !== null) this.fallback ??= x.fallback;
     // A non-streamed answer arrives all at once: it has no first-token time of its own.
     if (x.text.length > 0) this.pieces.push(x.text);
     this.finish();
@@ -224,6 +233,7 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
     }
     if (x.usageCompletion !== null) this.usageCompletion = x.usageCompletion;
     if (x.usagePrompt !== null) this.usagePrompt = x.usagePrompt;
+    if (x.fallback !== null) this.fallback ??= x.fallback;
     if (x.text.length === 0) return;
     this.pieces.push(x.text);
     if (this.firstAt === null) this.firstAt = this.chunkAt;
@@ -272,7 +282,9 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
       outputTokens = counted;
       source = 'tokenizer';
     }
-    const ok = this.status === 'ok';
+    // An answer marked as a fallback is classified as one; its timings are measured like any answer's.
+    if (this.status === 'ok' && this.fallback !== null) this.status = 'fallback';
+    const ok = this.status === 'ok' || this.status === 'fallback';
     const ttftMs = ok && this.firstAt !== null ? this.firstAt - spec.scheduledAt : null;
     // E2E ends at the last token; the usage chunk and [DONE] that follow it are not generation time.
     const e2eMs = (ok && this.lastChunkAt !== null ? this.lastChunkAt : endAt) - spec.scheduledAt;
@@ -298,6 +310,7 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
       tokenCountMismatch: mismatch,
       replica: this.replica,
       retries: this.retries,
+      ...(this.status === 'fallback' ? { fallbackReason: this.fallback } : {}),
     };
   }
 }

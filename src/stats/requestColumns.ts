@@ -3,6 +3,7 @@
 // Each column is sorted once with the owning request of every value, so a resample needs no sorting:
 // percentiles are found by walking the sorted values with per-request weights.
 import type { Sample } from '../types.js';
+import { isAnswered } from './answered.js';
 import { minSamplesFor } from './distribution.js';
 
 /** Values of one metric, ascending, each tagged with the index of the request it came from. */
@@ -76,7 +77,7 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
     const run = s.run ?? 0;
     byRun.set(run, [...(byRun.get(run) ?? []), i]);
     busyMs[i] = s.e2eMs;
-    if (s.status !== 'ok') return;
+    if (!isAnswered(s)) return;
     ok[i] = 1;
     outputTokens[i] = s.outputTokens;
     e2e.push([s.e2eMs, i]);
