@@ -249,6 +249,11 @@ export interface PipelineResult {
   autocannon?: AutocannonStats | null;
   /** What the pipeline's balancer counted (last repeat), when it has one. */
   balancer?: BalancerStats | null;
+  /**
+   * Quality of the fallback model (serving.fallback or balancer.fallback), against the primary model as the
+   * reference when both share a tokenizer, otherwise alone; absent without a model fallback.
+   */
+  fallbackQuality?: { model: string; report: QualityReport | null; note: string | null };
 }
 
 /** What autocannon measured for one pipeline (its own histograms; it does not report per-request records). */

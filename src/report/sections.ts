@@ -113,7 +113,11 @@ export function overviewSection(result: ResultFile): string {
       ];
     }),
   );
-  return ['## All pipelines', '', table, '', '### Load as delivered', '', load].join('\n');
+  const probe = result.scenario['capacityProbe'] as { pipeline: string; concurrency: number; durationMs: number; requestsPerSecond: number; factor: number; rate: number } | undefined;
+  const probeLine = probe
+    ? `\n\nOpen-loop rate set from a capacity probe: \`${probe.pipeline}\` completed ${formatNumber(probe.requestsPerSecond)} req/s with ${probe.concurrency} closed-loop users over ${(probe.durationMs / 1000).toFixed(0)} s; rate = ${probe.factor} x that = ${formatNumber(probe.rate)} req/s.`
+    : '';
+  return ['## All pipelines', '', table, '', '### Load as delivered', '', load + probeLine].join('\n');
 }
 
 /** Per-replica requests, share and latency, for pipelines with more than one replica. */

@@ -277,7 +277,8 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
     if (this.usageCompletion !== null) {
       outputTokens = this.usageCompletion;
       source = 'usage';
-      if (counted !== null && counted !== this.usageCompletion) mismatch = { usage: this.usageCompletion, tokenizer: counted };
+      // A fallback answer may come from a model with another tokenizer: its count is not comparable.
+      if (counted !== null && counted !== this.usageCompletion && this.fallback === null) mismatch = { usage: this.usageCompletion, tokenizer: counted };
     } else if (counted !== null) {
       outputTokens = counted;
       source = 'tokenizer';

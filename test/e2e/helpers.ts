@@ -36,10 +36,12 @@ export function expectOrdered(d: Distribution): void {
 export function expectConsistent(p: PipelineResult): void {
   const s = p.summary;
   const measured = p.samples.filter((x) => !x.warmup);
-  const ok = measured.filter((x) => x.status === 'ok');
+  const ok = measured.filter((x) => x.status === 'ok' || x.status === 'fallback');
+  const fallbacks = measured.filter((x) => x.status === 'fallback').length;
   expect(s.counts.total).toBe(measured.length);
-  expect(s.counts.ok + s.counts.error + s.counts.timeout).toBe(s.counts.total);
-  expect(s.counts.ok).toBe(ok.length);
+  expect(s.counts.ok + s.counts.error + s.counts.timeout + (s.fallback?.count ?? 0)).toBe(s.counts.total);
+  expect(s.fallback?.count ?? 0).toBe(fallbacks);
+  expect(s.counts.ok).toBe(ok.length - fallbacks);
   expect(s.counts.ok).toBeGreaterThan(0);
   const window = Math.max(...measured.map((x) => x.endMs)) - Math.min(...measured.map((x) => x.sentMs));
   expect(s.windowMs).toBeCloseTo(window, 6);
