@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LlmbenchError } from '../../src/errors.js';
 import { readResultFile } from '../../src/report/resultFile.js';
 import { runScenario } from '../../src/runners/run.js';
 import { parseScenario } from '../../src/scenarios/load.js';
@@ -105,6 +106,19 @@ describe('deadline with a fallback', () => {
     const m = await scrape(server.url);
     expect(metricValue(m, 'llmbench_fallback_total{reason="deadline"}')).toBe(1);
     expect(metricValue(m, 'llmbench_request_cancellations_total{reason="deadline"}')).toBe(1);
+  });
+
+  it('refuses to start when the fallback model cannot load, naming it (exit code 2), and frees the port', async () => {
+    const missing = join(dir, 'no-such-model');
+    const err = await startTinyServer(model, {
+      deadline: { deadlineMs: 100, scope: 'first-token', fallback: { kind: 'model', model: missing, quantize: null }, fallbackMaxBatch: 1 },
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LlmbenchError);
+    expect((err as LlmbenchError).exitCode).toBe(2);
+    expect((err as LlmbenchError).message).toBe(`--fallback model:${missing}: model "${missing}" is neither an existing folder nor a preset`);
   });
 
   it('a run against a server whose queue keeps requests past a first-token deadline records fallbacks in result.json, no errors', async () => {
