@@ -74,7 +74,9 @@ function summarizeRecords(
     dispatchLagMs: records.flatMap((r) => r.rec.dispatchLagMs),
     clientCpuPct: cpu.length > 0 ? Math.max(...cpu) : null,
     modelFileBytes: prepared.modelFileBytes,
-    faultsInjected: prepared.spec.kind === 'local' && prepared.spec.faults.length > 0,
+    // Killed replicas and deliberate overload (a rate above the measured capacity) fail requests on purpose:
+    // those failures are the measurement, not a broken run.
+    faultsInjected: (prepared.spec.kind === 'local' && prepared.spec.faults.length > 0) || (scenario.load.rateFromCapacity?.factor ?? 0) > 1,
   };
   const cannon = records.map((r) => r.rec.autocannon).filter((a): a is AutocannonStats => a !== null);
   if (cannon.length > 0) return summarizeAutocannon(poolAutocannon(cannon), traces, opts);
