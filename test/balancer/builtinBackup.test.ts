@@ -68,6 +68,6 @@ describe('built-in balancer backup upstreams', () => {
   });
 
   it('needs at least one primary', async () => {
-    await expect(startBuiltinBalancer({ upstreams: [{ name: 'b', url: 'http://127.0.0.1:9', backup: true }] })).rejects.toThrow('at least one (non-backup) upstream is required');
+    await expect(startBuiltinBalancer({ upstreams: [{ name: 'b', url: 'http://127.0.0.1:9', backup: true }] })).rejects.toThrow('at least one upstream that is not a backup is required');
   });
 });

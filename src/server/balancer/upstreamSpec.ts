@@ -64,7 +64,8 @@ export function parseUpstreamUrl(url: string): { url: string; host: string; port
 
 /** Validates a list of upstreams: at least one primary, names unique, each URL loopback. */
 export function validateUpstreams(upstreams: ReadonlyArray<{ name: string; url: string; backup?: boolean }>): UpstreamSpec[] {
-  if (upstreams.filter((u) => u.backup !== true).length === 0) throw new UsageError('at least one (non-backup) upstream is required', 'Pass --upstream NAME=URL.');
+  if (upstreams.length === 0) throw new UsageError('at least one upstream is required', 'Pass --upstream NAME=URL.');
+  if (upstreams.every((u) => u.backup === true)) throw new UsageError('at least one upstream that is not a backup is required', 'Pass --upstream NAME=URL besides --backup.');
   const seen = new Set<string>();
   return upstreams.map((u) => {
     const name = validateUpstreamName(u.name);
