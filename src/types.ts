@@ -220,8 +220,8 @@ export interface PipelineSummary {
   replicas: ReplicaSummary[];
   retries: number;
   /**
-   * Fallback answers; absent when there were none. The latency distributions and throughput above count
-   * every answered request (primary and fallback: the client waited for both); goodput counts primary only.
+   * Fallback answers; absent when there were none. TTFT and E2E above count every answer (primary and
+   * fallback: the client waited for both); TPOT, ITL, throughput and goodput count primary answers only.
    */
   fallback?: FallbackSummary;
   valid: boolean;

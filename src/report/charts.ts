@@ -71,7 +71,8 @@ function latencyCdf(result: ResultFile): TopLevelSpec | null {
 
 function boxplot(result: ResultFile, field: 'ttftMs' | 'tpotMs', title: string, axis: string): TopLevelSpec | null {
   // Quantile points keep the quartiles and extremes of the full data while bounding the spec size.
-  const values = result.pipelines.flatMap((p) => cdfRows(p.name, okValues(p, (s) => s[field]), field));
+  // TPOT is the primary's token pace; a fallback's (one canned piece) would read as ~0.
+  const values = result.pipelines.flatMap((p) => cdfRows(p.name, okValues(p, (s) => (field === 'tpotMs' && s.status !== 'ok' ? null : s[field])), field));
   if (values.length === 0) return null;
   return {
     width: WIDTH, height: Math.max(120, 60 * result.pipelines.length), config: CONFIG,

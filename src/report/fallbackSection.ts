@@ -70,7 +70,7 @@ export function fallbackSection(result: ResultFile): string {
     '## Deadlines and fallbacks',
     '',
     'Every measured request ends as a primary answer, a fallback answer (a server past its deadline, or a balancer backup) or a failure (error or client timeout). ' +
-      '"E2E (all)" counts every answer the client waited for; goodput counts primary answers within the SLO only.',
+      '"E2E (all)" counts every answer the client waited for; throughput and goodput count primary answers only.',
     '',
     mdTable(head, rows, ['l', 'l', ...head.slice(2).map(() => 'r' as const)]),
   ];

@@ -78,10 +78,12 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
     byRun.set(run, [...(byRun.get(run) ?? []), i]);
     busyMs[i] = s.e2eMs;
     if (!isAnswered(s)) return;
-    ok[i] = 1;
-    outputTokens[i] = s.outputTokens;
+    // Time to an answer counts every answer; token rates and throughput count the primary's only.
     e2e.push([s.e2eMs, i]);
     if (s.ttftMs !== null) ttft.push([s.ttftMs, i]);
+    if (s.status !== 'ok') return;
+    ok[i] = 1;
+    outputTokens[i] = s.outputTokens;
     if (s.tpotMs !== null) tpot.push([s.tpotMs, i]);
     for (const g of s.itlMs) itl.push([g, i]);
   });

@@ -230,9 +230,11 @@ export function summarizePipeline(
   let windowMs = 0;
   for (const w of measuredWindows(measured).values()) windowMs += w.endMs - w.startMs;
   const perSec = (n: number): number => (windowMs > 0 ? (n / windowMs) * 1000 : 0);
-  const outputTokens = answered.reduce((sum, s) => sum + s.outputTokens, 0);
+  // Time to an answer (TTFT, E2E) counts every answer, fallbacks included: the client waited for each. Token
+  // pace and throughput count the primary's answers only, so a canned reply is not mistaken for capacity.
+  const outputTokens = ok.reduce((sum, s) => sum + s.outputTokens, 0);
   const itl: number[] = [];
-  for (const s of answered) for (const g of s.itlMs) itl.push(g);
+  for (const s of ok) for (const g of s.itlMs) itl.push(g);
   const lags = [...opts.dispatchLagMs].sort((a, b) => a - b);
   const load: LoadSummary = {
     profile: opts.profile,
@@ -247,11 +249,11 @@ export function summarizePipeline(
   return {
     counts,
     ttftMs: distribution(answered.flatMap((s) => (s.ttftMs === null ? [] : [s.ttftMs]))),
-    tpotMs: distribution(answered.flatMap((s) => (s.tpotMs === null ? [] : [s.tpotMs]))),
+    tpotMs: distribution(ok.flatMap((s) => (s.tpotMs === null ? [] : [s.tpotMs]))),
     itlMs: distribution(itl),
     e2eMs: distribution(answered.map((s) => s.e2eMs)),
     windowMs,
-    requestsPerSecond: perSec(answered.length),
+    requestsPerSecond: perSec(ok.length),
     outputTokensPerSecond: perSec(outputTokens),
     goodputRequestsPerSecond: opts.slo ? perSec(ok.filter((s) => meetsSlo(s, opts.slo as SloLimits)).length) : null,
     outputTokens,

@@ -186,14 +186,16 @@ describe('fallback answers', () => {
     mk({ status: 'error', error: 'HTTP 502', httpStatus: 502, sentMs: 40, endMs: 60, e2eMs: 20 }),
   ];
 
-  it('counts fallbacks apart, keeps them in latency and throughput, and out of goodput and the failure count', () => {
+  it('counts fallbacks apart: in TTFT and E2E, out of token pace, throughput, goodput and the failure count', () => {
     const s = summarizePipeline(withFallbacks, [], { ...opts, slo: { ttftMs: 2000, tpotMs: null, e2eMs: null } });
     expect(s.counts).toEqual({ total: 5, ok: 2, error: 1, timeout: 0 });
     expect(s.windowMs).toBe(1020);
-    // Answered = 2 primary + 2 fallback; tokens 5 + 3 + 1 + 4.
-    expect(s.requestsPerSecond).toBeCloseTo(4000 / 1020, 12);
-    expect(s.outputTokens).toBe(13);
+    // Throughput and token pace: the 2 primary answers (5 + 3 tokens); latency: all 4 answers.
+    expect(s.requestsPerSecond).toBeCloseTo(2000 / 1020, 12);
+    expect(s.outputTokens).toBe(8);
+    expect(s.tpotMs).toMatchObject({ count: 2, min: 20, max: 25 });
     expect(s.e2eMs).toMatchObject({ count: 4, min: 100, max: 1000 });
+    expect(s.ttftMs).toMatchObject({ count: 4, min: 20, max: 1000 });
     // Every answer met the 2 s TTFT limit, but only the two primary ones count as goodput.
     expect(s.goodputRequestsPerSecond).toBeCloseTo(2000 / 1020, 12);
     expect(s.fallback).toMatchObject({ count: 2, share: 0.4, reasons: { deadline: 1, backup: 1 } });
