@@ -82,7 +82,8 @@ export interface TokenEvent {
 // ---------------------------------------------------------------------------------------------
 // Measurement
 
-export type SampleStatus = 'ok' | 'error' | 'timeout';
+/** `fallback`: answered, but by a fallback (a server's --fallback, or a balancer's backup), not the primary. */
+export type SampleStatus = 'ok' | 'fallback' | 'error' | 'timeout';
 
 /**
  * One request as the load driver saw it. All times are milliseconds on the driver's monotonic clock,
@@ -126,6 +127,8 @@ export interface Sample {
   finishReason?: string | null;
   /** Repeat (0-based) the sample belongs to when a pipeline ran several times; absent means 0. */
   run?: number;
+  /** Why a fallback answered (status 'fallback'): deadline, queue_full, error, backup; absent otherwise. */
+  fallbackReason?: string | null;
 }
 
 /** Summary of a numeric distribution; a percentile is null when there are too few samples for it. */
@@ -192,7 +195,22 @@ export interface ReplicaSummary {
   e2eMs: Distribution;
 }
 
+/** Answers that came from a fallback, next to the primary's own (status ok). */
+export interface FallbackSummary {
+  count: number;
+  /** Of measured requests. */
+  share: number;
+  /** Count per reason (deadline, queue_full, error, backup). */
+  reasons: Record<string, number>;
+  e2eMs: Distribution;
+  ttftMs: Distribution;
+  /** Primary (status ok) answers alone. */
+  primaryE2eMs: Distribution;
+  primaryTtftMs: Distribution;
+}
+
 export interface PipelineSummary {
+  /** `ok` counts primary answers only; fallback answers are in `fallback.count`. */
   counts: { total: number; ok: number; error: number; timeout: number };
   ttftMs: Distribution;
   tpotMs: Distribution;
@@ -222,6 +240,11 @@ export interface PipelineSummary {
   load: LoadSummary;
   replicas: ReplicaSummary[];
   retries: number;
+  /**
+   * Fallback answers; absent when there were none. TTFT and E2E above count every answer (primary and
+   * fallback: the client waited for both); TPOT, ITL, throughput and goodput count primary answers only.
+   */
+  fallback?: FallbackSummary;
   valid: boolean;
   invalidReasons: string[];
 }
@@ -247,6 +270,11 @@ export interface PipelineResult {
   autocannon?: AutocannonStats | null;
   /** What the pipeline's balancer counted (last repeat), when it has one. */
   balancer?: BalancerStats | null;
+  /**
+   * Quality of the fallback model (serving.fallback or balancer.fallback), against the primary model as the
+   * reference when both share a tokenizer, otherwise alone; absent without a model fallback.
+   */
+  fallbackQuality?: { model: string; report: QualityReport | null; note: string | null };
 }
 
 /** What autocannon measured for one pipeline (its own histograms; it does not report per-request records). */

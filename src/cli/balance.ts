@@ -11,6 +11,7 @@ import { stopSignal } from './stopSignal.js';
 interface BalanceFlags {
   policy: string;
   upstream: string[];
+  backup: string[];
   tries: string;
   upstreamTimeoutMs: string;
   cooldownMs: string;
@@ -28,6 +29,7 @@ export function registerBalance(program: Command): void {
     .description('Run the built-in load balancer in front of local inference servers')
     .option('--policy <name>', `balancing policy: ${BALANCER_POLICIES.join(' | ')}`, BALANCER_DEFAULTS.policy)
     .option('--upstream <NAME=URL>', 'an upstream server, e.g. replica-0=http://127.0.0.1:8001 (repeat for each)', collect, [])
+    .option('--backup <NAME=URL>', 'a backup upstream, used only when no primary can take the request (repeat for each)', collect, [])
     .option('--tries <n>', 'attempts per request in total, each on a different upstream', String(BALANCER_DEFAULTS.tries))
     .option('--upstream-timeout-ms <n>', 'time allowed for an upstream to send response headers', String(BALANCER_DEFAULTS.upstreamTimeoutMs))
     .option('--cooldown-ms <n>', 'how long a failed upstream is skipped', String(BALANCER_DEFAULTS.cooldownMs))
@@ -41,7 +43,7 @@ export function registerBalance(program: Command): void {
       }
       const options = {
         policy: flags.policy as BalancerPolicy,
-        upstreams: flags.upstream.map(parseUpstreamArg),
+        upstreams: [...flags.upstream.map(parseUpstreamArg), ...flags.backup.map((b) => ({ ...parseUpstreamArg(b), backup: true }))],
         tries: parseIntOption('--tries', flags.tries, 1, 16),
         upstreamTimeoutMs: parseIntOption('--upstream-timeout-ms', flags.upstreamTimeoutMs, 1, 3_600_000),
         cooldownMs: parseIntOption('--cooldown-ms', flags.cooldownMs, 0, 3_600_000),

@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { runServe } from '../server/serveCommand.js';
 import { resolveServeOptions, SERVE_DEFAULTS } from '../server/serveOptions.js';
+import { DEADLINE_SCOPES, parseFallbackOption, type DeadlineOptions, type DeadlineScope } from '../server/fallbackOptions.js';
 import { QUANT_METHODS, type DeviceName, type QuantMethod } from '../types.js';
 import { parseIntOption } from './options.js';
 import { stopSignal } from './stopSignal.js';
@@ -23,6 +24,11 @@ interface ServeFlags {
   replicaName: string;
   drainMs: string;
   stages?: string;
+  deadlineMs?: string;
+  deadlineScope: string;
+  fallback?: string;
+  fallbackQuantize?: string;
+  fallbackMaxBatch?: string;
   exitWithParent?: boolean;
 }
 
@@ -46,6 +52,11 @@ export function registerServe(program: Command): void {
     .option('--replica-name <name>', 'value of the x-llmbench-replica response header', SERVE_DEFAULTS.replicaName)
     .option('--drain-ms <n>', 'on SIGTERM/SIGINT, how long running requests may finish before they are cancelled', String(SERVE_DEFAULTS.drainMs))
     .option('--stages <n|ranges>', 'split the model by layers into stages, each in its own worker: a count, or FIRST-LAST[@DEVICE][/THREADS],... (threads are per stage)')
+    .option('--deadline-ms <n>', 'answer from --fallback when the primary model misses this deadline (ms from arrival); its generation is cancelled')
+    .option('--deadline-scope <scope>', `what must arrive by the deadline: ${DEADLINE_SCOPES.join(' | ')}`, 'first-token')
+    .option('--fallback <spec>', 'who answers past the deadline: canned:TEXT, or model:DIR|preset (loaded in this server)')
+    .option('--fallback-quantize <method>', `serve a quantized copy of the fallback model: ${QUANT_METHODS.join(' | ')}`)
+    .option('--fallback-max-batch <n>', 'batch rows of the fallback model (default: --max-batch)')
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (for launchers)').hideHelp())
     .addHelpText(
       'after',
@@ -64,6 +75,7 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         throw new UsageError(`--device: unknown device "${flags.device}"`, `Choose one of: ${DEVICES.join(', ')}.`);
       }
       const timeoutMs = parseIntOption('--timeout-ms', flags.timeoutMs, 0);
+      const maxBatch = parseIntOption('--max-batch', flags.maxBatch, 1, 1024);
       const options = resolveServeOptions({
         model: flags.model,
         quantize: (flags.quantize as QuantMethod | undefined) ?? null,
@@ -72,13 +84,14 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         port: parseIntOption('--port', flags.port, 0, 65535),
         device: flags.device as DeviceName,
         threads: flags.threads === undefined ? null : parseIntOption('--threads', flags.threads, 1, 1024),
-        maxBatch: parseIntOption('--max-batch', flags.maxBatch, 1, 1024),
+        maxBatch,
         maxQueue: parseIntOption('--max-queue', flags.maxQueue, 0),
         timeoutMs: timeoutMs === 0 ? null : timeoutMs,
         apiKey: flags.apiKey ?? null,
         replicaName: flags.replicaName,
         drainMs: parseIntOption('--drain-ms', flags.drainMs, 0, 600_000),
         stages: flags.stages === undefined ? null : parseStagesOption(flags.stages),
+        deadline: deadlineOf(flags, maxBatch),
       });
       const { stopRequested, release } = stopSignal(flags.exitWithParent === true);
       try {
@@ -91,4 +104,30 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         release();
       }
     });
+}
+
+/** --deadline-ms and --fallback go together; every mistake is a usage error before anything loads. */
+function deadlineOf(flags: ServeFlags, maxBatch: number): DeadlineOptions | null {
+  if (flags.deadlineMs === undefined && flags.fallback === undefined) {
+    if (flags.fallbackQuantize !== undefined || flags.fallbackMaxBatch !== undefined) throw new UsageError('--fallback-quantize and --fallback-max-batch need --fallback model:...');
+    return null;
+  }
+  if (flags.deadlineMs === undefined) throw new UsageError('--fallback needs --deadline-ms', 'Say when the fallback answers, e.g. --deadline-ms 2000.');
+  if (flags.fallback === undefined) throw new UsageError('--deadline-ms needs --fallback', 'Say who answers past the deadline (canned:TEXT or model:DIR|preset); for a plain limit use --timeout-ms.');
+  const deadlineMs = Number(flags.deadlineMs);
+  if (!/^-?\d+$/.test(flags.deadlineMs.trim()) || deadlineMs <= 0) {
+    throw new UsageError(`--deadline-ms: expected a whole number of milliseconds > 0, got "${flags.deadlineMs}"`);
+  }
+  if (!(DEADLINE_SCOPES as readonly string[]).includes(flags.deadlineScope)) {
+    throw new UsageError(`--deadline-scope: unknown scope "${flags.deadlineScope}"`, `Choose one of: ${DEADLINE_SCOPES.join(', ')}.`);
+  }
+  if (flags.fallbackQuantize !== undefined && !(QUANT_METHODS as readonly string[]).includes(flags.fallbackQuantize)) {
+    throw new UsageError(`--fallback-quantize: unknown method "${flags.fallbackQuantize}"`, `Choose one of: ${QUANT_METHODS.join(', ')}.`);
+  }
+  return {
+    deadlineMs,
+    scope: flags.deadlineScope as DeadlineScope,
+    fallback: parseFallbackOption(flags.fallback, (flags.fallbackQuantize as QuantMethod | undefined) ?? null),
+    fallbackMaxBatch: flags.fallbackMaxBatch === undefined ? maxBatch : parseIntOption('--fallback-max-batch', flags.fallbackMaxBatch, 1, 1024),
+  };
 }

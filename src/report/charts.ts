@@ -1,5 +1,6 @@
 // SVG charts for report.md: vega-lite specs compiled to vega and rendered headless (no canvas needed).
 // Data is reduced to at most CDF_POINTS per pipeline so the SVGs stay small and re-render identically.
+import { isAnswered } from '../stats/answered.js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { measuredSamples } from '../stats/requestColumns.js';
@@ -22,7 +23,7 @@ type Row = Record<string, string | number>;
 
 function okValues(p: PipelineResult, pick: (s: PipelineResult['samples'][number]) => number | null): number[] {
   return measuredSamples(p.samples)
-    .filter((s) => s.status === 'ok')
+    .filter(isAnswered)
     .map(pick)
     .filter((v): v is number => v !== null && Number.isFinite(v))
     .sort((a, b) => a - b);
@@ -70,7 +71,8 @@ function latencyCdf(result: ResultFile): TopLevelSpec | null {
 
 function boxplot(result: ResultFile, field: 'ttftMs' | 'tpotMs', title: string, axis: string): TopLevelSpec | null {
   // Quantile points keep the quartiles and extremes of the full data while bounding the spec size.
-  const values = result.pipelines.flatMap((p) => cdfRows(p.name, okValues(p, (s) => s[field]), field));
+  // TPOT is the primary's token pace; a fallback's (one canned piece) would read as ~0.
+  const values = result.pipelines.flatMap((p) => cdfRows(p.name, okValues(p, (s) => (field === 'tpotMs' && s.status !== 'ok' ? null : s[field])), field));
   if (values.length === 0) return null;
   return {
     width: WIDTH, height: Math.max(120, 60 * result.pipelines.length), config: CONFIG,

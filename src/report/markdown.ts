@@ -6,6 +6,7 @@ import { METRIC_DEFINITIONS, methodNotes } from './definitions.js';
 import { formatPct } from './format.js';
 import { mdTable } from './mdTable.js';
 import { comparisonGroups, testsLine } from './rows.js';
+import { fallbackSection } from './fallbackSection.js';
 import { balancingSection, failuresSection, overviewSection, provenanceSection, scenarioSection, sweepSection } from './sections.js';
 import { workloadNotes } from './notes.js';
 import { validityWarnings } from './warnings.js';
@@ -77,7 +78,7 @@ export async function renderMarkdown(result: ResultFile, comparisons: readonly P
     .filter((c) => c.file !== 'replicas.svg' && c.file !== 'throughput-latency.svg')
     .map((c) => `![${c.title}](${c.file})`);
   if (chartLines.length > 0) parts.push('', '## Latency distributions', '', chartLines.join('\n\n'));
-  for (const section of [balancingSection(result), failuresSection(result), sweepSection(result)]) {
+  for (const section of [fallbackSection(result), balancingSection(result), failuresSection(result), sweepSection(result)]) {
     if (!section) continue;
     // Sections reference their chart; drop the reference when the chart had no data.
     const lines = section.split('\n').filter((l) => !/^!\[.*\]\((.+\.svg)\)$/.test(l) || chartFiles.has(l.replace(/^!\[.*\]\((.+)\)$/, '$1')));

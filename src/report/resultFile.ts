@@ -58,7 +58,7 @@ const summary = z.looseObject({
 const sample = z.looseObject({
   index: num,
   warmup: z.boolean(),
-  status: z.enum(['ok', 'error', 'timeout']),
+  status: z.enum(['ok', 'fallback', 'error', 'timeout']),
   error: z.string().nullable(),
   httpStatus: numOrNull,
   e2eMs: num,

@@ -35,6 +35,7 @@ const THROUGHPUT: Array<[string, string]> = [
   ['outputTokensPerSecond', 'Output tokens/s'],
   ['goodputRequestsPerSecond', 'Goodput (req/s in SLO)'],
   ['errorRate', 'Failed requests'],
+  ['fallbackRate', 'Fallback answers'],
 ];
 const MEMORY: Array<[string, string]> = [
   ['memory.peakRssBytes', 'Peak RSS (server processes)'],
@@ -74,7 +75,12 @@ function group(c: PipelineComparison, title: string, spec: Array<[string, string
 export function comparisonGroups(c: PipelineComparison): TableGroup[] {
   const groups = [
     group(c, 'Latency', LATENCY),
-    group(c, 'Throughput', THROUGHPUT, (m) => m.metric !== 'goodputRequestsPerSecond' || m.baseline !== null || m.variant !== null),
+    group(c, 'Throughput', THROUGHPUT, (m) => {
+      if (m.metric === 'goodputRequestsPerSecond') return m.baseline !== null || m.variant !== null;
+      // Only runs where something fell back get the row.
+      if (m.metric === 'fallbackRate') return (m.baseline ?? 0) > 0 || (m.variant ?? 0) > 0;
+      return true;
+    }),
     group(c, 'Memory', MEMORY),
   ];
   const q = c.metrics['quality.perplexity'];

@@ -1,5 +1,6 @@
 // Markdown sections about the run itself: scenario, pipelines at a glance, load, balancing, failures, sweeps,
 // provenance. Each returns a string ('' when it has nothing to say).
+import { isAnswered } from '../stats/answered.js';
 import { stringify } from 'yaml';
 import type { PipelineResult, PipelineSummary, ResultFile } from '../types.js';
 import { formatBytes, formatNumber, formatValue } from './format.js';
@@ -112,7 +113,11 @@ export function overviewSection(result: ResultFile): string {
       ];
     }),
   );
-  return ['## All pipelines', '', table, '', '### Load as delivered', '', load].join('\n');
+  const probe = result.scenario['capacityProbe'] as { pipeline: string; concurrency: number; durationMs: number; requestsPerSecond: number; factor: number; rate: number } | undefined;
+  const probeLine = probe
+    ? `\n\nOpen-loop rate set from a capacity probe: \`${probe.pipeline}\` completed ${formatNumber(probe.requestsPerSecond)} req/s with ${probe.concurrency} closed-loop users over ${(probe.durationMs / 1000).toFixed(0)} s; rate = ${probe.factor} x that = ${formatNumber(probe.rate)} req/s.`
+    : '';
+  return ['## All pipelines', '', table, '', '### Load as delivered', '', load + probeLine].join('\n');
 }
 
 /** Per-replica requests, share and latency, for pipelines with more than one replica. */
@@ -140,7 +145,7 @@ export function balancingSection(result: ResultFile): string {
 function errorMessages(p: PipelineResult): string {
   const counts = new Map<string, number>();
   for (const s of p.samples) {
-    if (s.warmup || s.status === 'ok') continue;
+    if (s.warmup || isAnswered(s)) continue;
     const key = `${s.status}: ${s.error ?? (s.httpStatus !== null ? `HTTP ${s.httpStatus}` : 'no detail')}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }

@@ -1,4 +1,5 @@
 // Terminal rendering with cli-table3: validity warnings on top, then one before/after table per variant.
+import { fallbackSection } from './fallbackSection.js';
 import Table from 'cli-table3';
 import type { PipelineComparison } from '../stats/compare.js';
 import type { PipelineSummary, ResultFile } from '../types.js';
@@ -67,6 +68,8 @@ export function renderTerminal(result: ResultFile, comparisons: readonly Pipelin
     const title = c.baseline === 'baseline' ? `${c.variant} vs baseline` : `${c.variant} vs ${c.baseline} (baseline)`;
     parts.push(renderComparisonTable(c, { title, baseline: c.baseline, variant: c.variant }));
   }
+  const fallbacks = fallbackSection(result);
+  if (fallbacks) parts.push(fallbacks.replace(/^## /, ''));
   if (comparisons[0]) parts.push(methodLine(comparisons[0]));
   else {
     // A single target (`run --target URL`) still deserves its numbers on screen, not just a file.

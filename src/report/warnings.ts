@@ -68,7 +68,8 @@ export function validityWarnings(result: ResultFile): string[] {
     const failed = s.counts.error + s.counts.timeout;
     if (failed > 0) {
       const pct = ((failed / Math.max(1, s.counts.total)) * 100).toFixed(1);
-      out.push(`${p.name}: ${failed} of ${s.counts.total} requests failed (${pct}%: ${s.counts.error} errors, ${s.counts.timeout} timeouts); latency uses ok requests only.`);
+      const answers = s.fallback ? 'answered requests (primary and fallback)' : 'ok requests';
+      out.push(`${p.name}: ${failed} of ${s.counts.total} requests failed (${pct}%: ${s.counts.error} errors, ${s.counts.timeout} timeouts); latency uses ${answers} only.`);
     }
     if (s.tokenCountMismatches > 0) {
       out.push(`${p.name}: ${s.tokenCountMismatches} requests where the server's usage count and the tokenizer's count differ.`);

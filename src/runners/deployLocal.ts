@@ -45,11 +45,42 @@ function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { ar
     '--max-queue', String(s.maxQueue),
     '--timeout-ms', String(s.timeoutMs),
     ...(s.stages ? ['--stages', s.stages.explicit ? formatStagesOption(s.stages.explicit) : String(s.stages.count)] : []),
+    ...deadlineArgs(s),
     '--replica-name', `replica-${replica}`,
     '--drain-ms', '2000',
     '--exit-with-parent',
   ];
   return { args, env };
+}
+
+function deadlineArgs(s: LocalPipelineSpec['serving']): string[] {
+  const d = s.deadline;
+  if (!d) return [];
+  const fb = d.fallback;
+  const fallback =
+    fb.kind === 'canned'
+      ? ['--fallback', `canned:${fb.text}`]
+      : ['--fallback', `model:${fb.source}`, ...(fb.quantize ? ['--fallback-quantize', fb.quantize] : []), '--fallback-max-batch', String(fb.maxBatch)];
+  return ['--deadline-ms', String(d.afterMs), '--deadline-scope', d.scope, ...fallback];
+}
+
+/** A backup server behind the balancer: the fallback model, no deadline of its own. */
+function backupArgs(spec: LocalPipelineSpec, i: number, port: number): string[] {
+  const b = spec.balancer.fallback as NonNullable<LocalPipelineSpec['balancer']['fallback']>;
+  return [
+    'serve',
+    '--model', b.model.source,
+    ...(b.model.quantize ? ['--quantize', b.model.quantize] : []),
+    '--host', '127.0.0.1',
+    '--port', String(port),
+    '--threads', String(b.threads),
+    '--max-batch', String(b.maxBatch),
+    '--max-queue', String(spec.serving.maxQueue),
+    '--timeout-ms', String(spec.serving.timeoutMs),
+    '--replica-name', `backup-${i}`,
+    '--drain-ms', '2000',
+    '--exit-with-parent',
+  ];
 }
 
 function portOf(url: string): number {
@@ -60,6 +91,7 @@ function portOf(url: string): number {
 export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions = {}): Promise<Deployment> {
   const readyTimeoutMs = o.readyTimeoutMs ?? 180_000;
   const replicas: Array<ManagedProcess | null> = [];
+  const backups: ManagedProcess[] = [];
   const urls: string[] = [];
   let balancerProc: ManagedProcess | null = null;
   let nginx: NginxHandle | null = null;
@@ -80,7 +112,7 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
     if (balancerProc) await balancerProc.stop(STOP_GRACE_MS);
     if (nginx) await nginx.stop();
     untrackNginx?.();
-    await Promise.all(replicas.map((r) => r?.stop(STOP_GRACE_MS)));
+    await Promise.all([...replicas, ...backups].map((r) => r?.stop(STOP_GRACE_MS)));
   };
 
   try {
@@ -90,8 +122,18 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     for (const r of replicas) urls.push((r as ManagedProcess).ready.url);
-    if (spec.serving.replicas > 1) {
-      const upstreams = urls.map((url, i) => ({ name: `replica-${i}`, url }));
+    const fb = spec.balancer.fallback;
+    if (fb && spec.balancer.kind !== 'none') {
+      o.onProgress?.(`starting ${fb.replicas} backup server${fb.replicas > 1 ? 's' : ''} (${fb.model.source}${fb.model.quantize ? ` ${fb.model.quantize}` : ''}) for ${spec.name}`);
+      for (let i = 0; i < fb.replicas; i++) {
+        backups.push(await spawnLlmbench({ name: `${spec.name}/backup-${i}`, role: 'server', args: backupArgs(spec, i, 0), env: serveArgs(spec, 0, 0).env, readyTimeoutMs }));
+      }
+    }
+    if (spec.serving.replicas > 1 || backups.length > 0) {
+      const upstreams: Array<{ name: string; url: string; backup?: boolean }> = [
+        ...urls.map((url, i) => ({ name: `replica-${i}`, url })),
+        ...backups.map((b, i) => ({ name: `backup-${i}`, url: b.ready.url, backup: true })),
+      ];
       if (spec.balancer.kind === 'builtin') {
         balancerProc = await spawnLlmbench({
           name: `${spec.name}/balancer`,
@@ -99,7 +141,7 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
           args: [
             'balance',
             '--policy', spec.balancer.policy,
-            ...upstreams.flatMap((u) => ['--upstream', `${u.name}=${u.url}`]),
+            ...upstreams.flatMap((u) => [u.backup ? '--backup' : '--upstream', `${u.name}=${u.url}`]),
             '--tries', String(spec.balancer.tries),
             '--upstream-timeout-ms', String(spec.balancer.upstreamTimeoutMs),
             '--host', '127.0.0.1',
@@ -139,7 +181,7 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
     replicas: replicaList,
     processes(): DeployedProcess[] {
       const out: DeployedProcess[] = [];
-      for (const r of replicas) if (r) out.push({ pid: r.pid, name: r.name.split('/').pop() as string, role: 'server' });
+      for (const r of [...replicas, ...backups]) if (r) out.push({ pid: r.pid, name: r.name.split('/').pop() as string, role: 'server' });
       if (balancerProc) out.push({ pid: balancerProc.pid, name: 'balancer', role: 'balancer' });
       if (nginx) out.push({ pid: nginx.pid, name: 'nginx', role: 'nginx' });
       return out;

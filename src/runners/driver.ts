@@ -58,7 +58,7 @@ async function sendOne(o: DriveOptions, j: number, scheduledAt: number, warmup: 
   });
   if (o.progress) {
     o.progress.done++;
-    if (s.status !== 'ok') o.progress.failed++;
+    if (s.status === 'error' || s.status === 'timeout') o.progress.failed++;
   }
   return s;
 }

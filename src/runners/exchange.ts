@@ -39,6 +39,8 @@ interface Extracted {
   usageCompletion: number | null;
   usagePrompt: number | null;
   error: string | null;
+  /** `llmbench_fallback.reason` of a fallback answer (a field OpenAI clients ignore). */
+  fallback: string | null;
 }
 
 function toolCallText(calls: unknown): string {
@@ -57,9 +59,11 @@ function toolCallText(calls: unknown): string {
 
 /** Pulls generated text (answer, reasoning, tool calls), finish reason, usage and error out of one OpenAI-style chunk or response. */
 export function extractChunk(obj: unknown): Extracted {
-  const out: Extracted = { text: '', reasoning: '', toolText: '', finishReason: null, usageCompletion: null, usagePrompt: null, error: null };
+  const out: Extracted = { text: '', reasoning: '', toolText: '', finishReason: null, usageCompletion: null, usagePrompt: null, error: null, fallback: null };
   if (obj === null || typeof obj !== 'object') return out;
   const o = obj as Record<string, unknown>;
+  const fb = o.llmbench_fallback as { reason?: unknown } | null | undefined;
+  if (fb && typeof fb === 'object') out.fallback = typeof fb.reason === 'string' ? fb.reason : 'unknown';
   if (o.error !== undefined && o.error !== null) {
     const e = o.error as { message?: unknown };
     out.error = typeof e === 'object' && typeof e.message === 'string' ? e.message : JSON.stringify(o.error);
@@ -110,6 +114,7 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
   private httpStatus: number | null = null;
   private replica: string | null = null;
   private retries: number | null = null;
+  private fallback: string | null = null;
   private firstAt: number | null = null;
   private firstAnswerAt: number | null = null;
   private lastChunkAt: number | null = null;
@@ -186,6 +191,9 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
   onHead(code: number, h: Map<string, string>): void {
     this.httpStatus = code;
     this.replica = h.get('x-llmbench-replica') ?? null;
+    // A server's fallback, or a balancer that answered from a backup upstream.
+    const fallback = h.get('x-llmbench-fallback');
+    if (fallback !== undefined && fallback !== '') this.fallback = fallback;
     const tries = h.get('x-llmbench-retries');
     if (tries !== undefined && /^\d+$/.test(tries)) this.retries = Number(tries);
     const upstreams = h.get('x-llmbench-upstream-addr');
@@ -236,6 +244,7 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
     this.usageCompletion = x.usageCompletion;
     this.usagePrompt = x.usagePrompt;
     this.finishReason = x.finishReason;
+    if (x.fallback !== null) this.fallback ??= x.fallback;
     // A non-streamed answer arrives all at once: it has no first-token time of its own.
     if (x.text.length > 0) this.pieces.push(x.text);
     if (x.reasoning.length > 0) this.otherPieces.push(x.reasoning);
@@ -263,6 +272,7 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
     }
     if (x.usageCompletion !== null) this.usageCompletion = x.usageCompletion;
     if (x.usagePrompt !== null) this.usagePrompt = x.usagePrompt;
+    if (x.fallback !== null) this.fallback ??= x.fallback;
     if (x.finishReason !== null) this.finishReason = x.finishReason;
     if (x.text.length > 0) this.pieces.push(x.text);
     if (x.reasoning.length > 0) this.otherPieces.push(x.reasoning);
@@ -307,7 +317,9 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
   private sample(endAt: number): Sample {
     const spec = this.spec;
     const tok = this.ctx.tokenizer;
-    const ok = this.status === 'ok';
+    // An answer marked as a fallback is classified as one; its timings are measured like any answer's.
+    if (this.status === 'ok' && this.fallback !== null) this.status = 'fallback';
+    const ok = this.status === 'ok' || this.status === 'fallback';
     let firstAt = this.firstAt;
     let lastAt = this.lastChunkAt;
     let itl = this.itl;
@@ -335,7 +347,8 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
     if (this.usageCompletion !== null) {
       outputTokens = this.usageCompletion;
       source = 'usage';
-      if (counted !== null && counted !== this.usageCompletion) mismatch = { usage: this.usageCompletion, tokenizer: counted };
+      // A fallback answer may come from a model with another tokenizer: its count is not comparable.
+      if (counted !== null && counted !== this.usageCompletion && this.fallback === null) mismatch = { usage: this.usageCompletion, tokenizer: counted };
     } else if (counted !== null) {
       outputTokens = counted;
       source = 'tokenizer';
@@ -369,6 +382,7 @@ export class Exchange implements ConnectionOwner, ResponseEvents {
       replica: this.replica,
       retries: this.retries,
       finishReason: this.finishReason,
+      ...(this.status === 'fallback' ? { fallbackReason: this.fallback } : {}),
     };
   }
 }

@@ -1,13 +1,17 @@
 // `llmbench run`: prepare every pipeline, build the workload once, run the pipelines interleaved
 // (A B A B ... when repeated), pool what each measured, and write results/<run-id>/result.json.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LlmbenchError } from '../errors.js';
 import { evaluateModel } from '../model/eval.js';
+import { resolveQuantizedModelDir } from '../model/quantize.js';
+import { resolveModelDir } from '../model/resolve.js';
 import type { Scenario } from '../scenarios/types.js';
 import { summarizeAutocannon, summarizePipeline, type SummarizeOptions } from '../stats/summarize.js';
-import type { AutocannonStats, PipelineResult, PipelineSummary, QualityReport, ResultFile } from '../types.js';
+import type { AutocannonStats, PipelineResult, PipelineSummary, QualityReport, QuantMethod, ResultFile } from '../types.js';
 import { runPipelineOnce, type LevelRecord, type PipelineRunOutput } from './pipelineRun.js';
 import { preparePipeline, type PreparedPipeline } from './prepare.js';
+import { probeCapacity, type CapacityProbe } from './capacityProbe.js';
 import { collectProvenance } from './provenance.js';
 import { makeRunId, RESULT_SCHEMA_VERSION, writeResultFile } from './resultFile.js';
 import { judgeLevel } from './sweep.js';
@@ -70,7 +74,9 @@ function summarizeRecords(
     dispatchLagMs: records.flatMap((r) => r.rec.dispatchLagMs),
     clientCpuPct: cpu.length > 0 ? Math.max(...cpu) : null,
     modelFileBytes: prepared.modelFileBytes,
-    faultsInjected: prepared.spec.kind === 'local' && prepared.spec.faults.length > 0,
+    // Killed replicas and deliberate overload (a rate above the measured capacity) fail requests on purpose:
+    // those failures are the measurement, not a broken run.
+    faultsInjected: (prepared.spec.kind === 'local' && prepared.spec.faults.length > 0) || (scenario.load.rateFromCapacity?.factor ?? 0) > 1,
   };
   const cannon = records.map((r) => r.rec.autocannon).filter((a): a is AutocannonStats => a !== null);
   if (cannon.length > 0) return summarizeAutocannon(poolAutocannon(cannon), traces, opts);
@@ -165,6 +171,38 @@ export function buildPipelineResult(
   };
 }
 
+function sameFile(a: string, b: string): boolean {
+  try {
+    return readFileSync(a).equals(readFileSync(b));
+  } catch {
+    return false;
+  }
+}
+
+/** The fallback model a pipeline may answer from, if it has one: source and quantization. */
+function fallbackModelOf(p: PreparedPipeline): { source: string; quantize: QuantMethod | null } | null {
+  if (p.spec.kind !== 'local') return null;
+  const f = p.spec.serving.deadline?.fallback;
+  if (f?.kind === 'model') return { source: f.source, quantize: f.quantize };
+  return p.spec.balancer.fallback?.model ?? null;
+}
+
+/** Evaluates the fallback model; against the primary when they share a tokenizer (then agreement is measured too). */
+async function fallbackQualityOf(p: PreparedPipeline, progress: (m: string) => void): Promise<PipelineResult['fallbackQuality']> {
+  const fb = fallbackModelOf(p);
+  if (!fb) return undefined;
+  const model = `${fb.source}${fb.quantize ? ` (${fb.quantize})` : ''}`;
+  progress(`[${p.spec.name}] evaluating the fallback model ${model}`);
+  try {
+    const dir = fb.quantize ? await resolveQuantizedModelDir(fb.source, fb.quantize, {}) : await resolveModelDir(fb.source);
+    const sameTokenizer = p.modelDir !== null && sameFile(join(dir, 'tokenizer.json'), join(p.modelDir, 'tokenizer.json'));
+    const report = await evaluateModel(dir, sameTokenizer ? p.modelDir : null, { maxEvalTokens: 256 });
+    return { model, report, note: sameTokenizer ? 'vs the primary model' : 'alone: its tokenizer differs from the primary model, so no agreement is measured and perplexities are per own token' };
+  } catch (e) {
+    return { model, report: null, note: `evaluation failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
 async function qualityOf(p: PreparedPipeline, progress: (m: string) => void): Promise<QualityReport | null> {
   if (p.spec.kind !== 'local' || p.spec.model.quantize === null || !p.modelDir || !p.sourceDir) return null;
   progress(`[${p.spec.name}] evaluating quality vs the fp32 source`);
@@ -198,12 +236,23 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
     ? `${workload.requests.length} prompts, reused in turn (workload.reusePrompts)`
     : 'a distinct prompt for every request';
   progress(`workload: ${prompts}; prompt lengths ${workload.tokenizer ? `in ${workload.tokenizer} tokens` : 'estimated (no tokenizer)'} (sha256 ${workload.sha256.slice(0, 12)})`);
+  let probe: CapacityProbe | null = null;
+  if (scenario.load.rateFromCapacity && baseline && !signal.aborted) {
+    probe = await probeCapacity(scenario, baseline, workload, tokenizerFor(baseline.tokenizerDir, tokenizers), {
+      signal,
+      onProgress: progress,
+      readyTimeoutMs: o.readyTimeoutMs ?? 180_000,
+      monitorIntervalMs: o.monitorIntervalMs ?? 250,
+    });
+    scenario = { ...scenario, load: { ...scenario.load, rate: probe.rate } };
+  }
 
   const modelHashes: Record<string, string> = {};
   for (const p of prepared) if (p.modelSha256) modelHashes[p.spec.name] = p.modelSha256;
   const provenance = await collectProvenance(modelHashes);
   const outs = new Map<string, PipelineRunOutput[]>(prepared.map((p) => [p.spec.name, []]));
   const quality = new Map<string, QualityReport | null>();
+  const fallbackQuality = new Map<string, PipelineResult['fallbackQuality']>();
 
   const snapshot = (complete: boolean): ResultFile => ({
     schemaVersion: RESULT_SCHEMA_VERSION,
@@ -211,10 +260,14 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     complete,
-    scenario: { ...scenario, workloadSha256: workload.sha256, workloadTokenizer: workload.tokenizer } as unknown as Record<string, unknown>,
+    scenario: { ...scenario, workloadSha256: workload.sha256, workloadTokenizer: workload.tokenizer, ...(probe ? { capacityProbe: probe } : {}) } as unknown as Record<string, unknown>,
     provenance,
     repeats: scenario.repeat,
-    pipelines: prepared.map((p) => buildPipelineResult(p, outs.get(p.spec.name) ?? [], scenario, quality.get(p.spec.name) ?? null)),
+    pipelines: prepared.map((p) => {
+      const r = buildPipelineResult(p, outs.get(p.spec.name) ?? [], scenario, quality.get(p.spec.name) ?? null);
+      const fq = fallbackQuality.get(p.spec.name);
+      return fq ? { ...r, fallbackQuality: fq } : r;
+    }),
   });
 
   let path = '';
@@ -245,6 +298,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
       const key = `${p.modelDir ?? ''}\u0000${p.sourceDir ?? ''}`;
       if (!byModel.has(key)) byModel.set(key, await qualityOf(p, progress));
       quality.set(p.spec.name, byModel.get(key) ?? null);
+      fallbackQuality.set(p.spec.name, await fallbackQualityOf(p, progress));
     }
   }
   const result = snapshot(false);

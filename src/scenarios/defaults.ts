@@ -36,6 +36,9 @@ export const SCENARIO_DEFAULTS = {
     tries: 3,
     upstreamTimeout: '60s',
   },
+  deadline: { scope: 'first-token' },
+  capacityProbe: { probe: '6s' },
+  balancerFallback: { replicas: 1 },
   quick: { duration: '5s', warmupRequests: 1, sweepLevels: 2 },
   /** Lower bound of normal/lognormal token lengths. */
   lengthMin: 1,

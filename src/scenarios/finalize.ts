@@ -91,6 +91,9 @@ function loadSpec(raw: ScenarioFile['load']): LoadSpec {
     profile: raw.profile,
     concurrency: raw.concurrency,
     rate: raw.rate ?? null,
+    rateFromCapacity: raw.rateFromCapacity
+      ? { factor: raw.rateFromCapacity.factor, probeMs: raw.rateFromCapacity.probe, concurrency: raw.rateFromCapacity.concurrency ?? null }
+      : null,
     burstiness: raw.burstiness,
     maxConcurrency: raw.maxConcurrency ?? null,
     warmupRequests: raw.warmupRequests,
@@ -107,7 +110,25 @@ function loadSpec(raw: ScenarioFile['load']): LoadSpec {
 type RawLocal = Extract<ScenarioFilePipeline, { model: unknown }>;
 type RawExternal = Extract<ScenarioFilePipeline, { target: unknown }>;
 
-function servingSpec(raw: RawLocal['serving']): ServingSpec {
+function deadlineSpec(raw: RawLocal['serving'], ctx: FinalizeContext, at: string, problems: string[]): ServingSpec['deadline'] {
+  if (!raw.deadline || !raw.fallback) return null;
+  const f = raw.fallback;
+  return {
+    afterMs: raw.deadline.after,
+    scope: raw.deadline.scope,
+    fallback:
+      f.kind === 'canned'
+        ? { kind: 'canned', text: f.text }
+        : {
+            kind: 'model',
+            source: resolveModelSource(f.source, `${at}.serving.fallback.source`, ctx, problems),
+            quantize: (f.quantize ?? null) as QuantMethod | null,
+            maxBatch: f.maxBatch ?? raw.maxBatch,
+          },
+  };
+}
+
+function servingSpec(raw: RawLocal['serving'], ctx: FinalizeContext, at: string, problems: string[]): ServingSpec {
   const devices = Array.from({ length: raw.replicas }, (_, i) =>
     Array.isArray(raw.device) ? (raw.device[i] ?? raw.device[0] ?? D.serving.device) : raw.device,
   );
@@ -131,18 +152,34 @@ function servingSpec(raw: RawLocal['serving']): ServingSpec {
     maxQueue: raw.maxQueue,
     timeoutMs: raw.timeoutMs,
     stages,
+    deadline: deadlineSpec(raw, ctx, at, problems),
   };
 }
 
 function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems: string[]): LocalPipelineSpec {
-  const serving = servingSpec(raw.serving);
+  const serving = servingSpec(raw.serving, ctx, at, problems);
+  const fb = raw.balancer?.fallback;
   const balancer: BalancerSpec = raw.balancer
-    ? { kind: raw.balancer.kind, policy: raw.balancer.policy, tries: raw.balancer.tries, upstreamTimeoutMs: raw.balancer.upstreamTimeout }
+    ? {
+        kind: raw.balancer.kind,
+        policy: raw.balancer.policy,
+        tries: raw.balancer.tries,
+        upstreamTimeoutMs: raw.balancer.upstreamTimeout,
+        fallback: fb
+          ? {
+              replicas: fb.replicas,
+              model: { source: resolveModelSource(fb.model.source, `${at}.balancer.fallback.model.source`, ctx, problems), quantize: (fb.model.quantize ?? null) as QuantMethod | null },
+              threads: fb.threads ?? serving.threads,
+              maxBatch: fb.maxBatch ?? serving.maxBatch,
+            }
+          : null,
+      }
     : {
         kind: serving.replicas > 1 ? D.balancer.kindForReplicas : 'none',
         policy: D.balancer.policy,
         tries: D.balancer.tries,
         upstreamTimeoutMs: parseDurationMs(D.balancer.upstreamTimeout) as number,
+        fallback: null,
       };
   return {
     kind: 'local',

@@ -12,6 +12,7 @@ function problem(ctx: Ctx, path: PropertyKey[], message: string): void {
 interface LoadFields {
   profile: 'concurrency' | 'constant' | 'poisson' | 'sweep';
   rate?: number | undefined;
+  rateFromCapacity?: unknown;
   burstiness: number;
   maxConcurrency?: number | undefined;
   sweep?: { over: 'rate' | 'concurrency'; levels: number[]; arrival: 'constant' | 'poisson' } | undefined;
@@ -20,8 +21,12 @@ interface LoadFields {
 
 /** Which fields a load profile needs, and which only make sense with others. */
 export function loadRules(l: LoadFields, ctx: Ctx): void {
-  if ((l.profile === 'constant' || l.profile === 'poisson') && l.rate === undefined) {
-    problem(ctx, ['rate'], `required for profile ${l.profile}`);
+  if ((l.profile === 'constant' || l.profile === 'poisson') && l.rate === undefined && l.rateFromCapacity === undefined) {
+    problem(ctx, ['rate'], `required for profile ${l.profile} (or set rateFromCapacity)`);
+  }
+  if (l.rate !== undefined && l.rateFromCapacity !== undefined) problem(ctx, ['rateFromCapacity'], 'give either rate or rateFromCapacity, not both');
+  if (l.rateFromCapacity !== undefined && l.profile !== 'constant' && l.profile !== 'poisson') {
+    problem(ctx, ['rateFromCapacity'], `only applies to profiles constant and poisson (got ${l.profile})`);
   }
   if (l.profile === 'sweep' && l.sweep === undefined) problem(ctx, ['sweep'], 'required for profile sweep');
   if (l.profile !== 'sweep' && l.sweep !== undefined) problem(ctx, ['sweep'], 'only allowed with profile sweep');
@@ -42,8 +47,15 @@ export function loadRules(l: LoadFields, ctx: Ctx): void {
 }
 
 interface LocalFields {
-  serving: { replicas: number; device: string | string[]; stages?: number | Array<{ layers: [number, number] }> | undefined };
-  balancer?: { kind: 'none' | 'builtin' | 'nginx' } | undefined;
+  serving: {
+    replicas: number;
+    device: string | string[];
+    stages?: number | Array<{ layers: [number, number] }> | undefined;
+    timeoutMs: number;
+    deadline?: { after: number } | undefined;
+    fallback?: unknown;
+  };
+  balancer?: { kind: 'none' | 'builtin' | 'nginx'; fallback?: unknown } | undefined;
   faults: Array<{ kill: string }>;
 }
 
@@ -54,6 +66,14 @@ export function localPipelineRules(p: LocalFields, ctx: Ctx): void {
     problem(ctx, ['serving', 'device'], `lists ${p.serving.device.length} devices for ${replicas} replicas`);
   }
   if (p.balancer?.kind === 'none' && replicas > 1) problem(ctx, ['balancer', 'kind'], `none needs serving.replicas 1 (got ${replicas})`);
+  if (p.balancer?.fallback !== undefined && p.balancer.kind === 'none') problem(ctx, ['balancer', 'fallback'], 'needs a balancer (kind builtin or nginx) to route to the backup');
+  const d = p.serving.deadline;
+  if (d !== undefined && p.serving.fallback === undefined) problem(ctx, ['serving', 'deadline'], 'needs serving.fallback (who answers past the deadline)');
+  if (d === undefined && p.serving.fallback !== undefined) problem(ctx, ['serving', 'fallback'], 'needs serving.deadline (when the fallback answers)');
+  if (d !== undefined && d.after <= 0) problem(ctx, ['serving', 'deadline', 'after'], 'must be > 0');
+  if (d !== undefined && d.after >= p.serving.timeoutMs) {
+    problem(ctx, ['serving', 'deadline', 'after'], `must be below serving.timeoutMs (${p.serving.timeoutMs} ms), or the fallback never runs`);
+  }
   p.faults.forEach((f, i) => {
     if (!(Number(f.kill.slice('replica-'.length)) < replicas)) {
       const names = replicas === 1 ? 'replica-0' : `replica-0..replica-${replicas - 1}`;

@@ -74,6 +74,14 @@ const load = z.strictObject({
   profile: z.enum(['concurrency', 'constant', 'poisson', 'sweep']).default(D.load.profile),
   concurrency: posInt.max(10_000).default(D.load.concurrency),
   rate: z.number().positive().max(1_000_000).optional(),
+  rateFromCapacity: z
+    .strictObject({
+      factor: z.number().positive().max(100).describe('rate = factor x the measured capacity'),
+      probe: duration.prefault(D.capacityProbe.probe).describe('how long the closed-loop probe runs'),
+      concurrency: posInt.max(10_000).optional().describe('probe users (default: 2 x maxBatch x replicas of the baseline)'),
+    })
+    .optional()
+    .describe('set the open-loop rate from a short closed-loop probe of the baseline pipeline, instead of `rate`'),
   burstiness: z.number().positive().max(100).default(D.load.burstiness),
   maxConcurrency: posInt.max(10_000).optional(),
   warmupRequests: z.number().int().min(0).max(10_000).default(D.load.warmupRequests),
@@ -100,6 +108,27 @@ const stage = z.strictObject({
   threads: posInt.max(256).optional(),
 });
 
+const modelSource = z.string().min(1).describe(`a preset (${PRESET_NAMES.join(', ')}) or a model folder`);
+const quantMethod = z.enum(QUANT_METHODS as [string, ...string[]]);
+
+const deadline = z.strictObject({
+  after: duration.describe('deadline from arrival, e.g. 1500ms'),
+  scope: z.enum(['first-token', 'total']).default(D.deadline.scope).describe('what must arrive by the deadline: the first token or the last'),
+});
+
+const fallback = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('canned'),
+    text: z.string().refine((t) => t.trim() !== '', { error: 'must not be empty' }).describe('the fixed answer sent instead'),
+  }),
+  z.strictObject({
+    kind: z.literal('model'),
+    source: modelSource,
+    quantize: quantMethod.optional(),
+    maxBatch: posInt.max(1024).optional().describe('batch rows of the fallback model (default: serving.maxBatch)'),
+  }),
+]);
+
 const serving = z.strictObject({
   replicas: posInt.max(16).default(D.serving.replicas),
   threads: posInt.max(256).default(D.serving.threads),
@@ -108,6 +137,8 @@ const serving = z.strictObject({
   maxQueue: posInt.max(1_000_000).default(D.serving.maxQueue),
   timeoutMs: posInt.default(D.serving.timeoutMs),
   stages: z.union([posInt.max(64), z.array(stage).min(1).max(64)]).optional(),
+  deadline: deadline.optional().describe('answer from serving.fallback when the primary misses this deadline'),
+  fallback: fallback.optional().describe('who answers past serving.deadline: a canned text or a cheaper model in the same server'),
 });
 
 const balancer = z.strictObject({
@@ -117,6 +148,15 @@ const balancer = z.strictObject({
     .default(D.balancer.policy),
   tries: posInt.max(16).default(D.balancer.tries),
   upstreamTimeout: duration.prefault(D.balancer.upstreamTimeout),
+  fallback: z
+    .strictObject({
+      replicas: posInt.max(4).default(D.balancerFallback.replicas),
+      model: z.strictObject({ source: modelSource, quantize: quantMethod.optional() }),
+      threads: posInt.max(256).optional().describe('default: serving.threads'),
+      maxBatch: posInt.max(1024).optional().describe('default: serving.maxBatch'),
+    })
+    .optional()
+    .describe('backup servers the balancer uses only when no primary replica can answer (nginx `backup`)'),
 });
 
 const fault = z.strictObject({

@@ -54,8 +54,10 @@ export interface LoadSpec {
   profile: LoadProfile;
   /** Closed-loop users (profile concurrency). */
   concurrency: number;
-  /** Requests/s (constant, poisson). */
+  /** Requests/s (constant, poisson); set by the capacity probe when `rateFromCapacity` is given. */
   rate: number | null;
+  /** Rate = factor x the baseline's measured closed-loop req/s (probed before the run); null: fixed rate. */
+  rateFromCapacity: { factor: number; probeMs: number; concurrency: number | null } | null;
   /** Gamma shape of inter-arrival times for poisson; 1 is exponential (Poisson), < 1 burstier. */
   burstiness: number;
   /** Cap on requests in flight for open-loop profiles; null = uncapped. */
@@ -94,6 +96,25 @@ export interface ServingSpec {
   timeoutMs: number;
   /** Layer split: a stage count (even split) or explicit stages; null = unsplit. */
   stages: { count: number; explicit: StageSpec[] | null } | null;
+  /** Deadline with a fallback answer inside each server; null = none. */
+  deadline: ServingDeadlineSpec | null;
+}
+
+/** `serving.deadline` + `serving.fallback`. */
+export interface ServingDeadlineSpec {
+  afterMs: number;
+  scope: 'first-token' | 'total';
+  fallback:
+    | { kind: 'canned'; text: string }
+    | { kind: 'model'; source: string; quantize: QuantMethod | null; maxBatch: number };
+}
+
+/** `balancer.fallback`: backup servers behind the balancer. */
+export interface BalancerFallbackSpec {
+  replicas: number;
+  model: { source: string; quantize: QuantMethod | null };
+  threads: number;
+  maxBatch: number;
 }
 
 export interface BalancerSpec {
@@ -101,6 +122,8 @@ export interface BalancerSpec {
   policy: 'least-connections' | 'round-robin' | 'power-of-two-choices';
   tries: number;
   upstreamTimeoutMs: number;
+  /** Backup servers, used only when no primary can answer; null = none. */
+  fallback: BalancerFallbackSpec | null;
 }
 
 export interface FaultSpec {

@@ -27,13 +27,17 @@ export type GenerationOutcome =
   | { kind: 'timeout'; completionTokens: number }
   | { kind: 'disconnected'; completionTokens: number }
   | { kind: 'shutdown'; completionTokens: number }
-  | { kind: 'error'; message: string; completionTokens: number };
+  | { kind: 'error'; message: string; completionTokens: number }
+  /** Cancelled by the server's deadline; `text` is what was already handed to `onText`. */
+  | { kind: 'abandoned'; text: string; completionTokens: number };
 
 /** A generation in progress. */
 export interface RunningGeneration {
   outcome: Promise<GenerationOutcome>;
   /** The client went away: cancel and count it. */
   disconnect(): void;
+  /** The deadline passed: cancel (freeing the batch slot) so a fallback can answer instead. */
+  abandon(): void;
 }
 
 export interface GenerationDeps {
@@ -131,6 +135,12 @@ export function startGeneration(deps: GenerationDeps, job: GenerationJob, onText
       scheduler.cancel(job.id);
       metrics.cancellations.inc({ reason: 'client_disconnect' });
       settle({ kind: 'disconnected', completionTokens: tokens });
+    },
+    abandon(): void {
+      if (settled) return;
+      scheduler.cancel(job.id);
+      metrics.cancellations.inc({ reason: 'deadline' });
+      settle({ kind: 'abandoned', text, completionTokens: tokens });
     },
   };
 }

@@ -5,7 +5,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, badRequest, internalError, requestTimeout, unavailable } from './apiError.js';
 import { renderChatPrompt } from './chatTemplate.js';
-import { startGeneration, type GenerationOutcome } from './generation.js';
+import { startGuardedGeneration, type FallbackMark, type GuardedOutcome } from './fallback.js';
 import { sendError, sendJson, type Route } from './httpApp.js';
 import { chatBody, chatChunk, completionBody, completionChunk, usageChunk, usageOf, type ResponseMeta } from './openaiShapes.js';
 import { parseChatRequest, parseCompletionRequest, parseGenerateRequest, type ChatRequest, type CompletionRequest, type GenerateRequest } from './requestSchemas.js';
@@ -47,7 +47,15 @@ function maxTokensOf(model: ServedModel, promptTokens: number, requested: number
   return requested;
 }
 
-function errorOf(out: Exclude<GenerationOutcome, { kind: 'finished' | 'disconnected' }>, timeoutMs: number | null): ApiError {
+/** Response header naming why a fallback answered; the body carries the same as `llmbench_fallback`. */
+export const FALLBACK_HEADER = 'x-llmbench-fallback';
+
+/** The extra field fallback answers carry (OpenAI clients ignore unknown fields). */
+function fallbackField(mark: FallbackMark): { llmbench_fallback: { reason: string; source: string; primary_tokens: number } } {
+  return { llmbench_fallback: { reason: mark.reason, source: mark.source, primary_tokens: mark.primaryTokens } };
+}
+
+function errorOf(out: Exclude<GuardedOutcome, { kind: 'finished' | 'disconnected' | 'fallback' }>, timeoutMs: number | null): ApiError {
   if (out.kind === 'timeout') return requestTimeout(timeoutMs ?? 0);
   if (out.kind === 'shutdown') return unavailable('server is shutting down; generation was cancelled');
   return internalError(out.message);
@@ -83,39 +91,57 @@ async function handle(state: ServerState, res: ServerResponse, req: ParsedReques
   };
   const deps = { scheduler: model.scheduler, tokenizer: model.tokenizer, metrics: state.metrics };
   const streaming = s.stream && req.kind !== 'generate';
+  let mark: FallbackMark | null = null;
   const sse = streaming ? new SseWriter(res, {}) : null;
+  // With a deadline, the stream's headers wait for the first text or the switch, so a fallback from the
+  // start is marked in the headers too; without one they go out at once, as before.
+  const deferHead = state.fallback !== null;
+  let opened = false;
+  const open = (): void => {
+    if (!sse || opened) return;
+    opened = true;
+    if (mark) res.setHeader(FALLBACK_HEADER, mark.reason);
+    sse.start();
+    if (req.kind === 'chat') sse.send(chatChunk(meta, { role: 'assistant', content: '' }, null, s.includeUsage));
+  };
+  const marked = (chunk: object): object => (mark ? { ...chunk, ...fallbackField(mark) } : chunk);
   const onText = (delta: string): void => {
     if (!sse) return;
-    sse.send(req.kind === 'chat' ? chatChunk(meta, { content: delta }, null, s.includeUsage) : completionChunk(meta, delta, null, s.includeUsage));
+    open();
+    sse.send(marked(req.kind === 'chat' ? chatChunk(meta, { content: delta }, null, s.includeUsage) : completionChunk(meta, delta, null, s.includeUsage)));
   };
-  const gen = startGeneration(deps, job, onText);
+  const gen = startGuardedGeneration(deps, job, state.fallback, onText, (m) => {
+    mark = m;
+  });
   res.on('close', () => {
     if (!res.writableFinished) gen.disconnect();
   });
   // The client may already be gone (closed while its body was read): 'close' has fired before we listened.
   if (res.destroyed || res.socket?.destroyed) gen.disconnect();
-  if (sse) {
-    sse.start();
-    if (req.kind === 'chat') sse.send(chatChunk(meta, { role: 'assistant', content: '' }, null, s.includeUsage));
-  }
+  if (!deferHead) open();
   const out = await gen.outcome;
   if (out.kind === 'disconnected') return;
-  if (out.kind !== 'finished') {
+  if (out.kind !== 'finished' && out.kind !== 'fallback') {
     const err = errorOf(out, state.timeoutMs);
-    if (sse) {
+    if (sse && opened) {
       sse.send(err.body());
       sse.end();
     } else sendError(res, err);
     return;
   }
+  open();
   const usage = usageOf(promptIds.length, out.completionTokens);
   if (sse) {
-    sse.send(req.kind === 'chat' ? chatChunk(meta, {}, out.finish, s.includeUsage) : completionChunk(meta, '', out.finish, s.includeUsage));
-    if (s.includeUsage) sse.send(usageChunk(meta, req.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', usage));
+    sse.send(marked(req.kind === 'chat' ? chatChunk(meta, {}, out.finish, s.includeUsage) : completionChunk(meta, '', out.finish, s.includeUsage)));
+    if (s.includeUsage) sse.send(marked(usageChunk(meta, req.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', usage)));
     sse.end();
-  } else if (req.kind === 'chat') sendJson(res, 200, chatBody(meta, out.text, out.finish, usage));
-  else if (req.kind === 'completion') sendJson(res, 200, completionBody(meta, out.text, out.finish, usage));
-  else sendJson(res, 200, { text: out.text, usage, finish_reason: out.finish });
+    return;
+  }
+  const headers: Record<string, string> = mark ? { [FALLBACK_HEADER]: (mark as FallbackMark).reason } : {};
+  const extra = mark ? fallbackField(mark) : {};
+  if (req.kind === 'chat') sendJson(res, 200, { ...chatBody(meta, out.text, out.finish, usage), ...extra }, headers);
+  else if (req.kind === 'completion') sendJson(res, 200, { ...completionBody(meta, out.text, out.finish, usage), ...extra }, headers);
+  else sendJson(res, 200, { text: out.text, usage, finish_reason: out.finish, ...extra }, headers);
 }
 
 function route(path: string, parse: (body: unknown) => ParsedRequest): Route {

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { LlmbenchError } from '../errors.js';
+import type { FallbackRuntime } from './fallback.js';
 import { generationRoutes } from './generationRoutes.js';
 import { createRequestListener, handleClientError } from './httpApp.js';
 import { infoRoutes } from './infoRoutes.js';
@@ -66,6 +67,8 @@ export interface StartHooks {
 export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks = {}): Promise<InferenceServerHandle> {
   let engine: ServingEngine | null = null;
   let scheduler: Scheduler | null = null;
+  let fallbackEngine: ServingEngine | null = null;
+  let fallbackScheduler: Scheduler | null = null;
   const metrics = createServerMetrics(opts.maxBatch, {
     queueDepth: () => scheduler?.queueDepth ?? 0,
     running: () => scheduler?.runningCount ?? 0,
@@ -80,6 +83,7 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
     model: null,
     startedAtS: Math.floor(Date.now() / 1000),
     inFlight: 0,
+    fallback: null,
   };
   const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, createRequestListener(state, [...infoRoutes, tokenizeRoute, ...generationRoutes]));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(state, err, socket));
@@ -90,7 +94,9 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
   try {
     await hooks.onListening?.(url);
     engine = await loadServingEngine(opts, hooks.onProgress);
+    if (opts.deadline?.fallback.kind === 'model') fallbackEngine = await loadFallbackEngine(opts, opts.deadline.fallback, opts.deadline.fallbackMaxBatch, hooks.onProgress);
   } catch (e) {
+    await engine?.dispose();
     await new Promise<void>((r) => server.close(() => r()));
     throw e;
   }
@@ -103,6 +109,7 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
     tokenizer: engine.tokenizer,
     scheduler,
   };
+  if (opts.deadline) state.fallback = fallbackRuntime(opts, fallbackEngine, (s) => (fallbackScheduler = s));
   state.phase = 'ready';
 
   let closing: Promise<void> | null = null;
@@ -113,18 +120,58 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
       server.closeIdleConnections();
       const sched = scheduler;
       if (sched) {
-        await waitUntil(() => sched.active === 0, opts.drainMs);
+        await waitUntil(() => sched.active === 0 && (fallbackScheduler?.active ?? 0) === 0, opts.drainMs);
         sched.cancelAll();
+        fallbackScheduler?.cancelAll();
         // Cancelled handlers answer at once; give their last bytes a moment to leave.
         await waitUntil(() => state.inFlight === 0, 500);
         await sched.close();
+        await fallbackScheduler?.close();
       }
       server.closeAllConnections();
       await closed;
       await engine?.dispose();
+      await fallbackEngine?.dispose();
     })();
     return closing;
   };
 
   return { url, port: addr.port, modelId, state, close };
+}
+
+/** Loads the fallback model; a failure names it as the fallback so the user knows which model to fix. */
+async function loadFallbackEngine(
+  opts: ServeOptions,
+  fb: { model: string; quantize: ServeOptions['quantize'] },
+  maxBatch: number,
+  onProgress?: (msg: string) => void,
+): Promise<ServingEngine> {
+  onProgress?.(`loading fallback model ${fb.model}${fb.quantize ? ` (${fb.quantize})` : ''}`);
+  try {
+    return await loadServingEngine({ ...opts, model: fb.model, quantize: fb.quantize, quantBlockSize: null, maxBatch, stages: null }, onProgress);
+  } catch (e) {
+    if (e instanceof LlmbenchError) throw new LlmbenchError(e.code, `--fallback model:${fb.model}: ${e.message}`, e.hint, e.exitCode);
+    throw new LlmbenchError('MODEL', `--fallback model:${fb.model}: cannot load: ${e instanceof Error ? e.message : String(e)}`, 'Check the folder or preset name given to --fallback.');
+  }
+}
+
+/** The deadline and fallback a server runs with; the fallback model gets its own scheduler and metrics. */
+function fallbackRuntime(opts: ServeOptions, fbEngine: ServingEngine | null, keep: (s: Scheduler) => void): FallbackRuntime {
+  const d = opts.deadline as NonNullable<ServeOptions['deadline']>;
+  let model: FallbackRuntime['model'] = null;
+  if (fbEngine && d.fallback.kind === 'model') {
+    let fbScheduler: Scheduler | null = null;
+    const metrics = createServerMetrics(d.fallbackMaxBatch, { queueDepth: () => fbScheduler?.queueDepth ?? 0, running: () => fbScheduler?.runningCount ?? 0 });
+    fbScheduler = new Scheduler(fbEngine.stepper, { maxBatch: d.fallbackMaxBatch, maxQueue: opts.maxQueue }, metrics);
+    keep(fbScheduler);
+    model = {
+      id: servedModelId(d.fallback.model, fbEngine.modelDir, d.fallback.quantize),
+      maxPositions: fbEngine.info.maxPositions,
+      eosTokenIds: fbEngine.info.eosTokenIds,
+      tokenizer: fbEngine.tokenizer,
+      scheduler: fbScheduler,
+      metrics,
+    };
+  }
+  return { deadlineMs: d.deadlineMs, scope: d.scope, spec: d.fallback, model };
 }

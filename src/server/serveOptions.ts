@@ -2,6 +2,7 @@
 import { UsageError } from '../errors.js';
 import type { StagesOption } from '../engine/stagedOptions.js';
 import type { DeviceName, QuantMethod } from '../types.js';
+import { checkDeadline, type DeadlineOptions } from './fallbackOptions.js';
 
 /** Options of one inference server process. */
 export interface ServeOptions {
@@ -28,6 +29,8 @@ export interface ServeOptions {
   drainMs: number;
   /** Layer split into stages, each in its own worker (null: one session). */
   stages: StagesOption | null;
+  /** Deadline with a fallback answer (--deadline-ms, --fallback); null: none. */
+  deadline: DeadlineOptions | null;
 }
 
 /** Defaults for everything but the model. */
@@ -46,6 +49,7 @@ export const SERVE_DEFAULTS: Omit<ServeOptions, 'model'> = {
   bodyLimitBytes: 1024 * 1024,
   drainMs: 5000,
   stages: null,
+  deadline: null,
 };
 
 /** Fills defaults and checks values that the CLI parser cannot (throws UsageError). */
@@ -57,5 +61,6 @@ export function resolveServeOptions(partial: Partial<ServeOptions> & { model: st
   if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1) throw new UsageError(`--max-batch: expected an integer >= 1, got ${o.maxBatch}`);
   if (!Number.isInteger(o.maxQueue) || o.maxQueue < 0) throw new UsageError(`--max-queue: expected an integer >= 0, got ${o.maxQueue}`);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new UsageError(`--port: expected 0..65535, got ${o.port}`);
+  if (o.deadline) checkDeadline(o.deadline.deadlineMs, o.timeoutMs);
   return o;
 }

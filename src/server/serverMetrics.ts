@@ -17,8 +17,10 @@ export interface ServerMetrics {
   /** Requests refused with 503 because the queue was full. */
   queueRejections: Counter;
   timeouts: Counter;
-  /** label reason: client_disconnect | shutdown. */
+  /** label reason: client_disconnect | shutdown | deadline. */
   cancellations: Counter;
+  /** Requests answered by the fallback; label reason: deadline | queue_full | error. */
+  fallbacks: Counter;
   engineErrors: Counter;
   batchSize: Histogram;
   ttftSeconds: Histogram;
@@ -51,6 +53,7 @@ export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): 
     queueRejections: r.counter('llmbench_queue_rejections_total', 'Requests refused with 503 because the waiting queue was full.'),
     timeouts: r.counter('llmbench_request_timeouts_total', 'Requests that ran past --timeout-ms and were cancelled.'),
     cancellations: r.counter('llmbench_request_cancellations_total', 'Generations cancelled before they finished, by reason.', ['reason']),
+    fallbacks: r.counter('llmbench_fallback_total', 'Requests answered by the fallback (--fallback) instead of the primary model, by reason.', ['reason']),
     engineErrors: r.counter('llmbench_engine_errors_total', 'Engine steps that threw; their requests were answered with 500.'),
     batchSize: r.histogram('llmbench_batch_size', 'Sequences in the running batch, observed once per engine step.', batchBuckets(maxBatch)),
     ttftSeconds: r.histogram('llmbench_time_to_first_token_seconds', 'Arrival of a request to its first generated token.', LATENCY_BUCKETS_S),
@@ -62,7 +65,8 @@ export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): 
     },
   };
   // Known label sets start at 0 so a scrape shows them before the first event.
-  for (const reason of ['client_disconnect', 'shutdown']) m.cancellations.inc({ reason }, 0);
+  for (const reason of ['client_disconnect', 'shutdown', 'deadline']) m.cancellations.inc({ reason }, 0);
+  for (const reason of ['deadline', 'queue_full', 'error']) m.fallbacks.inc({ reason }, 0);
   r.gauge('llmbench_queue_depth', 'Requests accepted but not yet in the running batch.', () => gauges.queueDepth());
   r.gauge('llmbench_running_requests', 'Sequences in the running batch now.', () => gauges.running());
   r.gauge('llmbench_batch_size_peak', 'Largest running batch seen in one engine step.', () => peakBatch);

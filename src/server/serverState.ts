@@ -1,6 +1,7 @@
 // The state one inference server process shares between its HTTP handlers: settings, the loaded model
 // (null while loading), the scheduler and the metrics.
 import type { ModelInfo } from '../types.js';
+import type { FallbackRuntime } from './fallback.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServerMetrics } from './serverMetrics.js';
 
@@ -45,4 +46,6 @@ export interface ServerState {
   startedAtS: number;
   /** Requests being answered right now (any endpoint). */
   inFlight: number;
+  /** Deadline and fallback (--deadline-ms, --fallback); null when not configured. */
+  fallback: FallbackRuntime | null;
 }

@@ -1,5 +1,6 @@
 // Baseline vs variant: the change of every metric, a bootstrap confidence interval for it, and rank tests on
 // the latency distributions. Pure: same inputs and seed, same numbers.
+import { isAnswered } from './answered.js';
 import type { PipelineResult, ResultFile, Sample } from '../types.js';
 import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
 import { METRICS, type MetricDef, type MetricUnit } from './metrics.js';
@@ -206,12 +207,13 @@ function bootstrapChanges(
 
 function distributionTests(base: PipelineResult, variant: PipelineResult): DistributionTest[] {
   const tests: DistributionTest[] = [];
-  const okB = measuredSamples(base.samples).filter((s) => s.status === 'ok');
-  const okV = measuredSamples(variant.samples).filter((s) => s.status === 'ok');
+  const okB = measuredSamples(base.samples).filter(isAnswered);
+  const okV = measuredSamples(variant.samples).filter(isAnswered);
   const pick = {
     e2eMs: (s: (typeof okB)[number]) => s.e2eMs,
     ttftMs: (s: (typeof okB)[number]) => s.ttftMs,
-    tpotMs: (s: (typeof okB)[number]) => s.tpotMs,
+    // Token pace is the primary's alone (a canned fallback arrives in one piece).
+    tpotMs: (s: (typeof okB)[number]) => (s.status === 'ok' ? s.tpotMs : null),
   };
   for (const column of ['e2eMs', 'ttftMs', 'tpotMs'] as const) {
     const xs = okV.map(pick[column]).filter((v): v is number => v !== null);

@@ -101,6 +101,17 @@ function buildRegistry(): MetricDef[] {
         return c.total > 0 ? { value: (c.error + c.timeout) / c.total, note: null } : { value: null, note: 'no requests' };
       },
     },
+    {
+      key: 'fallbackRate',
+      label: 'Fallback rate',
+      unit: 'fraction',
+      better: 'lower',
+      ci: { kind: 'none', why: 'count' },
+      read: (p) => {
+        const c = p.summary.counts;
+        return c.total > 0 ? { value: (p.summary.fallback?.count ?? 0) / c.total, note: null } : { value: null, note: 'no requests' };
+      },
+    },
   );
   const mem: Array<[keyof PipelineResult['summary']['memory'], string, string]> = [
     ['peakRssBytes', 'Peak RSS (sum of server processes)', 'no data'],

@@ -3,6 +3,7 @@
 // Each column is sorted once with the owning request of every value, so a resample needs no sorting:
 // percentiles are found by walking the sorted values with per-request weights.
 import type { Sample } from '../types.js';
+import { isAnswered } from './answered.js';
 import { minSamplesFor } from './distribution.js';
 
 /** Values of one metric, ascending, each tagged with the index of the request it came from. */
@@ -76,11 +77,13 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
     const run = s.run ?? 0;
     byRun.set(run, [...(byRun.get(run) ?? []), i]);
     busyMs[i] = s.e2eMs;
+    if (!isAnswered(s)) return;
+    // Time to an answer counts every answer; token rates and throughput count the primary's only.
+    e2e.push([s.e2eMs, i]);
+    if (s.ttftMs !== null) ttft.push([s.ttftMs, i]);
     if (s.status !== 'ok') return;
     ok[i] = 1;
     outputTokens[i] = s.outputTokens;
-    e2e.push([s.e2eMs, i]);
-    if (s.ttftMs !== null) ttft.push([s.ttftMs, i]);
     if (s.tpotMs !== null) tpot.push([s.tpotMs, i]);
     for (const g of s.itlMs) itl.push([g, i]);
   });

@@ -4,6 +4,7 @@
 import type {
   AutocannonStats,
   Distribution,
+  FallbackSummary,
   LoadSummary,
   MemorySummary,
   PipelineSummary,
@@ -11,6 +12,7 @@ import type {
   ResourceTrace,
   Sample,
 } from '../types.js';
+import { isAnswered } from './answered.js';
 import { distribution } from './distribution.js';
 
 /** When a measurement stops being trustworthy. */
@@ -146,8 +148,8 @@ function replicaSummaries(measured: readonly Sample[]): ReplicaSummary[] {
       replica,
       requests: g.length,
       share: g.length / measured.length,
-      errors: g.filter((s) => s.status !== 'ok').length,
-      e2eMs: distribution(g.filter((s) => s.status === 'ok').map((s) => s.e2eMs)),
+      errors: g.filter((s) => !isAnswered(s)).length,
+      e2eMs: distribution(g.filter(isAnswered).map((s) => s.e2eMs)),
     }));
 }
 
@@ -182,10 +184,11 @@ function validity(
   load: LoadSummary,
   opts: SummarizeOptions,
   t: ValidityThresholds,
+  answered = counts.ok,
 ): string[] {
   const reasons: string[] = [];
   if (counts.total === 0) reasons.push('no measured requests');
-  else if (counts.ok === 0) reasons.push('no request completed successfully');
+  else if (answered === 0) reasons.push('no request completed successfully');
   const failed = counts.error + counts.timeout;
   if (counts.total > 0 && !opts.faultsInjected && failed / counts.total > t.maxFailedShare) {
     reasons.push(
@@ -240,6 +243,7 @@ export function summarizePipeline(
   const t = { ...DEFAULT_VALIDITY, ...opts.thresholds };
   const measured = samples.filter((s) => !s.warmup);
   const ok = measured.filter((s) => s.status === 'ok');
+  const answered = measured.filter(isAnswered);
   const counts = {
     total: measured.length,
     ok: ok.length,
@@ -249,6 +253,8 @@ export function summarizePipeline(
   let windowMs = 0;
   for (const w of measuredWindows(measured).values()) windowMs += w.endMs - w.startMs;
   const perSec = (n: number): number => (windowMs > 0 ? (n / windowMs) * 1000 : 0);
+  // Time to an answer (TTFT, E2E) counts every answer, fallbacks included: the client waited for each. Token
+  // pace and throughput count the primary's answers only, so a canned reply is not mistaken for capacity.
   const outputTokens = ok.reduce((sum, s) => sum + s.outputTokens, 0);
   const itl: number[] = [];
   for (const s of ok) for (const g of s.itlMs) itl.push(g);
@@ -261,13 +267,14 @@ export function summarizePipeline(
     maxScheduleLagMs: lags.length > 0 ? (lags[lags.length - 1] as number) : null,
     clientCpuPct: opts.clientCpuPct,
   };
-  const invalidReasons = validity(counts, load, opts, t);
+  const invalidReasons = validity(counts, load, opts, t, answered.length);
+  const fallback = fallbackSummary(measured);
   return {
     counts,
-    ttftMs: distribution(ok.flatMap((s) => (s.ttftMs === null ? [] : [s.ttftMs]))),
+    ttftMs: distribution(answered.flatMap((s) => (s.ttftMs === null ? [] : [s.ttftMs]))),
     tpotMs: distribution(ok.flatMap((s) => (s.tpotMs === null ? [] : [s.tpotMs]))),
     itlMs: distribution(itl),
-    e2eMs: distribution(ok.map((s) => s.e2eMs)),
+    e2eMs: distribution(answered.map((s) => s.e2eMs)),
     windowMs,
     requestsPerSecond: perSec(ok.length),
     outputTokensPerSecond: perSec(outputTokens),
@@ -291,8 +298,31 @@ export function summarizePipeline(
     load,
     replicas: replicaSummaries(measured),
     retries: measured.reduce((sum, s) => sum + (s.retries ?? 0), 0),
+    ...(fallback ? { fallback } : {}),
     valid: invalidReasons.length === 0,
     invalidReasons,
+  };
+}
+
+/** Fallback answers beside primary ones; undefined when no request fell back. */
+export function fallbackSummary(measured: readonly Sample[]): FallbackSummary | undefined {
+  const fb = measured.filter((s) => s.status === 'fallback');
+  if (fb.length === 0) return undefined;
+  const ok = measured.filter((s) => s.status === 'ok');
+  const reasons: Record<string, number> = {};
+  for (const s of fb) {
+    const r = s.fallbackReason ?? 'unknown';
+    reasons[r] = (reasons[r] ?? 0) + 1;
+  }
+  const ttft = (xs: Sample[]): number[] => xs.flatMap((s) => (s.ttftMs === null ? [] : [s.ttftMs]));
+  return {
+    count: fb.length,
+    share: fb.length / measured.length,
+    reasons,
+    e2eMs: distribution(fb.map((s) => s.e2eMs)),
+    ttftMs: distribution(ttft(fb)),
+    primaryE2eMs: distribution(ok.map((s) => s.e2eMs)),
+    primaryTtftMs: distribution(ttft(ok)),
   };
 }
 

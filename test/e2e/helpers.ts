@@ -37,8 +37,10 @@ export function expectConsistent(p: PipelineResult): void {
   const s = p.summary;
   const measured = p.samples.filter((x) => !x.warmup);
   const ok = measured.filter((x) => x.status === 'ok');
+  const fallbacks = measured.filter((x) => x.status === 'fallback').length;
   expect(s.counts.total).toBe(measured.length);
-  expect(s.counts.ok + s.counts.error + s.counts.timeout).toBe(s.counts.total);
+  expect(s.counts.ok + s.counts.error + s.counts.timeout + (s.fallback?.count ?? 0)).toBe(s.counts.total);
+  expect(s.fallback?.count ?? 0).toBe(fallbacks);
   expect(s.counts.ok).toBe(ok.length);
   expect(s.counts.ok).toBeGreaterThan(0);
   const window = Math.max(...measured.map((x) => x.endMs)) - Math.min(...measured.map((x) => x.sentMs));
@@ -48,7 +50,8 @@ export function expectConsistent(p: PipelineResult): void {
   expect(s.outputTokensPerSecond).toBeCloseTo((tokens / s.windowMs) * 1000, 6);
   expect(s.requestsPerSecond).toBeCloseTo((ok.length / s.windowMs) * 1000, 6);
   for (const d of [s.ttftMs, s.tpotMs, s.itlMs, s.e2eMs]) expectOrdered(d);
-  expect(s.ttftMs.count).toBe(ok.filter((x) => x.ttftMs !== null).length);
+  // TTFT counts every answer, fallbacks included.
+  expect(s.ttftMs.count).toBe(measured.filter((x) => (x.status === 'ok' || x.status === 'fallback') && x.ttftMs !== null).length);
   for (const x of ok) {
     expect(x.e2eMs).toBeGreaterThanOrEqual(x.ttftMs ?? 0);
     expect(x.sentMs).toBeGreaterThanOrEqual(x.scheduledMs);

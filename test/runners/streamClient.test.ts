@@ -202,3 +202,41 @@ describe('streaming client', () => {
   });
 });
 
+
+describe('fallback classification', () => {
+  it('a stream whose chunks carry llmbench_fallback is a fallback answer, timed like any answer', async () => {
+    const mark = { llmbench_fallback: { reason: 'deadline', source: 'canned', primary_tokens: 1 } };
+    server = await startTestServer((_req, res) =>
+      sseSteps(res, [
+        { delayMs: 0, data: textChunk('Hel') },
+        { delayMs: 10, data: { ...(textChunk('lo busy') as object), ...mark } },
+        { delayMs: 0, data: { ...(usageChunk(3) as object), ...mark } },
+      ]),
+    );
+    client = new StreamClient({ baseUrl: server.url, apiKey: null, tokenizer: wordCounter }, performance.now());
+    const s = await client.send(spec('/v1/completions'));
+    expect(s.status).toBe('fallback');
+    expect(s.fallbackReason).toBe('deadline');
+    expect(s.error).toBeNull();
+    expect(s.ttftMs).not.toBeNull();
+    expect(s.tpotMs).not.toBeNull();
+    expect(s.outputTokens).toBe(3);
+    // Another model may have written the tail: no token-count comparison for fallback answers.
+    expect(s.tokenCountMismatch).toBeNull();
+  });
+
+  it('a JSON answer with the x-llmbench-fallback header (a balancer backup) is a fallback; one without is ok', async () => {
+    let backup = true;
+    server = await startTestServer((_req, res) => {
+      const body = JSON.stringify({ choices: [{ index: 0, text: 'hi there', finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 2 } });
+      res.writeHead(200, { 'content-type': 'application/json', ...(backup ? { 'x-llmbench-fallback': 'backup' } : {}) });
+      res.end(body);
+    });
+    client = new StreamClient({ baseUrl: server.url, apiKey: null, tokenizer: null }, performance.now());
+    const a = await client.send(spec('/v1/completions', { stream: false }));
+    backup = false;
+    const b = await client.send(spec('/v1/completions', { stream: false }));
+    expect([a.status, a.fallbackReason]).toEqual(['fallback', 'backup']);
+    expect([b.status, b.fallbackReason]).toEqual(['ok', undefined]);
+  });
+});

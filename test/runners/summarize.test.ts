@@ -175,3 +175,38 @@ describe('summarizePipeline', () => {
     expect(s.ttftMs.count).toBe(0);
   });
 });
+
+describe('fallback answers', () => {
+  // Two primary answers, two fallback answers (deadline, backup), one error.
+  const withFallbacks: Sample[] = [
+    mk({ sentMs: 0, endMs: 100, ttftMs: 20, e2eMs: 100, tpotMs: 20, outputTokens: 5 }),
+    mk({ sentMs: 10, endMs: 310, ttftMs: 250, e2eMs: 300, tpotMs: 25, outputTokens: 3 }),
+    mk({ status: 'fallback', fallbackReason: 'deadline', sentMs: 20, endMs: 1020, ttftMs: 1000, e2eMs: 1000, tpotMs: 0, outputTokens: 1 }),
+    mk({ status: 'fallback', fallbackReason: 'backup', sentMs: 30, endMs: 230, ttftMs: 50, e2eMs: 200, tpotMs: 10, outputTokens: 4 }),
+    mk({ status: 'error', error: 'HTTP 502', httpStatus: 502, sentMs: 40, endMs: 60, e2eMs: 20 }),
+  ];
+
+  it('counts fallbacks apart: in TTFT and E2E, out of token pace, throughput, goodput and the failure count', () => {
+    const s = summarizePipeline(withFallbacks, [], { ...opts, slo: { ttftMs: 2000, tpotMs: null, e2eMs: null } });
+    expect(s.counts).toEqual({ total: 5, ok: 2, error: 1, timeout: 0 });
+    expect(s.windowMs).toBe(1020);
+    // Throughput and token pace: the 2 primary answers (5 + 3 tokens); latency: all 4 answers.
+    expect(s.requestsPerSecond).toBeCloseTo(2000 / 1020, 12);
+    expect(s.outputTokens).toBe(8);
+    expect(s.tpotMs).toMatchObject({ count: 2, min: 20, max: 25 });
+    expect(s.e2eMs).toMatchObject({ count: 4, min: 100, max: 1000 });
+    expect(s.ttftMs).toMatchObject({ count: 4, min: 20, max: 1000 });
+    // Every answer met the 2 s TTFT limit, but only the two primary ones count as goodput.
+    expect(s.goodputRequestsPerSecond).toBeCloseTo(2000 / 1020, 12);
+    expect(s.fallback).toMatchObject({ count: 2, share: 0.4, reasons: { deadline: 1, backup: 1 } });
+    expect(s.fallback?.e2eMs).toMatchObject({ count: 2, min: 200, max: 1000 });
+    expect(s.fallback?.ttftMs).toMatchObject({ count: 2, min: 50, max: 1000 });
+    expect(s.fallback?.primaryE2eMs).toMatchObject({ count: 2, min: 100, max: 300 });
+    // Only the error counts as a failure (1 of 5), not the fallback answers.
+    expect(s.invalidReasons).toEqual(['20.0% of requests failed (limit 5%)']);
+  });
+
+  it('leaves the field out when nothing fell back', () => {
+    expect(summarizePipeline(samples, [trace], opts).fallback).toBeUndefined();
+  });
+});

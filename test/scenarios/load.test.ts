@@ -21,6 +21,7 @@ pipelines:
       profile: 'poisson',
       concurrency: 1,
       rate: 4,
+      rateFromCapacity: null,
       burstiness: 0.5,
       maxConcurrency: null,
       warmupRequests: 2,
@@ -48,7 +49,8 @@ pipelines:
     if (b?.kind !== 'local') throw new Error('expected local');
     expect(b.serving.devices).toEqual(['cpu', 'cpu']);
     // Two replicas without a balancer section get the built-in balancer.
-    expect(b.balancer).toEqual({ kind: 'builtin', policy: 'least-connections', tries: 3, upstreamTimeoutMs: 60_000 });
+    expect(b.balancer).toEqual({ kind: 'builtin', policy: 'least-connections', tries: 3, upstreamTimeoutMs: 60_000, fallback: null });
+    expect(b.serving.deadline).toBeNull();
   });
 
   it('accepts JSON, an explicit baseline, external targets and jsonl paths relative to the file', () => {
@@ -80,6 +82,35 @@ pipelines:
     expect(q.load.warmupRequests).toBe(1);
     expect(q.repeat).toBe(1);
     expect(applyOverrides(s, { repeat: 4 }).repeat).toBe(4);
+  });
+
+  it('maps serving.deadline/fallback and balancer.fallback into the typed scenario (resilience)', () => {
+    const s = loadScenario('resilience');
+    expect(s.load.rateFromCapacity).toEqual({ factor: 2, probeMs: 6000, concurrency: null });
+    expect(s.load.rate).toBeNull();
+    const [plain, guarded, backed] = s.pipelines;
+    if (plain?.kind !== 'local' || guarded?.kind !== 'local' || backed?.kind !== 'local') throw new Error('expected local pipelines');
+    expect(plain.serving.deadline).toBeNull();
+    expect(guarded.serving.deadline).toEqual({
+      afterMs: 1000,
+      scope: 'first-token',
+      fallback: { kind: 'canned', text: 'The service is busy right now; please try again in a moment.' },
+    });
+    expect(backed.balancer.fallback).toEqual({ replicas: 1, model: { source: 'tiny', quantize: null }, threads: 1, maxBatch: 8 });
+    expect(backed.faults).toEqual([{ atMs: 4000, kill: 'replica-1', restartAfterMs: null }]);
+  });
+
+  it('a model fallback gets serving.maxBatch unless it says otherwise', () => {
+    const s = parseScenario(
+      `name: f
+pipelines:
+  - { name: a, model: { source: tiny }, serving: { maxBatch: 4, deadline: { after: 2s, scope: total }, fallback: { kind: model, source: tiny, quantize: int8 } } }
+`,
+      { source: 'f.yaml', baseDir: '/tmp' },
+    );
+    const a = s.pipelines[0];
+    if (a?.kind !== 'local') throw new Error('expected local');
+    expect(a.serving.deadline).toEqual({ afterMs: 2000, scope: 'total', fallback: { kind: 'model', source: 'tiny', quantize: 'int8', maxBatch: 4 } });
   });
 
   it('every shipped scenario is valid and listed', () => {

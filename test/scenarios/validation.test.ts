@@ -56,7 +56,7 @@ pipelines:
     [
       'rate required for open loop',
       `name: x\nload: { profile: poisson }\n${base.split('\n').slice(2).join('\n')}`,
-      ['load.rate: required for profile poisson'],
+      ['load.rate: required for profile poisson (or set rateFromCapacity)'],
     ],
     [
       'balancer none with replicas, bad fault target, device count',
@@ -161,13 +161,39 @@ pipelines:
   - { name: c, model: { source: tiny }, serving: { replicas: 2 }, balancer: { kind: none } }
 `,
       [
-        'load.rate: required for profile poisson',
+        'load.rate: required for profile poisson (or set rateFromCapacity)',
         'load.sweep: only allowed with profile sweep',
         'pipelines[0].model.quantize: expected one of int8, int4, int8-weight, fp16',
         'pipelines[1].target.url: host "10.0.0.1" is not on this machine; llmbench only sends load elsewhere when asked, so that a benchmark never floods a shared service by mistake: add target.allowRemote: true (or pass --allow-remote)',
         'pipelines[2].balancer.kind: none needs serving.replicas 1 (got 2)',
         'load.sweep.stopWhen: "slo" needs an slo section',
       ],
+    ],
+    [
+      'deadline and fallback: both or neither, a deadline below the timeout, a non-empty canned text, a real fallback model',
+      `name: x
+pipelines:
+  - { name: a, model: { source: tiny }, serving: { deadline: { after: 500ms } } }
+  - { name: b, model: { source: tiny }, serving: { fallback: { kind: canned, text: "busy" } } }
+  - { name: c, model: { source: tiny }, serving: { timeoutMs: 1000, deadline: { after: 2s }, fallback: { kind: canned, text: "  " } } }
+  - { name: d, model: { source: tiny }, serving: { deadline: { after: 1s, scope: last-token }, fallback: { kind: model, source: ./no-such-model } } }
+  - { name: e, model: { source: tiny }, balancer: { kind: none, fallback: { model: { source: tiny } } } }
+`,
+      [
+        'pipelines[0].serving.deadline: needs serving.fallback (who answers past the deadline)',
+        'pipelines[1].serving.fallback: needs serving.deadline (when the fallback answers)',
+        'pipelines[2].serving.fallback.text: must not be empty',
+        'pipelines[2].serving.deadline.after: must be below serving.timeoutMs (1000 ms), or the fallback never runs',
+        'pipelines[3].serving.deadline.scope: expected one of first-token, total',
+        'pipelines[4].balancer.fallback: needs a balancer (kind builtin or nginx) to route to the backup',
+      ],
+    ],
+    [
+      'rateFromCapacity replaces rate, on open-loop profiles only',
+      `name: x
+load: { profile: poisson, rate: 4, rateFromCapacity: { factor: 2 } }
+${base.split('\n').slice(2).join('\n')}`,
+      ['load.rateFromCapacity: give either rate or rateFromCapacity, not both'],
     ],
     ['YAML syntax error', 'name: [x\n', ['line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]']],
   ];

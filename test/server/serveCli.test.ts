@@ -118,4 +118,26 @@ describe('llmbench serve', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect({ code, stderr }).toEqual({ code: 2, stderr: expect.stringContaining('error: --max-batch: expected an integer in 1..1024, got "0"') });
   });
+
+  // A fallback model that cannot load is covered in fallback.test.ts (in-process, no preset to build).
+  it('refuses bad deadline and fallback settings at start with exit code 2, naming the flag', async () => {
+    const run = (args: string[]): Promise<{ code: number | null; stderr: string }> => {
+      const child = spawn(process.execPath, [bin, 'serve', '--model', 'tiny', '--port', '0', ...args], { env: { ...process.env, LLMBENCH_CACHE: cacheDir } });
+      children.push(child);
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+    };
+    const cases: Array<[string[], string]> = [
+      [['--deadline-ms', '0', '--fallback', 'canned:busy'], 'error: --deadline-ms: expected a whole number of milliseconds > 0, got "0"'],
+      [['--deadline-ms', '100', '--fallback', 'canned:'], 'error: --fallback canned: the text is empty'],
+      [['--deadline-ms', '100'], 'error: --deadline-ms needs --fallback'],
+      [['--deadline-ms', '100', '--fallback', 'canned:busy', '--deadline-scope', 'eventually'], 'error: --deadline-scope: unknown scope "eventually"'],
+    ];
+    const results = await Promise.all(cases.map(([args]) => run(args)));
+    results.forEach((r, i) => {
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(cases[i]?.[1] as string) });
+      expect(r.stderr).not.toContain('    at ');
+    });
+  }, 90_000);
 });

@@ -11,7 +11,8 @@ export const NGINX_READY_PATH = '/llmbench-nginx-ready';
 
 /** What the driver may configure. */
 export interface NginxConfigOptions {
-  upstreams: ReadonlyArray<{ name: string; url: string }>;
+  /** `backup: true` servers get nginx's `backup` flag: used only when every primary is down or failed. */
+  upstreams: ReadonlyArray<{ name: string; url: string; backup?: boolean }>;
   /** Attempts per request in total (`proxy_next_upstream_tries`). */
   tries?: number;
   /** Connect / send / read timeout; nginx's read timeout also bounds the gap between streamed chunks. */
@@ -99,8 +100,17 @@ export function renderNginxConfig(c: NginxConfigInput): string {
   const p = c.prefix;
   const connectMs = Math.min(c.upstreamTimeoutMs, MAX_CONNECT_TIMEOUT_MS);
   const servers = c.upstreams.map(
-    (u) => `    server ${hostPort(u.host, u.port)} max_fails=${c.maxFails} fail_timeout=${c.failTimeoutSeconds}s; # ${u.name}`,
+    (u) => `    server ${hostPort(u.host, u.port)} max_fails=${c.maxFails} fail_timeout=${c.failTimeoutSeconds}s${u.backup ? ' backup' : ''}; # ${u.name}`,
   );
+  const backups = c.upstreams.filter((u) => u.backup);
+  // $upstream_addr ends with the server that answered; a backup's answer is marked as a fallback.
+  const fallbackMap = backups.length === 0 ? [] : [
+    '  map $upstream_addr $llmbench_fallback {',
+    '    default "";',
+    ...backups.map((u) => `    "~${hostPort(u.host, u.port).replace(/[.[\]]/g, (ch) => `\\${ch}`)}$" backup;`),
+    '  }',
+    '',
+  ];
   return [
     '# Written by llmbench for one run; the whole prefix folder is removed when the run ends.',
     'daemon off;',
@@ -128,6 +138,7 @@ export function renderNginxConfig(c: NginxConfigInput): string {
     `  client_max_body_size ${c.maxBodyBytes};`,
     '  client_body_buffer_size 1m;',
     '',
+    ...fallbackMap,
     `  upstream ${NGINX_UPSTREAM_GROUP} {`,
     '    least_conn;',
     ...servers,
@@ -158,6 +169,7 @@ export function renderNginxConfig(c: NginxConfigInput): string {
     '      proxy_next_upstream error timeout http_502 http_503 http_504 non_idempotent;',
     `      proxy_next_upstream_tries ${c.tries};`,
     '      add_header x-llmbench-upstream-addr $upstream_addr always;',
+    ...(backups.length > 0 ? ['      add_header x-llmbench-fallback $llmbench_fallback always;'] : []),
     '    }',
     '  }',
     '}',

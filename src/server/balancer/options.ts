@@ -5,7 +5,8 @@ import { validateIntRange, validateLoopbackHost, validateUpstreams, type Upstrea
 
 /** What a caller may set on the built-in balancer. */
 export interface BuiltinBalancerOptions {
-  upstreams: ReadonlyArray<{ name: string; url: string }>;
+  /** `backup: true` upstreams only take requests no primary can (their answers are marked as fallbacks). */
+  upstreams: ReadonlyArray<{ name: string; url: string; backup?: boolean }>;
   policy?: BalancerPolicy;
   /** Attempts per request in total (1 = no retry). Each upstream is tried at most once per request. */
   tries?: number;

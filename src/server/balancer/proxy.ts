@@ -21,6 +21,8 @@ const HOP_BY_HOP = new Set([
   'proxy-authorization',
 ]);
 const RETRYABLE_STATUS = new Set([502, 503, 504]);
+/** Marks answers from a backup upstream (same header a server's --fallback sets). */
+export const FALLBACK_HEADER = 'x-llmbench-fallback';
 /** Path the balancer answers itself instead of forwarding. */
 export const STATS_PATH = '/balancer/stats';
 /** Re-sends on a pooled keep-alive socket the upstream closed meanwhile; not a failure of the upstream. */
@@ -290,6 +292,8 @@ export class BuiltinBalancer {
         else this.pool.markSuccess(u);
         const out = headersFor(upRes.headers);
         out['x-llmbench-retries'] = String(retryIndex);
+        // A backup's answer is a fallback answer: say so, as a server's own fallback does.
+        if (u.spec.backup === true && out[FALLBACK_HEADER] === undefined) out[FALLBACK_HEADER] = 'backup';
         res.writeHead(status, upRes.statusMessage, out);
         res.flushHeaders();
         upRes.pipe(res);

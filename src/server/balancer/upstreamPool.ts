@@ -39,6 +39,9 @@ export class UpstreamPool {
   candidates(tried: ReadonlySet<number>): UpstreamState[] {
     const untried = this.upstreams.filter((u) => !tried.has(u.index));
     const healthy = untried.filter((u) => this.isHealthy(u));
+    // Backups only stand in when no primary is healthy and untried (nginx `backup` semantics).
+    const primaries = healthy.filter((u) => u.spec.backup !== true);
+    if (primaries.length > 0) return primaries;
     if (healthy.length > 0) return healthy;
     return untried.sort((a, b) => a.downUntilMs - b.downUntilMs).slice(0, 1);
   }

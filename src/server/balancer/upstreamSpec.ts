@@ -10,6 +10,8 @@ export interface UpstreamSpec {
   url: string;
   host: string;
   port: number;
+  /** Only used when no primary upstream is available for a request (nginx `backup`). */
+  backup?: boolean;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -60,15 +62,16 @@ export function parseUpstreamUrl(url: string): { url: string; host: string; port
   return { url: `http://${hostPart}:${port}`, host, port };
 }
 
-/** Validates a list of upstreams: at least one, names unique, each URL loopback. */
-export function validateUpstreams(upstreams: ReadonlyArray<{ name: string; url: string }>): UpstreamSpec[] {
+/** Validates a list of upstreams: at least one primary, names unique, each URL loopback. */
+export function validateUpstreams(upstreams: ReadonlyArray<{ name: string; url: string; backup?: boolean }>): UpstreamSpec[] {
   if (upstreams.length === 0) throw new UsageError('at least one upstream is required', 'Pass --upstream NAME=URL.');
+  if (upstreams.every((u) => u.backup === true)) throw new UsageError('at least one upstream that is not a backup is required', 'Pass --upstream NAME=URL besides --backup.');
   const seen = new Set<string>();
   return upstreams.map((u) => {
     const name = validateUpstreamName(u.name);
     if (seen.has(name)) throw new UsageError(`upstream name ${JSON.stringify(name)} is used twice`);
     seen.add(name);
-    return { name, ...parseUpstreamUrl(u.url) };
+    return { name, ...parseUpstreamUrl(u.url), ...(u.backup === true ? { backup: true } : {}) };
   });
 }
 
