@@ -1,7 +1,9 @@
 // The KV cache as preallocated arrays, one per layer and kind, laid out [row, head, slot, dim] with a
 // row-independent slot stride. ORT reads them in place (inputs are not copied by the binding): the first R
 // rows, seen as a tensor [R, heads, stride, dim], are the `past` of a batch; slots a row has not filled are
-// masked by attention_mask. The stride grows (and shrinks) with the longest row, re-laid out in place.
+// masked by attention_mask. The stride grows (and shrinks) with the longest row. The arrays hold exactly
+// `stride` slots per row: growing (or shrinking below half) re-allocates them, so the memory a cache takes
+// follows what the running sequences need, not the model's full context.
 
 /** Storage for float32 (Float32Array) or float16 (raw Uint16Array bits) caches. */
 export type KvArray = Float32Array | Uint16Array;
@@ -25,20 +27,38 @@ export class KvArena {
   /** Filled slots per row (slot i holds the token at position i). */
   readonly lengths: Int32Array;
 
+  /** Slots per (row, head) the arrays have room for. */
+  private capacity = 0;
+
   constructor(readonly shape: KvArenaShape) {
-    const n = shape.rows * shape.heads * shape.maxSlots * shape.headDim;
     for (let i = 0; i < shape.layers; i++) {
-      this.keys.push(shape.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n));
-      this.values.push(shape.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n));
+      this.keys.push(this.alloc(0));
+      this.values.push(this.alloc(0));
     }
     this.stride = 0;
     this.lengths = new Int32Array(shape.rows);
   }
 
-  /** Bytes reserved (virtual; pages become resident as they are written). */
-  get reservedBytes(): number {
-    const per = this.shape.dtype === 'float16' ? 2 : 4;
-    return 2 * this.shape.layers * this.shape.rows * this.shape.heads * this.shape.maxSlots * this.shape.headDim * per;
+  /** Bytes per cached element. */
+  get elemBytes(): number {
+    return this.shape.dtype === 'float16' ? 2 : 4;
+  }
+
+  /** Bytes the key and value arrays take now. */
+  get allocatedBytes(): number {
+    return 2 * this.shape.layers * this.shape.rows * this.shape.heads * this.capacity * this.shape.headDim * this.elemBytes;
+  }
+
+  /** Bytes of filled slots (tokens actually cached). */
+  get usedBytes(): number {
+    let slots = 0;
+    for (const len of this.lengths) slots += len;
+    return 2 * this.shape.layers * this.shape.heads * slots * this.shape.headDim * this.elemBytes;
+  }
+
+  private alloc(slots: number): KvArray {
+    const n = this.shape.rows * this.shape.heads * slots * this.shape.headDim;
+    return this.shape.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
   }
 
   /** Elements of one row in the current layout. */
@@ -85,6 +105,24 @@ export class KvArena {
     for (const len of this.lengths) if (len > newStride) throw new RangeError(`stride ${newStride} is shorter than a row (${len})`);
     const { rows, heads, headDim } = this.shape;
     const blocks = rows * heads;
+    if (newStride > this.capacity || 2 * newStride < this.capacity) {
+      // New arrays of the new size: copy each (row, head) block's filled slots across.
+      for (const list of [this.keys, this.values]) {
+        list.forEach((a, i) => {
+          const b2 = this.alloc(newStride);
+          if (old > 0) {
+            for (let b = 0; b < blocks; b++) {
+              const filled = this.lengths[Math.floor(b / heads)] as number;
+              if (filled > 0) b2.set(a.subarray(b * old * headDim, (b * old + filled) * headDim), b * newStride * headDim);
+            }
+          }
+          list[i] = b2;
+        });
+      }
+      this.capacity = newStride;
+      this.stride = newStride;
+      return;
+    }
     for (const a of [...this.keys, ...this.values]) {
       if (old === 0) break;
       // Each (row, head) block moves from b*old to b*new. Growing, destinations lie after sources, so go
