@@ -2,8 +2,10 @@
 // row-independent slot stride. ORT reads them in place (inputs are not copied by the binding): the first R
 // rows, seen as a tensor [R, heads, stride, dim], are the `past` of a batch; slots a row has not filled are
 // masked by attention_mask. The stride grows (and shrinks) with the longest row. The arrays hold exactly
-// `stride` slots per row: growing (or shrinking below half) re-allocates them, so the memory a cache takes
-// follows what the running sequences need, not the model's full context.
+// `stride` slots for as many rows as have been used: growing (or shrinking below half) re-allocates them, so
+// the memory a cache takes follows what the running sequences need, not the model's full context and batch.
+// New arrays are zero-filled on purpose: allocated KV is then resident KV, and the server's memory breakdown
+// can count it exactly.
 
 /** Storage for float32 (Float32Array) or float16 (raw Uint16Array bits) caches. */
 export type KvArray = Float32Array | Uint16Array;
@@ -29,11 +31,13 @@ export class KvArena {
 
   /** Slots per (row, head) the arrays have room for. */
   private capacity = 0;
+  /** Rows the arrays have room for (the most rows used so far). */
+  private rowCap = 0;
 
   constructor(readonly shape: KvArenaShape) {
     for (let i = 0; i < shape.layers; i++) {
-      this.keys.push(this.alloc(0));
-      this.values.push(this.alloc(0));
+      this.keys.push(this.alloc(0, 0));
+      this.values.push(this.alloc(0, 0));
     }
     this.stride = 0;
     this.lengths = new Int32Array(shape.rows);
@@ -46,7 +50,7 @@ export class KvArena {
 
   /** Bytes the key and value arrays take now. */
   get allocatedBytes(): number {
-    return 2 * this.shape.layers * this.shape.rows * this.shape.heads * this.capacity * this.shape.headDim * this.elemBytes;
+    return 2 * this.shape.layers * this.rowCap * this.shape.heads * this.capacity * this.shape.headDim * this.elemBytes;
   }
 
   /** Bytes of filled slots (tokens actually cached). */
@@ -56,9 +60,25 @@ export class KvArena {
     return 2 * this.shape.layers * this.shape.heads * slots * this.shape.headDim * this.elemBytes;
   }
 
-  private alloc(slots: number): KvArray {
-    const n = this.shape.rows * this.shape.heads * slots * this.shape.headDim;
-    return this.shape.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
+  private alloc(rows: number, slots: number): KvArray {
+    const n = rows * this.shape.heads * slots * this.shape.headDim;
+    const a = this.shape.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
+    a.fill(0);
+    return a;
+  }
+
+  /** Makes room for rows [0, n) (existing rows keep their place: the layout is row-major). */
+  private reserveRows(n: number): void {
+    if (n <= this.rowCap) return;
+    if (n > this.shape.rows) throw new RangeError(`row ${n - 1} exceeds ${this.shape.rows} rows`);
+    for (const list of [this.keys, this.values]) {
+      list.forEach((a, i) => {
+        const b = this.alloc(n, this.capacity);
+        b.set(a as never);
+        list[i] = b;
+      });
+    }
+    this.rowCap = n;
   }
 
   /** Elements of one row in the current layout. */
@@ -68,6 +88,7 @@ export class KvArena {
 
   /** Rows [first, first+count) of a layer as one contiguous array in the current layout. */
   view(layer: number, kind: 'key' | 'value', first: number, count: number): KvArray {
+    this.reserveRows(first + count);
     const a = (kind === 'key' ? this.keys : this.values)[layer] as KvArray;
     const re = this.rowElems();
     return a.subarray(first * re, (first + count) * re);
@@ -78,6 +99,7 @@ export class KvArena {
    * and lands in slots lengths[row] .. lengths[row]+s-1. Lengths are not advanced here (see `advance`).
    */
   write(layer: number, kind: 'key' | 'value', src: KvArray, firstRow: number, count: number, s: number): void {
+    this.reserveRows(firstRow + count);
     const a = (kind === 'key' ? this.keys : this.values)[layer] as KvArray;
     const { heads, headDim } = this.shape;
     const block = s * headDim;
@@ -103,17 +125,17 @@ export class KvArena {
     if (newStride === old) return;
     if (newStride > this.shape.maxSlots) throw new RangeError(`stride ${newStride} exceeds ${this.shape.maxSlots} slots`);
     for (const len of this.lengths) if (len > newStride) throw new RangeError(`stride ${newStride} is shorter than a row (${len})`);
-    const { rows, heads, headDim } = this.shape;
-    const blocks = rows * heads;
+    const { heads, headDim } = this.shape;
+    const blocks = this.rowCap * heads;
     if (newStride > this.capacity || 2 * newStride < this.capacity) {
       // New arrays of the new size: copy each (row, head) block's filled slots across.
       for (const list of [this.keys, this.values]) {
         list.forEach((a, i) => {
-          const b2 = this.alloc(newStride);
+          const b2 = this.alloc(this.rowCap, newStride);
           if (old > 0) {
             for (let b = 0; b < blocks; b++) {
               const filled = this.lengths[Math.floor(b / heads)] as number;
-              if (filled > 0) b2.set(a.subarray(b * old * headDim, (b * old + filled) * headDim), b * newStride * headDim);
+              if (filled > 0) b2.set(a.subarray(b * old * headDim, (b * old + filled) * headDim) as never, b * newStride * headDim);
             }
           }
           list[i] = b2;
@@ -141,6 +163,7 @@ export class KvArena {
     if (from === to) return;
     const { heads, headDim } = this.shape;
     const len = this.lengths[from] as number;
+    if (len > 0) this.reserveRows(Math.max(from, to) + 1);
     for (const a of [...this.keys, ...this.values]) {
       for (let h = 0; h < heads; h++) {
         const src = ((from * heads + h) * this.stride) * headDim;

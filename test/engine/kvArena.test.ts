@@ -51,9 +51,13 @@ describe('KvArena', () => {
   it('allocates for the current stride, not the full context, and frees when the stride halves', () => {
     const a = new KvArena(shape);
     expect(a.allocatedBytes).toBe(0);
+    const perSlot = 2 * shape.layers * shape.rows * shape.heads * shape.headDim * 4;
+    fill(a, [4]);
+    // One row used: room for one row only.
+    expect(a.allocatedBytes).toBe(4 * (perSlot / shape.rows));
+    a.clearRow(0);
     const lengths = [5, 9, 2];
     fill(a, lengths);
-    const perSlot = 2 * shape.layers * shape.rows * shape.heads * shape.headDim * 4;
     expect(a.allocatedBytes).toBe(9 * perSlot);
     expect(a.usedBytes).toBe(2 * shape.layers * shape.heads * shape.headDim * 4 * (5 + 9 + 2));
     a.setStride(33);
