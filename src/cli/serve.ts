@@ -24,6 +24,7 @@ interface ServeFlags {
   drainMs: string;
   stages?: string;
   exitWithParent?: boolean;
+  mmap: boolean;
 }
 
 const DEVICES: readonly DeviceName[] = ['cpu', 'cuda', 'webgpu'];
@@ -46,13 +47,15 @@ export function registerServe(program: Command): void {
     .option('--replica-name <name>', 'value of the x-llmbench-replica response header', SERVE_DEFAULTS.replicaName)
     .option('--drain-ms <n>', 'on SIGTERM/SIGINT, how long running requests may finish before they are cancelled', String(SERVE_DEFAULTS.drainMs))
     .option('--stages <n|ranges>', 'split the model by layers into stages, each in its own worker: a count, or FIRST-LAST[@DEVICE][/THREADS],... (threads are per stage)')
+    .option('--no-mmap', 'read the weights into memory instead of mapping a page-aligned copy of them (CPU; for comparison)')
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (for launchers)').hideHelp())
     .addHelpText(
       'after',
       `
 Endpoints: POST /v1/completions, /v1/chat/completions (OpenAI shapes; "stream": true for SSE), POST /v1/generate
 ({"prompt","max_tokens"} -> {"text","usage","finish_reason"}; greedy unless "temperature" is set), GET /v1/models,
-GET /health (503 until the model is loaded), GET /metrics (Prometheus text).
+GET /health (503 until the model is loaded), GET /metrics (Prometheus text), GET /memory (this process's memory
+breakdown as JSON: runtime, weights mapped and copied, KV cache, onnxruntime runs, JS heap, other).
 Chat template: one "System: ..." / "User: ..." / "Assistant: ..." line per message, then "Assistant:".
 Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
     )
@@ -79,6 +82,7 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         replicaName: flags.replicaName,
         drainMs: parseIntOption('--drain-ms', flags.drainMs, 0, 600_000),
         stages: flags.stages === undefined ? null : parseStagesOption(flags.stages),
+        mmapWeights: flags.mmap,
       });
       const { stopRequested, release } = stopSignal(flags.exitWithParent === true);
       try {

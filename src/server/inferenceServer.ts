@@ -9,6 +9,7 @@ import { generationRoutes } from './generationRoutes.js';
 import { createRequestListener, handleClientError } from './httpApp.js';
 import { infoRoutes } from './infoRoutes.js';
 import { loadServingEngine, type ServingEngine } from './engineBinding.js';
+import { MemoryLedger } from './memoryBreakdown.js';
 import { Scheduler } from './scheduler.js';
 import { createServerMetrics } from './serverMetrics.js';
 import type { ServeOptions } from './serveOptions.js';
@@ -65,9 +66,11 @@ export interface StartHooks {
 export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks = {}): Promise<InferenceServerHandle> {
   let engine: ServingEngine | null = null;
   let scheduler: Scheduler | null = null;
+  const ledger = new MemoryLedger();
   const metrics = createServerMetrics(opts.maxBatch, {
     queueDepth: () => scheduler?.queueDepth ?? 0,
     running: () => scheduler?.runningCount ?? 0,
+    memory: () => ledger.snapshot(),
   });
   const state: ServerState = {
     replicaName: opts.replicaName,
@@ -79,6 +82,7 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
     model: null,
     startedAtS: Math.floor(Date.now() / 1000),
     inFlight: 0,
+    memory: () => ledger.snapshot(),
   };
   const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, createRequestListener(state, [...infoRoutes, ...generationRoutes]));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(state, err, socket));
@@ -88,7 +92,9 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
 
   try {
     await hooks.onListening?.(url);
+    ledger.loadStarting();
     engine = await loadServingEngine(opts, hooks.onProgress);
+    ledger.loaded(engine.weightFileBytes, [engine.memory]);
   } catch (e) {
     await new Promise<void>((r) => server.close(() => r()));
     throw e;

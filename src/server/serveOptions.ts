@@ -28,6 +28,8 @@ export interface ServeOptions {
   drainMs: number;
   /** Layer split into stages, each in its own worker (null: one session). */
   stages: StagesOption | null;
+  /** CPU: map the weights from a page-aligned copy (no second copy while loading); false reads them in. */
+  mmapWeights: boolean;
 }
 
 /** Defaults for everything but the model. */
@@ -46,6 +48,7 @@ export const SERVE_DEFAULTS: Omit<ServeOptions, 'model'> = {
   bodyLimitBytes: 1024 * 1024,
   drainMs: 5000,
   stages: null,
+  mmapWeights: true,
 };
 
 /** Fills defaults and checks values that the CLI parser cannot (throws UsageError). */

@@ -1,6 +1,6 @@
 // The state one inference server process shares between its HTTP handlers: settings, the loaded model
 // (null while loading), the scheduler and the metrics.
-import type { ModelInfo } from '../types.js';
+import type { MemoryBreakdown, ModelInfo } from '../types.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServerMetrics } from './serverMetrics.js';
 
@@ -45,4 +45,6 @@ export interface ServerState {
   startedAtS: number;
   /** Requests being answered right now (any endpoint). */
   inFlight: number;
+  /** This process's memory breakdown now (null while loading or off Linux). */
+  memory: () => MemoryBreakdown | null;
 }
