@@ -35,7 +35,12 @@ export function mmapLayoutDir(onnxPath: string): string {
  * its peak memory is about the model file once (see `ensureMmapLayout`, which runs it in a child).
  */
 export function writeMmapLayout(onnxPath: string, outDir: string): number {
-  const model = decodeModel(readFileSync(onnxPath));
+  let model: ReturnType<typeof decodeModel>;
+  try {
+    model = decodeModel(readFileSync(onnxPath));
+  } catch (e) {
+    throw new ModelError(`${onnxPath}: not a readable ONNX model (${(e as Error).message.split('\n')[0]})`);
+  }
   const inits = model.graph?.initializer ?? [];
   if (inits.some((t) => t.dataLocation === 1)) throw new ModelError(`${onnxPath}: already uses external data; load it as it is`);
   mkdirSync(outDir, { recursive: true });
