@@ -2,10 +2,10 @@
 // row-independent slot stride. ORT reads them in place (inputs are not copied by the binding): the first R
 // rows, seen as a tensor [R, heads, stride, dim], are the `past` of a batch; slots a row has not filled are
 // masked by attention_mask. The stride grows (and shrinks) with the longest row. The arrays hold exactly
-// `stride` slots for as many rows as have been used: growing (or shrinking below half) re-allocates them, so
+// `stride` slots for as many rows as have been used: growing (or shrinking below half) resizes them in place, so
 // the memory a cache takes follows what the running sequences need, not the model's full context and batch.
-// New arrays are zero-filled on purpose: allocated KV is then resident KV, and the server's memory breakdown
-// can count it exactly.
+// New room is zero-filled on purpose: allocated KV is then resident KV, and the server's memory breakdown can
+// count it exactly.
 
 /** Storage for float32 (Float32Array) or float16 (raw Uint16Array bits) caches. */
 export type KvArray = Float32Array | Uint16Array;
@@ -19,6 +19,12 @@ export interface KvArenaShape {
   maxSlots: number;
   dtype: 'float32' | 'float16';
 }
+
+/** ES2024 resizable ArrayBuffer (Node 20 has it; this project's TypeScript lib predates it). */
+interface ResizableBuffer extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => ResizableBuffer;
 
 /** Preallocated per-layer key and value arrays with a variable slot stride. */
 export class KvArena {
@@ -34,10 +40,15 @@ export class KvArena {
   /** Rows the arrays have room for (the most rows used so far). */
   private rowCap = 0;
 
+  /** One resizable buffer per array (keys, then values): growth commits pages in place, so no old copy is left for the GC. */
+  private readonly buffers: ResizableBuffer[] = [];
+
   constructor(readonly shape: KvArenaShape) {
+    const maxBytes = shape.rows * shape.heads * shape.maxSlots * shape.headDim * (shape.dtype === 'float16' ? 2 : 4);
+    for (let i = 0; i < 2 * shape.layers; i++) this.buffers.push(new ResizableArrayBuffer(0, { maxByteLength: maxBytes }));
     for (let i = 0; i < shape.layers; i++) {
-      this.keys.push(this.alloc(0, 0));
-      this.values.push(this.alloc(0, 0));
+      this.keys.push(this.viewOf(i, 0));
+      this.values.push(this.viewOf(shape.layers + i, 0));
     }
     this.stride = 0;
     this.lengths = new Int32Array(shape.rows);
@@ -60,25 +71,36 @@ export class KvArena {
     return 2 * this.shape.layers * this.shape.heads * slots * this.shape.headDim * this.elemBytes;
   }
 
-  private alloc(rows: number, slots: number): KvArray {
+  private viewOf(buffer: number, elems: number): KvArray {
+    const b = this.buffers[buffer] as ResizableBuffer;
+    return this.shape.dtype === 'float16' ? new Uint16Array(b, 0, elems) : new Float32Array(b, 0, elems);
+  }
+
+  /**
+   * Resizes every array to `rows` x `slots` (contents up to the smaller size kept in place). New elements are
+   * written with zeros on purpose: allocated KV is then resident KV, and the memory breakdown counts it exactly.
+   */
+  private resize(rows: number, slots: number): void {
     const n = rows * this.shape.heads * slots * this.shape.headDim;
-    const a = this.shape.dtype === 'float16' ? new Uint16Array(n) : new Float32Array(n);
-    a.fill(0);
-    return a;
+    for (const [list, offset] of [[this.keys, 0], [this.values, this.shape.layers]] as const) {
+      list.forEach((a, i) => {
+        // Read before resizing: shrinking the buffer leaves the old fixed-length view out of bounds (length 0).
+        const had = a.length;
+        (this.buffers[offset + i] as ResizableBuffer).resize(n * this.elemBytes);
+        const v = this.viewOf(offset + i, n);
+        if (n > had) v.fill(0, had);
+        list[i] = v;
+      });
+    }
+    this.rowCap = rows;
+    this.capacity = slots;
   }
 
   /** Makes room for rows [0, n) (existing rows keep their place: the layout is row-major). */
   private reserveRows(n: number): void {
     if (n <= this.rowCap) return;
     if (n > this.shape.rows) throw new RangeError(`row ${n - 1} exceeds ${this.shape.rows} rows`);
-    for (const list of [this.keys, this.values]) {
-      list.forEach((a, i) => {
-        const b = this.alloc(n, this.capacity);
-        b.set(a as never);
-        list[i] = b;
-      });
-    }
-    this.rowCap = n;
+    this.resize(n, this.capacity);
   }
 
   /** Elements of one row in the current layout. */
@@ -127,24 +149,8 @@ export class KvArena {
     for (const len of this.lengths) if (len > newStride) throw new RangeError(`stride ${newStride} is shorter than a row (${len})`);
     const { heads, headDim } = this.shape;
     const blocks = this.rowCap * heads;
-    if (newStride > this.capacity || 2 * newStride < this.capacity) {
-      // New arrays of the new size: copy each (row, head) block's filled slots across.
-      for (const list of [this.keys, this.values]) {
-        list.forEach((a, i) => {
-          const b2 = this.alloc(this.rowCap, newStride);
-          if (old > 0) {
-            for (let b = 0; b < blocks; b++) {
-              const filled = this.lengths[Math.floor(b / heads)] as number;
-              if (filled > 0) b2.set(a.subarray(b * old * headDim, (b * old + filled) * headDim) as never, b * newStride * headDim);
-            }
-          }
-          list[i] = b2;
-        });
-      }
-      this.capacity = newStride;
-      this.stride = newStride;
-      return;
-    }
+    // Growing past the arrays' room: resize first, then move blocks outwards in place.
+    if (newStride > this.capacity) this.resize(this.rowCap, newStride);
     for (const a of [...this.keys, ...this.values]) {
       if (old === 0) break;
       // Each (row, head) block moves from b*old to b*new. Growing, destinations lie after sources, so go
@@ -156,6 +162,8 @@ export class KvArena {
       }
     }
     this.stride = newStride;
+    // Shrunk below half the room: hand the tail back.
+    if (2 * newStride < this.capacity) this.resize(this.rowCap, newStride);
   }
 
   /** Moves row `from` (its filled slots) to row `to`; `from` becomes empty. */
