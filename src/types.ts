@@ -177,6 +177,37 @@ export interface MemorySummary {
   processCount: number;
 }
 
+/**
+ * Where one server process's memory goes, measured inside it (bytes). Every part is a measured quantity except
+ * `otherBytes`, which is RSS minus the named parts (so a large |other| says the breakdown misses something).
+ */
+export interface MemoryBreakdown {
+  /** RSS when the breakdown was taken, and the kernel's peak (VmHWM) since the process started. */
+  rssBytes: number;
+  peakRssBytes: number;
+  /** VmHWM right after the model loaded: the peak of startup and loading. */
+  loadPeakRssBytes: number;
+  /** RSS before the model loaded (node, onnxruntime's library, the JS heap then). */
+  runtimeBytes: number;
+  /** Bytes of the weights on disk (model files). */
+  weightFileBytes: number;
+  /** File-backed RSS gained while loading: weights mapped from the file. */
+  weightsMappedBytes: number;
+  /** Anonymous RSS gained while loading: onnxruntime's own copies (prepacked weights, initializers read in). */
+  weightCopiesBytes: number;
+  /** KV cache arrays allocated now (zero-filled, so resident) and the part holding cached tokens. */
+  kvAllocatedBytes: number;
+  kvInUseBytes: number;
+  /** Net RSS change across onnxruntime runs since load (its arena and intermediate tensors). */
+  ortRunBytes: number;
+  /** V8 heap now minus at startup (startup's heap is in runtimeBytes). */
+  jsHeapGrowthBytes: number;
+  /** RSS minus everything above (unattributed; may be negative). */
+  otherBytes: number;
+  /** Engines (replicas) in this process sharing the loaded weights. */
+  replicas: number;
+}
+
 export interface LoadSummary {
   profile: string;
   /** Requests/s the schedule intended (null for closed loop). */
@@ -275,6 +306,8 @@ export interface PipelineResult {
    * reference when both share a tokenizer, otherwise alone; absent without a model fallback.
    */
   fallbackQuality?: { model: string; report: QualityReport | null; note: string | null };
+  /** Each server process's own memory breakdown at the end of the last repeat (local pipelines). */
+  memoryBreakdown?: Array<{ process: string; breakdown: MemoryBreakdown }> | null;
 }
 
 /** What autocannon measured for one pipeline (its own histograms; it does not report per-request records). */

@@ -10,6 +10,13 @@ if (argv[2] === 'balance') {
   const program = newProgram();
   registerBalance(program);
   process.exitCode = await runProgram(program, argv);
+} else if (argv[2] === 'serve') {
+  // An inference server's memory is what a pipeline measures: load the server, not the reporting side of the
+  // CLI (charts, tables, statistics). Measured on gpt2 int4: RSS before the model load 116 -> 82 MB.
+  const { registerServe } = await import('./serve.js');
+  const program = newProgram();
+  registerServe(program);
+  process.exitCode = await runProgram(program, argv);
 } else {
   const { main } = await import('./program.js');
   process.exitCode = await main(argv);

@@ -30,6 +30,7 @@ interface ServeFlags {
   fallbackQuantize?: string;
   fallbackMaxBatch?: string;
   exitWithParent?: boolean;
+  mmap: boolean;
 }
 
 const DEVICES: readonly DeviceName[] = ['cpu', 'cuda', 'webgpu'];
@@ -57,13 +58,15 @@ export function registerServe(program: Command): void {
     .option('--fallback <spec>', 'who answers past the deadline: canned:TEXT, or model:DIR|preset (loaded in this server)')
     .option('--fallback-quantize <method>', `serve a quantized copy of the fallback model: ${QUANT_METHODS.join(' | ')}`)
     .option('--fallback-max-batch <n>', 'batch rows of the fallback model (default: --max-batch)')
+    .option('--no-mmap', 'read the weights into memory instead of mapping a page-aligned copy of them (CPU; for comparison)')
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (for launchers)').hideHelp())
     .addHelpText(
       'after',
       `
 Endpoints: POST /v1/completions, /v1/chat/completions (OpenAI shapes; "stream": true for SSE), POST /v1/generate
 ({"prompt","max_tokens"} -> {"text","usage","finish_reason"}; greedy unless "temperature" is set), GET /v1/models,
-GET /health (503 until the model is loaded), GET /metrics (Prometheus text).
+GET /health (503 until the model is loaded), GET /metrics (Prometheus text), GET /memory (this process's memory
+breakdown as JSON: runtime, weights mapped and copied, KV cache, onnxruntime runs, JS heap, other).
 Chat template: one "System: ..." / "User: ..." / "Assistant: ..." line per message, then "Assistant:".
 Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
     )
@@ -92,6 +95,7 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         drainMs: parseIntOption('--drain-ms', flags.drainMs, 0, 600_000),
         stages: flags.stages === undefined ? null : parseStagesOption(flags.stages),
         deadline: deadlineOf(flags, maxBatch),
+        mmapWeights: flags.mmap,
       });
       const { stopRequested, release } = stopSignal(flags.exitWithParent === true);
       try {

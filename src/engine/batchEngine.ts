@@ -28,6 +28,9 @@ export interface BatchEngineOptions {
   /** Prompt tokens prefilled per step while other sequences are decoding. Default: one chunk. */
   prefillBudget?: number;
   kvMode?: KvMode | 'auto';
+  /** See SessionOptions.mmapWeights and keepPresentOutputs. */
+  mmapWeights?: boolean;
+  keepPresentOutputs?: boolean;
   /** Opens the decoder session instead of a single ORT session (e.g. a layer-split staged runner). */
   openSession?: (dir: string) => Promise<DecoderSession>;
 }
@@ -87,7 +90,7 @@ export class BatchEngine {
     const tokenizer = TextTokenizer.load(dir);
     const session = opts.openSession
       ? await opts.openSession(dir)
-      : await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode });
+      : await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode, mmapWeights: opts.mmapWeights, keepPresentOutputs: opts.keepPresentOutputs });
     session.info.eosTokenIds = [...new Set([...session.info.eosTokenIds, ...tokenizer.eosTokenIds])];
     const maxContext = Math.min(opts.maxContext ?? session.info.maxPositions, session.info.maxPositions);
     if (!Number.isInteger(maxContext) || maxContext < 2) throw new UsageError(`maxContext must be an integer >= 2, got ${opts.maxContext}`);
@@ -105,6 +108,11 @@ export class BatchEngine {
   /** Sequences admitted (prefilling or decoding). */
   get running(): number {
     return this.active.length + (this.prefilling ? 1 : 0);
+  }
+
+  /** KV cache bytes held now and the part holding tokens (null where the decoder cannot tell). */
+  kvBytes(): { allocated: number; inUse: number } | null {
+    return this.decoder.kvBytes();
   }
 
   /** Sequences added and not yet admitted. */

@@ -23,6 +23,8 @@ export interface Decoder {
   decode(ids: readonly number[]): Promise<Float32Array>;
   moveRow(from: number, to: number): void;
   clearRow(row: number): void;
+  /** Bytes of KV cache held now (allocated) and the part holding cached tokens; null where unknown (staged workers). */
+  kvBytes(): { allocated: number; inUse: number } | null;
 }
 
 /** Decoder over a KvArena; requires a session opened in `slots` mode. */
@@ -73,6 +75,10 @@ export class SlotDecoder implements Decoder {
 
   clearRow(row: number): void {
     this.arena.clearRow(row);
+  }
+
+  kvBytes(): { allocated: number; inUse: number } {
+    return { allocated: this.arena.allocatedBytes, inUse: this.arena.usedBytes };
   }
 
   /** Runs rows [first, first+count) with s new tokens each (ids is [count x s]). */

@@ -78,6 +78,13 @@ export class DenseDecoder implements Decoder {
     this.state[row] = null;
   }
 
+  kvBytes(): { allocated: number; inUse: number } {
+    // Each row holds ORT's `present` tensors, exactly its tokens' keys and values.
+    let bytes = 0;
+    for (const st of this.state) for (const t of st?.past ?? []) bytes += (t.data as ArrayBufferView).byteLength;
+    return { allocated: bytes, inUse: bytes };
+  }
+
   private emptyRow(): RowState {
     const { info } = this.session;
     const dims = [1, info.numKvHeads, 0, info.headDim];

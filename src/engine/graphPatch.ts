@@ -4,7 +4,7 @@
 // Why: onnxruntime-node copies every fetched output into a fresh JS buffer (even into a preallocated
 // one, it copies again for the return value). Fetching full `present` tensors costs a copy of the whole
 // KV cache per step; fetching only the new slice costs a few KB, and the engine keeps the cache itself.
-import { DT, GraphBuilder, onnx } from '../model/onnxBuilder.js';
+import { decodeModel, DT, encodeModel, GraphBuilder, type NodeProto, onnx, valueInfo } from '../model/onnxBuilder.js';
 
 /** Output name of layer `i`'s new keys or values. */
 export function newKvName(layer: number, kind: 'key' | 'value'): string {
@@ -57,4 +57,36 @@ export function patchBytes(spec: PatchSpec): Uint8Array {
   // Node names must be unique across the merged graph.
   for (const n of g.nodes) n.name = `llmbench_patch_${n.name ?? ''}`;
   return onnx.ModelProto.encode(onnx.ModelProto.create({ graph: { node: g.nodes, initializer: g.initializers, output: g.outputs } })).finish();
+}
+
+/**
+ * Rewrites a plain-ops decoder graph (each `present.{i}.{kind}` = Concat(past, new) on the sequence axis) so the
+ * new keys/values are outputs themselves (Identity of the Concat's second input) and `present.*` are no
+ * longer outputs. Why: a graph output lives to the end of the run, and the Slice the generic patch adds runs
+ * late, so every layer's full `present` (a second copy of the batch's KV cache) sat in memory at once; as
+ * plain intermediates each is freed once attention has read it. Returns null when a layer does not match
+ * (fused attention ops): callers fall back to the Slice patch.
+ */
+export function directNewKv(model: Uint8Array, spec: PatchSpec): Uint8Array | null {
+  const m = decodeModel(model);
+  const graph = m.graph;
+  if (!graph) return null;
+  const producer = new Map<string, NodeProto>();
+  for (const n of graph.node ?? []) for (const o of n.output ?? []) producer.set(o, n);
+  const added: NodeProto[] = [];
+  for (let i = 0; i < spec.numLayers; i++) {
+    for (const kind of ['key', 'value'] as const) {
+      const n = producer.get(`present.${i}.${kind}`);
+      const axis = n?.attribute?.find((a) => a.name === 'axis');
+      const axisValue = axis ? Number(axis.i) : null;
+      if (!n || n.opType !== 'Concat' || n.input?.length !== 2 || n.input[0] !== `past_key_values.${i}.${kind}` || (axisValue !== 2 && axisValue !== -2)) return null;
+      added.push(onnx.NodeProto.create({ name: `llmbench_direct_${i}_${kind}`, opType: 'Identity', input: [n.input[1] as string], output: [newKvName(i, kind)] }));
+    }
+  }
+  graph.node = [...(graph.node ?? []), ...added];
+  graph.output = [
+    ...(graph.output ?? []).filter((o) => !(o.name ?? '').startsWith('present.')),
+    ...added.map((n) => valueInfo(n.output?.[0] as string, spec.kvElemType, ['batch_size', spec.numKvHeads, 'sequence_length', spec.headDim])),
+  ];
+  return encodeModel(m);
 }

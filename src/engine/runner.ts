@@ -1,6 +1,7 @@
 // The one place the engine calls onnxruntime. The engine only sees `DecoderRunner`, so a layer-split
 // runner (several sessions or stages in sequence) can stand in for a single session.
 import type * as ort from 'onnxruntime-node';
+import { residentBytes } from './procStatus.js';
 
 /** Input tensors by graph input name. */
 export type Feeds = Record<string, ort.Tensor>;
@@ -10,6 +11,11 @@ export interface RunnerStats {
   runs: number;
   /** Wall time spent inside run() calls, summed. */
   runMs: number;
+  /**
+   * Net change of this process's RSS across run() calls, summed (onnxruntime's arena and intermediate
+   * tensors as they grow); measured only when the runner was asked to track it.
+   */
+  rssGrowthBytes?: number;
 }
 
 /** Runs a decoder graph: feeds in, the requested outputs out. */
@@ -25,6 +31,8 @@ export interface DecoderRunner {
 export class OrtRunner implements DecoderRunner {
   readonly stats: RunnerStats = { runs: 0, runMs: 0 };
   private disposed = false;
+  /** Measure RSS before and after every run (two small /proc reads per run). */
+  trackRss = false;
 
   constructor(private readonly session: ort.InferenceSession) {}
 
@@ -39,8 +47,11 @@ export class OrtRunner implements DecoderRunner {
   async run(feeds: Feeds, fetches: readonly string[]): Promise<Record<string, ort.Tensor>> {
     if (this.disposed) throw new Error('decoder session already disposed');
     const t0 = performance.now();
+    const rss0 = this.trackRss ? residentBytes() : null;
     const out = (await this.session.run(feeds, fetches)) as Record<string, ort.Tensor>;
     this.stats.runMs += performance.now() - t0;
+    const rss1 = rss0 === null ? null : residentBytes();
+    if (rss0 !== null && rss1 !== null) this.stats.rssGrowthBytes = (this.stats.rssGrowthBytes ?? 0) + (rss1 - rss0);
     this.stats.runs += 1;
     return out;
   }

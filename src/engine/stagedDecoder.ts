@@ -67,6 +67,11 @@ export class StagedSlotDecoder implements Decoder {
     this.runner.kvOp({ decoderId: this.decoderId, op: 'clear', row });
   }
 
+  kvBytes(): null {
+    // The cache lives in the stage workers; their memory is in the process's RSS but not itemized.
+    return null;
+  }
+
   /** Frees the stages' cache now rather than at garbage collection. */
   release(): void {
     finalizer.unregister(this);

@@ -5,6 +5,7 @@ import { renderCharts } from './charts.js';
 import { METRIC_DEFINITIONS, methodNotes } from './definitions.js';
 import { formatPct } from './format.js';
 import { mdTable } from './mdTable.js';
+import { memorySection } from './memorySection.js';
 import { comparisonGroups, testsLine } from './rows.js';
 import { fallbackSection } from './fallbackSection.js';
 import { balancingSection, failuresSection, overviewSection, provenanceSection, scenarioSection, sweepSection } from './sections.js';
@@ -78,6 +79,8 @@ export async function renderMarkdown(result: ResultFile, comparisons: readonly P
     .filter((c) => c.file !== 'replicas.svg' && c.file !== 'throughput-latency.svg')
     .map((c) => `![${c.title}](${c.file})`);
   if (chartLines.length > 0) parts.push('', '## Latency distributions', '', chartLines.join('\n\n'));
+  const memory = memorySection(result);
+  if (memory) parts.push('', memory);
   for (const section of [fallbackSection(result), balancingSection(result), failuresSection(result), sweepSection(result)]) {
     if (!section) continue;
     // Sections reference their chart; drop the reference when the chart had no data.

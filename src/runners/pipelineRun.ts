@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { LlmbenchError } from '../errors.js';
 import type { Scenario } from '../scenarios/types.js';
 import { summarizePipeline } from '../stats/summarize.js';
-import type { AutocannonStats, BalancerStats, Deployment, ResourceTrace, Sample } from '../types.js';
+import type { AutocannonStats, BalancerStats, Deployment, MemoryBreakdown, ResourceTrace, Sample } from '../types.js';
 import { runAutocannon } from './autocannonDriver.js';
 import { deployExternal } from './deployExternal.js';
 import { deployLocal } from './deployLocal.js';
@@ -47,6 +47,8 @@ export interface PipelineRunOutput {
   trace: ResourceTrace | null;
   events: Array<{ atMs: number; kind: string; detail: string }>;
   balancer: BalancerStats | null;
+  /** Each server process's own memory breakdown (GET /memory), taken just before the pipeline stopped. */
+  memoryBreakdown: Array<{ process: string; breakdown: MemoryBreakdown }> | null;
   /** Set when something failed; what was measured before is kept. */
   error: string | null;
   complete: boolean;
@@ -59,12 +61,29 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
+/** GET /memory of every replica that still answers (a killed one is simply missing). */
+async function serverBreakdowns(replicas: Deployment['replicas']): Promise<Array<{ process: string; breakdown: MemoryBreakdown }> | null> {
+  const got = await Promise.all(
+    replicas.map(async (r) => {
+      try {
+        const res = await fetch(`${r.url}/memory`, { signal: AbortSignal.timeout(5000) });
+        if (!res.ok) return null;
+        return { process: r.name, breakdown: ((await res.json()) as { breakdown: MemoryBreakdown }).breakdown };
+      } catch {
+        return null;
+      }
+    }),
+  );
+  const ok = got.filter((g): g is { process: string; breakdown: MemoryBreakdown } => g !== null);
+  return ok.length > 0 ? ok : null;
+}
+
 /** Runs one repeat of one pipeline. */
 export async function runPipelineOnce(input: PipelineRunInput): Promise<PipelineRunOutput> {
   const { prepared, scenario, workload, signal } = input;
   const spec = prepared.spec;
   const tag = `[${spec.name}${scenario.repeat > 1 ? ` ${input.repeat + 1}/${scenario.repeat}` : ''}]`;
-  const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, error: null, complete: false };
+  const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, memoryBreakdown: null, error: null, complete: false };
   let deployment: Deployment | null = null;
   let monitor: ResourceMonitor | null = null;
   let client: StreamClient | null = null;
@@ -221,6 +240,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
     if (progressTimer) clearInterval(progressTimer);
     for (const t of faultTimers) clearTimeout(t);
     if (deployment?.balancerStats) out.balancer = await deployment.balancerStats().catch(() => null);
+    if (deployment?.kind === 'local') out.memoryBreakdown = await serverBreakdowns(deployment.replicas);
     if (monitor) out.trace = await monitor.stop(measuredT0 ?? performance.now());
     client?.close();
     if (deployment) await deployment.stop();

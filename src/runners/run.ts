@@ -168,6 +168,7 @@ export function buildPipelineResult(
     error: errors.length > 0 ? [...new Set(errors)].join('; ') : null,
     autocannon: cannon.length > 0 ? poolAutocannon(cannon) : null,
     balancer: [...outs].reverse().find((o) => o.balancer !== null)?.balancer ?? null,
+    memoryBreakdown: [...outs].reverse().find((o) => o.memoryBreakdown !== null)?.memoryBreakdown ?? null,
   };
 }
 

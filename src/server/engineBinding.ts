@@ -6,6 +6,8 @@ import { StreamDecoder } from '../engine/tokenizer.js';
 import { resolveQuantizedModelDir } from '../model/quantize.js';
 import { resolveModelDir } from '../model/resolve.js';
 import type { ModelInfo } from '../types.js';
+import { OrtRunner } from '../engine/runner.js';
+import type { EngineMemory } from './memoryBreakdown.js';
 import type { StepEngine } from './scheduler.js';
 import type { ServerTokenizer } from './serverState.js';
 import type { ServeOptions } from './serveOptions.js';
@@ -16,6 +18,10 @@ export interface ServingEngine {
   info: ModelInfo;
   tokenizer: ServerTokenizer;
   stepper: StepEngine;
+  /** Bytes of the model's weights on disk. */
+  weightFileBytes: number;
+  /** KV and onnxruntime-run memory, read at breakdown time. */
+  memory: EngineMemory;
   dispose(): Promise<void>;
 }
 
@@ -28,11 +34,14 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     device: opts.device,
     threads: opts.threads,
     maxBatch: opts.maxBatch,
+    mmapWeights: opts.mmapWeights,
     // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
     openSession: stages
       ? (dir) => loadStagedRunner(dir, stages.plan, { device: opts.device, threads: opts.threads ?? undefined, stages: stages.stages, onProgress })
       : undefined,
   });
+  const runner = engine.session.runner;
+  if (runner instanceof OrtRunner) runner.trackRss = true;
   // The tokenizer library throws on an empty id list, which a streaming window can be; empty decodes to ''.
   const decode = (ids: readonly number[]): string => (ids.length === 0 ? '' : engine.tokenizer.decode(ids));
   return {
@@ -44,6 +53,12 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
       streamDecoder: () => new StreamDecoder({ decode }),
     },
     stepper: engine,
+    weightFileBytes: engine.info.fileBytes,
+    memory: {
+      kvAllocatedBytes: () => engine.kvBytes()?.allocated ?? 0,
+      kvInUseBytes: () => engine.kvBytes()?.inUse ?? 0,
+      ortRunBytes: () => runner.stats.rssGrowthBytes ?? 0,
+    },
     dispose: () => engine.dispose(),
   };
 }

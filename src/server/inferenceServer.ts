@@ -11,6 +11,7 @@ import { createRequestListener, handleClientError } from './httpApp.js';
 import { infoRoutes } from './infoRoutes.js';
 import { tokenizeRoute } from './tokenizeRoute.js';
 import { loadServingEngine, type ServingEngine } from './engineBinding.js';
+import { MemoryLedger } from './memoryBreakdown.js';
 import { Scheduler } from './scheduler.js';
 import { createServerMetrics } from './serverMetrics.js';
 import type { ServeOptions } from './serveOptions.js';
@@ -69,9 +70,11 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
   let scheduler: Scheduler | null = null;
   let fallbackEngine: ServingEngine | null = null;
   let fallbackScheduler: Scheduler | null = null;
+  const ledger = new MemoryLedger();
   const metrics = createServerMetrics(opts.maxBatch, {
     queueDepth: () => scheduler?.queueDepth ?? 0,
     running: () => scheduler?.runningCount ?? 0,
+    memory: () => ledger.snapshot(),
   });
   const state: ServerState = {
     replicaName: opts.replicaName,
@@ -84,6 +87,7 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
     startedAtS: Math.floor(Date.now() / 1000),
     inFlight: 0,
     fallback: null,
+    memory: () => ledger.snapshot(),
   };
   const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, createRequestListener(state, [...infoRoutes, tokenizeRoute, ...generationRoutes]));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(state, err, socket));
@@ -93,8 +97,10 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
 
   try {
     await hooks.onListening?.(url);
+    ledger.loadStarting();
     engine = await loadServingEngine(opts, hooks.onProgress);
     if (opts.deadline?.fallback.kind === 'model') fallbackEngine = await loadFallbackEngine(opts, opts.deadline.fallback, opts.deadline.fallbackMaxBatch, hooks.onProgress);
+    ledger.loaded(engine.weightFileBytes + (fallbackEngine?.weightFileBytes ?? 0), fallbackEngine ? [engine.memory, fallbackEngine.memory] : [engine.memory]);
   } catch (e) {
     await engine?.dispose();
     await new Promise<void>((r) => server.close(() => r()));

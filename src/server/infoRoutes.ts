@@ -1,4 +1,5 @@
-// GET routes: /health (503 until the model is loaded, and while draining), /metrics, /v1/models.
+// GET routes: /health (503 until the model is loaded, and while draining), /metrics, /memory (the process's
+// memory breakdown as JSON), /v1/models.
 import { unavailable } from './apiError.js';
 import type { Route } from './httpApp.js';
 import { sendError, sendJson } from './httpApp.js';
@@ -25,6 +26,18 @@ export const infoRoutes: Route[] = [
       const text = state.metrics.registry.render();
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(text)) });
       res.end(text);
+    },
+  },
+  {
+    method: 'GET',
+    path: '/memory',
+    handler(state, _req, res) {
+      const breakdown = state.memory();
+      if (!breakdown) {
+        sendError(res, unavailable(state.model ? 'memory breakdown needs Linux /proc' : 'loading model'));
+        return;
+      }
+      sendJson(res, 200, { replica: state.replicaName, breakdown });
     },
   },
   {

@@ -31,6 +31,8 @@ export interface ServeOptions {
   stages: StagesOption | null;
   /** Deadline with a fallback answer (--deadline-ms, --fallback); null: none. */
   deadline: DeadlineOptions | null;
+  /** CPU: map the weights from a page-aligned copy (no second copy while loading); false reads them in. */
+  mmapWeights: boolean;
 }
 
 /** Defaults for everything but the model. */
@@ -50,6 +52,7 @@ export const SERVE_DEFAULTS: Omit<ServeOptions, 'model'> = {
   drainMs: 5000,
   stages: null,
   deadline: null,
+  mmapWeights: true,
 };
 
 /** Fills defaults and checks values that the CLI parser cannot (throws UsageError). */

@@ -1,10 +1,13 @@
 // The inference server's metrics: what /metrics exposes, named after what they count, with units in the names.
+import type { MemoryBreakdown } from '../types.js';
 import { MetricsRegistry, type Counter, type Histogram } from './metricsRegistry.js';
 
 /** Live values the scheduler provides at scrape time. */
 export interface SchedulerGauges {
   queueDepth(): number;
   running(): number;
+  /** The process's memory breakdown (null while loading). */
+  memory?: () => MemoryBreakdown | null;
 }
 
 /** Every metric the server updates. */
@@ -75,5 +78,19 @@ export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): 
   r.gauge('nodejs_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
   r.gauge('nodejs_heap_total_bytes', 'V8 heap reserved.', () => process.memoryUsage().heapTotal);
   r.gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JS (includes tensors handed to onnxruntime).', () => process.memoryUsage().external);
+  const part = (name: string, help: string, key: Exclude<keyof MemoryBreakdown, 'replicas'>): void => {
+    r.gauge(name, help, () => gauges.memory?.()?.[key] ?? 0);
+  };
+  part('llmbench_kv_cache_bytes', 'KV cache arrays allocated (zero-filled, so resident).', 'kvAllocatedBytes');
+  part('llmbench_kv_cache_used_bytes', 'Part of the KV cache holding cached tokens.', 'kvInUseBytes');
+  part('llmbench_weight_file_bytes', 'Bytes of the model weights on disk.', 'weightFileBytes');
+  part('llmbench_weights_mapped_bytes', 'File-backed RSS gained while loading (weights mapped from the file).', 'weightsMappedBytes');
+  part('llmbench_weight_copies_bytes', "Anonymous RSS gained while loading (onnxruntime's prepacked weights and copies).", 'weightCopiesBytes');
+  part('llmbench_onnxruntime_run_bytes', "Net RSS change across onnxruntime runs since load (arena, intermediates).", 'ortRunBytes');
+  part('llmbench_runtime_base_bytes', 'RSS before the model loaded (node, libraries, startup JS heap).', 'runtimeBytes');
+  part('llmbench_js_heap_growth_bytes', 'V8 heap now minus at startup.', 'jsHeapGrowthBytes');
+  part('llmbench_memory_other_bytes', 'RSS minus every named part (unattributed; may be negative).', 'otherBytes');
+  part('llmbench_peak_resident_memory_bytes', 'VmHWM: highest RSS of the process since it started.', 'peakRssBytes');
+  part('llmbench_load_peak_resident_memory_bytes', 'VmHWM right after the model loaded (the peak of loading).', 'loadPeakRssBytes');
   return m;
 }

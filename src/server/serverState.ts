@@ -1,6 +1,6 @@
 // The state one inference server process shares between its HTTP handlers: settings, the loaded model
 // (null while loading), the scheduler and the metrics.
-import type { ModelInfo } from '../types.js';
+import type { MemoryBreakdown, ModelInfo } from '../types.js';
 import type { FallbackRuntime } from './fallback.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServerMetrics } from './serverMetrics.js';
@@ -48,4 +48,6 @@ export interface ServerState {
   inFlight: number;
   /** Deadline and fallback (--deadline-ms, --fallback); null when not configured. */
   fallback: FallbackRuntime | null;
+  /** This process's memory breakdown now (null while loading or off Linux). */
+  memory: () => MemoryBreakdown | null;
 }

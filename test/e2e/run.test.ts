@@ -33,6 +33,9 @@ describe('llmbench run, end to end', () => {
     expect(out.stdout).toContain('PASS: 2 checks passed');
     expect(out.resultPath).toBe(join(dir, 'r1', 'result.json'));
     expect(existsSync(join(dir, 'r1', 'report.md'))).toBe(true);
+    const report = readFileSync(join(dir, 'r1', 'report.md'), 'utf8');
+    expect(report).toContain('## Memory per server process');
+    expect(report).toMatch(/- \*\*int8\*\* vs fp32: servers' peak RSS .* per replica \(1 vs 1 replicas\)/);
     const result = readResultFile(out.resultPath);
     expect(result.runId).toBe(out.result.runId);
     expect(result.schemaVersion).toBe(1);
@@ -48,6 +51,11 @@ describe('llmbench run, end to end', () => {
       expect(p.summary.memory.peakRssBytes).toBeGreaterThan(10e6);
       expect(p.summary.memory.gpuPeakBytes).toBeNull();
       expect(p.summary.memory.modelFileBytes).toBeGreaterThan(0);
+      // Each server's own breakdown, taken before it stopped: its weights are the model file it served.
+      const servers = p.memoryBreakdown ?? [];
+      expect(servers.map((m) => m.process)).toEqual(['replica-0']);
+      expect(servers[0]?.breakdown.weightFileBytes).toBe(p.summary.memory.modelFileBytes);
+      expect(servers[0]?.breakdown.kvAllocatedBytes).toBeGreaterThan(0);
       expect(p.summary.goodputRequestsPerSecond).not.toBeNull();
       expect(p.summary.replicas.map((r) => r.replica)).toEqual(['replica-0']);
       expect(p.resources?.processes.length).toBeGreaterThan(0);

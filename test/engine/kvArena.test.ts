@@ -48,6 +48,28 @@ describe('KvArena', () => {
     expect(() => a.setStride(41)).toThrow(/exceeds/);
   });
 
+  it('allocates for the current stride, not the full context, and frees when the stride halves', () => {
+    const a = new KvArena(shape);
+    expect(a.allocatedBytes).toBe(0);
+    const perSlot = 2 * shape.layers * shape.rows * shape.heads * shape.headDim * 4;
+    fill(a, [4]);
+    // One row used: room for one row only.
+    expect(a.allocatedBytes).toBe(4 * (perSlot / shape.rows));
+    a.clearRow(0);
+    const lengths = [5, 9, 2];
+    fill(a, lengths);
+    expect(a.allocatedBytes).toBe(9 * perSlot);
+    expect(a.usedBytes).toBe(2 * shape.layers * shape.heads * shape.headDim * 4 * (5 + 9 + 2));
+    a.setStride(33);
+    expect(a.allocatedBytes).toBe(33 * perSlot);
+    expect(a.keys[0]?.length).toBe(shape.rows * shape.heads * 33 * shape.headDim);
+    a.setStride(20);
+    expect(a.allocatedBytes).toBe(33 * perSlot);
+    a.setStride(12);
+    expect(a.allocatedBytes).toBe(12 * perSlot);
+    check(a, lengths.map((len, r) => [r, r, len]));
+  });
+
   it('writes new tokens after the filled slots of each row', () => {
     const a = new KvArena(shape);
     fill(a, [2, 3, 1]);

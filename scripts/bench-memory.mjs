@@ -1,0 +1,46 @@
+// `npm run bench:memory`: peak RSS of `llmbench serve` (fp32, int8, int4 of the gpt2 preset) at 1 and 8 streams
+// that each hold 512 tokens of context, against 1.2 x weights + allocated KV + 150 MiB, with each server's own
+// memory breakdown. Run after `tsc` (the npm script does). Exit code 1 when a row misses the target.
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { runMemoryBench } from '../dist/bench/memoryBench.js';
+import { renderMemoryBench, rowVerdict } from '../dist/bench/memoryBenchReport.js';
+
+const { values: a } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'gpt2' },
+    variants: { type: 'string', default: 'fp32,int8,int4' },
+    streams: { type: 'string', default: '1,8' },
+    context: { type: 'string', default: '512' },
+    output: { type: 'string', default: '64' },
+    threads: { type: 'string', default: '2' },
+    'max-batch': { type: 'string', default: '8' },
+    'block-size': { type: 'string', default: '16' },
+    'no-mmap': { type: 'boolean', default: false },
+  },
+});
+const MIB = 1024 * 1024;
+const extraArgs = a['no-mmap'] ? ['--no-mmap'] : [];
+const variants = a.variants.split(',').map((v) => ({
+  label: `${v}${a['no-mmap'] ? ' (--no-mmap)' : ''}`,
+  quantize: v === 'fp32' ? null : v,
+  blockSize: v === 'int4' ? Number(a['block-size']) : null,
+  extraArgs,
+}));
+const slackBytes = 150 * MIB;
+const rows = await runMemoryBench({
+  model: a.model,
+  variants,
+  streams: a.streams.split(',').map(Number),
+  contextTokens: Number(a.context),
+  outputTokens: Number(a.output),
+  threads: Number(a.threads),
+  maxBatch: Number(a['max-batch']),
+  slackBytes,
+  log: (l) => process.stderr.write(`${l}\n`),
+});
+process.stdout.write(
+  `\nllmbench serve memory, model ${a.model}, each stream ${Number(a.context) - Number(a.output)} prompt + up to ${a.output} output tokens, ` +
+    `--threads ${a.threads} --max-batch ${a['max-batch']}, ${cpus().length} CPU cores (${cpus()[0]?.model ?? '?'})\n\n${renderMemoryBench(rows, slackBytes)}`,
+);
+if (rows.some((r) => !rowVerdict(r).meetsTarget)) process.exitCode = 1;

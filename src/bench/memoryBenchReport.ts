@@ -1,0 +1,40 @@
+// Renders `npm run bench:memory` (pure): each server's peak RSS against its target, then the breakdowns.
+import { formatBytes } from '../report/format.js';
+import { breakdownTable, BREAKDOWN_LEGEND, unexplainedShare } from '../report/memoryBreakdown.js';
+import { mdTable } from '../report/mdTable.js';
+import type { MemoryBenchRow } from './memoryBench.js';
+
+/** Whether a row meets the target and its breakdown explains at least 90% of RSS. */
+export function rowVerdict(r: MemoryBenchRow): { meetsTarget: boolean; addsUp: boolean } {
+  return { meetsTarget: r.end.peakRssBytes <= r.targetBytes, addsUp: unexplainedShare(r.atPeakKv) <= 0.1 && unexplainedShare(r.end) <= 0.1 };
+}
+
+/** The summary table, the breakdown table and the legend. */
+export function renderMemoryBench(rows: readonly MemoryBenchRow[], slackBytes: number): string {
+  const summary = mdTable(
+    ['server', 'streams', 'weights on disk', 'KV allocated (max)', 'peak RSS', `target (1.2 x weights + KV + ${formatBytes(slackBytes)})`, 'meets target', 'breakdown within 10%', 'output tok/s'],
+    rows.map((r) => {
+      const v = rowVerdict(r);
+      return [
+        r.label,
+        String(r.streams),
+        formatBytes(r.end.weightFileBytes),
+        formatBytes(Math.max(r.atPeakKv.kvAllocatedBytes, r.end.kvAllocatedBytes)),
+        formatBytes(r.end.peakRssBytes),
+        formatBytes(r.targetBytes),
+        v.meetsTarget ? 'yes' : 'NO',
+        v.addsUp ? 'yes' : 'NO',
+        r.tokensPerSecond.toFixed(1),
+      ];
+    }),
+    ['l', 'r', 'r', 'r', 'r', 'r', 'l', 'l', 'r'],
+  );
+  const breakdowns = breakdownTable(
+    rows.flatMap((r) => [
+      { lead: [r.label, String(r.streams), 'largest KV'], breakdown: r.atPeakKv },
+      { lead: [r.label, String(r.streams), 'end'], breakdown: r.end },
+    ]),
+    ['server', 'streams', 'when'],
+  );
+  return `${summary}\n\n${breakdowns}\n\n${BREAKDOWN_LEGEND}\n`;
+}
