@@ -74,7 +74,9 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
   const byRun = new Map<number, number[]>();
   measured.forEach((s, i) => {
     const run = s.run ?? 0;
-    byRun.set(run, [...(byRun.get(run) ?? []), i]);
+    const list = byRun.get(run);
+    if (list) list.push(i);
+    else byRun.set(run, [i]);
     busyMs[i] = s.e2eMs;
     if (s.status !== 'ok') return;
     ok[i] = 1;
