@@ -4,7 +4,9 @@ import { performance } from 'node:perf_hooks';
 import { LlmbenchError } from '../errors.js';
 import type { Scenario } from '../scenarios/types.js';
 import { summarizePipeline } from '../stats/summarize.js';
-import type { AutocannonStats, BalancerStats, Deployment, ResourceTrace, Sample } from '../types.js';
+import { compactSample } from '../result/requestRows.js';
+import { HdrHistogram } from '../stats/hdrHistogram.js';
+import type { AutocannonStats, BalancerStats, Deployment, HdrHistogramData, ResourceTrace, Sample } from '../types.js';
 import { runAutocannon } from './autocannonDriver.js';
 import { deployExternal } from './deployExternal.js';
 import { deployLocal } from './deployLocal.js';
@@ -28,6 +30,11 @@ export interface PipelineRunInput {
   onProgress: (line: string) => void;
   monitorIntervalMs: number;
   readyTimeoutMs: number;
+  /**
+   * Takes each finished sample (tagged with its repeat, gaps still attached) and returns the compacted copy the
+   * run keeps; the run's request log writes it out here. Default: compact only.
+   */
+  onSample?: (s: Sample) => Sample;
 }
 
 /** What one level measured. */
@@ -38,6 +45,8 @@ export interface LevelRecord {
   dispatchLagMs: number[];
   clientCpuPct: number;
   autocannon: AutocannonStats | null;
+  /** Gaps of the level's measured ok requests (the samples keep only count, mean and max). */
+  itlHistogram: HdrHistogramData | null;
 }
 
 export interface PipelineRunOutput {
@@ -64,6 +73,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
   const { prepared, scenario, workload, signal } = input;
   const spec = prepared.spec;
   const tag = `[${spec.name}${scenario.repeat > 1 ? ` ${input.repeat + 1}/${scenario.repeat}` : ''}]`;
+  const keep = input.onSample ?? compactSample;
   const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, error: null, complete: false };
   let deployment: Deployment | null = null;
   let monitor: ResourceMonitor | null = null;
@@ -173,13 +183,18 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
         const stats = await runAutocannon({ baseUrl: deployment.url, path: apiPath(workload.api), bodies, apiKey, plan, timeoutMs: load.requestTimeoutMs, signal });
         const cpu = process.cpuUsage(cpu0);
         const wall = performance.now() - t0;
-        out.levels.push({ level, intendedRate, samples: [], dispatchLagMs: [], clientCpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100, autocannon: stats });
+        out.levels.push({ level, intendedRate, samples: [], dispatchLagMs: [], clientCpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100, autocannon: stats, itlHistogram: null });
         continue;
       }
+      const itl = new HdrHistogram();
+      opts.onSample = (s) => {
+        const tagged = { ...s, run: input.repeat };
+        if (!tagged.warmup && tagged.status === 'ok') for (const g of tagged.itlMs) itl.record(g * 1000);
+        return keep(tagged);
+      };
       const r = await drive(plan, opts);
       next += r.consumed;
-      const samples = r.samples.map((s) => ({ ...s, run: input.repeat }));
-      out.levels.push({ level, intendedRate, samples, dispatchLagMs: r.dispatchLagMs, clientCpuPct: r.clientCpuPct, autocannon: null });
+      out.levels.push({ level, intendedRate, samples: r.samples, dispatchLagMs: r.dispatchLagMs, clientCpuPct: r.clientCpuPct, autocannon: null, itlHistogram: itl.toData() });
       if (load.sweep && level !== null && load.sweep.stopWhen !== null && li < levels.length - 1) {
         const summarize = (rec: LevelRecord) =>
           summarizePipeline(rec.samples, [], {
@@ -190,6 +205,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
             clientCpuPct: rec.clientCpuPct,
             modelFileBytes: null,
             faultsInjected: false,
+            itlHistogram: rec.itlHistogram,
           });
         const first = out.levels[0] as LevelRecord;
         const prev = out.levels.length > 1 ? (out.levels[out.levels.length - 2] as LevelRecord) : null;
@@ -203,14 +219,16 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
     }
     // Warm-up ran on its own clock; move it before the measured start so all times share one origin.
     const shift = warmupT0 - (measuredT0 ?? warmupT0);
-    out.warmup = out.warmup.map((s) => ({
-      ...s,
-      run: input.repeat,
-      scheduledMs: s.scheduledMs + shift,
-      sentMs: s.sentMs + shift,
-      firstTokenMs: s.firstTokenMs === null ? null : s.firstTokenMs + shift,
-      endMs: s.endMs + shift,
-    }));
+    out.warmup = out.warmup.map((s) =>
+      keep({
+        ...s,
+        run: input.repeat,
+        scheduledMs: s.scheduledMs + shift,
+        sentMs: s.sentMs + shift,
+        firstTokenMs: s.firstTokenMs === null ? null : s.firstTokenMs + shift,
+        endMs: s.endMs + shift,
+      }),
+    );
     out.complete = !signal.aborted;
     if (signal.aborted) out.error = 'run interrupted';
   } catch (e) {

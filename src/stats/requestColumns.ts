@@ -4,6 +4,7 @@
 // percentiles are found by walking the sorted values with per-request weights.
 import type { Sample } from '../types.js';
 import { minSamplesFor } from './distribution.js';
+import { createRng } from './prng.js';
 
 /** Values of one metric, ascending, each tagged with the index of the request it came from. */
 export interface SortedColumn {
@@ -30,6 +31,11 @@ export interface RequestColumns {
   ttftMs: SortedColumn;
   tpotMs: SortedColumn;
   itlMs: SortedColumn;
+  /**
+   * False when some requests' gaps are summarized (count and mean) rather than kept: the ITL column then has
+   * per-request counts and sums for its mean, but no values to take percentiles from.
+   */
+  itlGapsKept: boolean;
 }
 
 /** Names of the per-request columns. */
@@ -72,6 +78,8 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
   const tpot: Array<[number, number]> = [];
   const itl: Array<[number, number]> = [];
   const byRun = new Map<number, number[]>();
+  let itlGapsKept = true;
+  const summarized: Array<[number, number, number]> = [];
   measured.forEach((s, i) => {
     const run = s.run ?? 0;
     const list = byRun.get(run);
@@ -84,8 +92,17 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
     e2e.push([s.e2eMs, i]);
     if (s.ttftMs !== null) ttft.push([s.ttftMs, i]);
     if (s.tpotMs !== null) tpot.push([s.tpotMs, i]);
+    if (s.itlMs.length === 0 && s.itl && s.itl.count > 0) {
+      itlGapsKept = false;
+      summarized.push([i, s.itl.count, s.itl.meanMs * s.itl.count]);
+    }
     for (const g of s.itlMs) itl.push([g, i]);
   });
+  const itlCol = sortedColumn(n, itl);
+  for (const [i, count, sum] of summarized) {
+    itlCol.perRequest[i] = count;
+    itlCol.sumPerRequest[i] = sum;
+  }
   const strata = [...byRun.entries()].sort((a, b) => a[0] - b[0]).map(([, idx]) => Uint32Array.from(idx));
   return {
     n,
@@ -96,8 +113,31 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
     e2eMs: sortedColumn(n, e2e),
     ttftMs: sortedColumn(n, ttft),
     tpotMs: sortedColumn(n, tpot),
-    itlMs: sortedColumn(n, itl),
+    itlMs: itlCol,
+    itlGapsKept,
   };
+}
+
+/**
+ * At most `max` of the measured requests, a seeded uniform subset in their original order (all of them when
+ * there are no more). The bootstrap and rank tests of a very large run work on this subset.
+ */
+export function subsampleMeasured(samples: readonly Sample[], max: number, seed: number): Sample[] {
+  const measured = measuredSamples(samples);
+  if (measured.length <= max) return measured;
+  const rng = createRng(seed);
+  const idx = Uint32Array.from({ length: measured.length }, (_, i) => i);
+  // Partial Fisher-Yates: the first `max` slots become a uniform subset without replacement.
+  for (let i = 0; i < max; i++) {
+    const j = i + Math.floor(rng() * (idx.length - i));
+    const t = idx[i] as number;
+    idx[i] = idx[j] as number;
+    idx[j] = t;
+  }
+  return idx.subarray(0, max).sort().reduce<Sample[]>((out, i) => {
+    out.push(measured[i] as Sample);
+    return out;
+  }, []);
 }
 
 /**

@@ -4,6 +4,7 @@
 import type {
   AutocannonStats,
   Distribution,
+  HdrHistogramData,
   LoadSummary,
   MemorySummary,
   PipelineSummary,
@@ -12,6 +13,7 @@ import type {
   Sample,
 } from '../types.js';
 import { distribution } from './distribution.js';
+import { histogramDistribution } from './hdrHistogram.js';
 
 /** When a measurement stops being trustworthy. */
 export interface ValidityThresholds {
@@ -49,6 +51,11 @@ export interface SummarizeOptions {
   modelFileBytes: number | null;
   /** Failures are the point of a fault-injection run, so they do not invalidate it. */
   faultsInjected: boolean;
+  /**
+   * Pooled gaps of the measured ok requests, when the samples are compacted (gaps summarized per request):
+   * ITL then comes from this histogram instead of the samples' gap arrays.
+   */
+  itlHistogram?: HdrHistogramData | null;
   thresholds?: Partial<ValidityThresholds>;
 }
 
@@ -255,8 +262,13 @@ export function summarizePipeline(
   for (const w of measuredWindows(measured).values()) windowMs += w.endMs - w.startMs;
   const perSec = (n: number): number => (windowMs > 0 ? (n / windowMs) * 1000 : 0);
   const outputTokens = ok.reduce((sum, s) => sum + s.outputTokens, 0);
-  const itl: number[] = [];
-  for (const s of ok) for (const g of s.itlMs) itl.push(g);
+  let itlMs: Distribution;
+  if (opts.itlHistogram) itlMs = histogramDistribution(opts.itlHistogram);
+  else {
+    const itl: number[] = [];
+    for (const s of ok) for (const g of s.itlMs) itl.push(g);
+    itlMs = distribution(itl);
+  }
   const lags = [...opts.dispatchLagMs].sort((a, b) => a - b);
   const load: LoadSummary = {
     profile: opts.profile,
@@ -271,7 +283,7 @@ export function summarizePipeline(
     counts,
     ttftMs: distribution(ok.flatMap((s) => (s.ttftMs === null ? [] : [s.ttftMs]))),
     tpotMs: distribution(ok.flatMap((s) => (s.tpotMs === null ? [] : [s.tpotMs]))),
-    itlMs: distribution(itl),
+    itlMs,
     e2eMs: distribution(ok.map((s) => s.e2eMs)),
     windowMs,
     requestsPerSecond: perSec(ok.length),

@@ -33,9 +33,17 @@ describe('llmbench run, end to end', () => {
     expect(out.stdout).toContain('PASS: 2 checks passed');
     expect(out.resultPath).toBe(join(dir, 'r1', 'result.json'));
     expect(existsSync(join(dir, 'r1', 'report.md'))).toBe(true);
-    const result = readResultFile(out.resultPath);
+    const result = await readResultFile(out.resultPath);
     expect(result.runId).toBe(out.result.runId);
-    expect(result.schemaVersion).toBe(1);
+    expect(result.schemaVersion).toBe(2);
+    // Per-request rows live in one gzipped JSONL sidecar per pipeline; the samples read back match the run's.
+    expect(existsSync(join(dir, 'r1', 'requests-0.jsonl.gz'))).toBe(true);
+    expect(result.pipelines.map((p) => p.samples.length)).toEqual(out.result.pipelines.map((p) => p.samples.length));
+    expect(result.pipelines[0]?.samples[0]).toEqual(out.result.pipelines[0]?.samples[0]);
+    for (const p of result.pipelines) {
+      expect(p.itlHistogram?.count).toBe(p.summary.itlMs.count);
+      expect(p.samples.every((s) => s.itlMs.length === 0 && s.itl !== undefined)).toBe(true);
+    }
     expect(result.complete).toBe(true);
     expect(result.pipelines.map((p) => [p.name, p.baseline, p.complete, p.error])).toEqual([
       ['fp32', true, true, null],
@@ -149,7 +157,7 @@ pipelines:
     expect(code).toBe(130);
     expect(pidsWithEnv(marker)).toEqual([]);
     expect(existsSync(join(out, 'result.json'))).toBe(true);
-    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as { complete: boolean; pipelines: Array<{ name: string; complete: boolean; samples: unknown[] }> };
+    const result = await readResultFile(out);
     expect(result.complete).toBe(false);
     expect(result.pipelines[0]?.complete).toBe(false);
     expect(result.pipelines[0]?.samples.length).toBeGreaterThan(1);
