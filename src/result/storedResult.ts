@@ -8,7 +8,7 @@ import { encodeRow, type RequestRow } from './requestRows.js';
 export const STORED_SCHEMA_VERSION = 2 as const;
 
 /** Measured requests a saved baseline keeps per pipeline by default (the bootstrap's own subsample size). */
-export const BASELINE_MAX_REQUESTS = 20_000;
+export const BASELINE_MAX_REQUESTS = 10_000;
 
 /** Where a pipeline's rows are: a sidecar file, or embedded. */
 export type RowsPlacement = { file: string; rows: number; stale?: boolean } | { embedded: RequestRow[]; thinnedFrom: number | null };

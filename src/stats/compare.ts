@@ -5,12 +5,12 @@ import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
 import { METRICS, type MetricDef, type MetricUnit } from './metrics.js';
 import { createRng } from './prng.js';
 import {
+  columnStatsFromTotals,
   drawStratifiedWeights,
   measuredSamples,
   requestColumns,
+  resampleTotals,
   subsampleMeasured,
-  weightedColumnStats,
-  weightedTotals,
   type ColumnName,
   type ColumnStat,
   type RequestColumns,
@@ -25,7 +25,7 @@ export interface BootstrapOptions {
   /**
    * Most measured requests per pipeline a round resamples. A larger pipeline is bootstrapped m-out-of-n: each
    * round draws from a seeded subset of this size, and the round's deviation from the subset's own statistic is
-   * scaled by sqrt(m / n) around the full-sample value, so a million-request run costs what a 20k one does.
+   * scaled by sqrt(m / n) around the full-sample value, so a million-request run costs what a 10k one does.
    */
   maxRequests: number;
 }
@@ -35,7 +35,7 @@ export interface BootstrapOptions {
 const RESAMPLE_BUDGET = 20_000_000;
 const MIN_SUBSET = 2000;
 
-export const DEFAULT_BOOTSTRAP: Readonly<BootstrapOptions> = { resamples: 2000, seed: 7, confidence: 0.95, maxRequests: 20_000 };
+export const DEFAULT_BOOTSTRAP: Readonly<BootstrapOptions> = { resamples: 2000, seed: 7, confidence: 0.95, maxRequests: 10_000 };
 
 /** One metric, baseline vs variant. */
 export interface MetricChange {
@@ -95,14 +95,20 @@ type StatKey = `${ColumnName}.${ColumnStat}` | 'okRequests' | 'outputTokens' | '
 /** The statistics of each column a set of metrics needs. */
 type ColumnNeeds = ReadonlyMap<ColumnName, readonly ColumnStat[]>;
 
+// Built once: a template string per statistic per resample showed up in profiles.
+const STAT_KEYS = Object.fromEntries(
+  (['e2eMs', 'ttftMs', 'tpotMs', 'itlMs'] as const).map((c) => [c, Object.fromEntries((['p50', 'p90', 'p95', 'p99', 'mean'] as const).map((k) => [k, `${c}.${k}`]))]),
+) as Record<ColumnName, Record<ColumnStat, StatKey>>;
+
 /** Statistics of one (re)sample that the CI methods need (only the columns and statistics asked for). */
 function resampleStats(cols: RequestColumns, w: Uint32Array, needs: ColumnNeeds): Map<StatKey, number> {
   const out = new Map<StatKey, number>();
+  const t = resampleTotals(cols, w);
   for (const [c, stats] of needs) {
-    const s = weightedColumnStats(cols[c], w, stats);
-    for (const k of stats) out.set(`${c}.${k}`, s[k]);
+    const s = columnStatsFromTotals(cols[c], w, t.count[c], t.sum[c], stats);
+    const keys = STAT_KEYS[c];
+    for (const k of stats) out.set(keys[k], s[k]);
   }
-  const t = weightedTotals(cols, w);
   out.set('okRequests', t.okRequests);
   out.set('outputTokens', t.outputTokens);
   out.set('busyMs', t.busyMs);

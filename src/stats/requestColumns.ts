@@ -212,6 +212,17 @@ export function weightedColumnStats(
     total += w * (col.perRequest[r] as number);
     sum += w * (col.sumPerRequest[r] as number);
   }
+  return columnStatsFromTotals(col, weights, total, sum, stats);
+}
+
+/** weightedColumnStats, given the column's weighted value count and sum (from resampleTotals). */
+export function columnStatsFromTotals(
+  col: SortedColumn,
+  weights: Uint32Array,
+  total: number,
+  sum: number,
+  stats: readonly ColumnStat[] = COLUMN_STATS,
+): Record<ColumnStat, number> {
   const out: Record<ColumnStat, number> = { p50: NaN, p90: NaN, p95: NaN, p99: NaN, mean: NaN };
   if (total === 0) return out;
   if (stats.includes('mean')) out.mean = sum / total;
@@ -230,6 +241,56 @@ export function weightedColumnStats(
     out[`p${p}`] = a + (b - a) * (rank - Math.floor(rank));
   });
   return out;
+}
+
+/** Weighted value count and sum of every column, plus the totals of weightedTotals, from one resample. */
+export interface ResampleTotals {
+  count: Record<ColumnName, number>;
+  sum: Record<ColumnName, number>;
+  okRequests: number;
+  outputTokens: number;
+  busyMs: number;
+}
+
+/**
+ * Everything the bootstrap needs from the per-request arrays of one resample, in a single pass over the
+ * requests (written out per column: a generic loop over columns is several times slower in V8).
+ */
+export function resampleTotals(cols: RequestColumns, weights: Uint32Array): ResampleTotals {
+  const { e2eMs: e, ttftMs: t, tpotMs: p, itlMs: g } = cols;
+  let ce = 0;
+  let se = 0;
+  let ct = 0;
+  let st = 0;
+  let cp = 0;
+  let sp = 0;
+  let cg = 0;
+  let sg = 0;
+  let okRequests = 0;
+  let outputTokens = 0;
+  let busyMs = 0;
+  for (let i = 0; i < cols.n; i++) {
+    const w = weights[i] as number;
+    if (w === 0) continue;
+    ce += w * (e.perRequest[i] as number);
+    se += w * (e.sumPerRequest[i] as number);
+    ct += w * (t.perRequest[i] as number);
+    st += w * (t.sumPerRequest[i] as number);
+    cp += w * (p.perRequest[i] as number);
+    sp += w * (p.sumPerRequest[i] as number);
+    cg += w * (g.perRequest[i] as number);
+    sg += w * (g.sumPerRequest[i] as number);
+    okRequests += w * (cols.ok[i] as number);
+    outputTokens += w * (cols.outputTokens[i] as number);
+    busyMs += w * (cols.busyMs[i] as number);
+  }
+  return {
+    count: { e2eMs: ce, ttftMs: ct, tpotMs: cp, itlMs: cg },
+    sum: { e2eMs: se, ttftMs: st, tpotMs: sp, itlMs: sg },
+    okRequests,
+    outputTokens,
+    busyMs,
+  };
 }
 
 /** Ok requests, their output tokens, and the summed E2E of all requests, under the given weights. */
