@@ -229,6 +229,9 @@ async function loadV2(r: z.infer<typeof resultV2>, file: string): Promise<Result
     const samples: Sample[] = [];
     const names = new Map<string, string>();
     const read = await readRequestRows(path, p.name, (row) => samples.push(decodeRow(row, names)), !r.complete);
+    if (r.complete && read.rows !== p.requests.rows) {
+      throw resultError(path, `holds ${read.rows} requests but result.json says ${p.requests.rows}: the file was changed or cut after the run`);
+    }
     let pipeline = fromV2(p, samples);
     // A checkpoint wrote rows past the last summary (the run died mid-pipeline): summarize what is on disk.
     if (read.rows !== p.requests.rows || p.summaryStale === true) pipeline = resummarizeFromRows(pipeline, r.scenario, read);
