@@ -260,6 +260,8 @@ export interface PipelineResult {
   summary: PipelineSummary;
   quality: QualityReport | null;
   samples: Sample[];
+  /** Wall-clock start (ms since the epoch) of each repeat's measured window, for aligning merged shards. */
+  repeatStartsEpochMs?: Array<number | null>;
   /** Pooled inter-chunk gaps of the measured ok requests; absent in results that kept every gap per sample. */
   itlHistogram?: HdrHistogramData | null;
   /**
@@ -331,6 +333,9 @@ export interface ResultFile {
   provenance: Provenance;
   repeats: number;
   pipelines: PipelineResult[];
+  /** Set when this run drove one shard of the load (`run --shard I/N`); merged runs list the shards merged. */
+  shard?: { index: number; count: number } | null;
+  mergedShards?: Array<{ runId: string; index: number }> | null;
 }
 
 // ---------------------------------------------------------------------------------------------

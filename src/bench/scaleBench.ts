@@ -136,7 +136,7 @@ export async function writeSyntheticRun(dir: string, o: SyntheticRunOptions): Pr
       name: 'synthetic-scale',
       load: { profile: 'constant', rate: o.ratePerSec },
       slo: { ttftMs: 100, tpotMs: null, e2eMs: null },
-      gates: ['speedup(outputTokensPerSecond) >= 0.5', 'ttftMs.p95 <= 1000'],
+      gates: ['speedup(outputTokensPerSecond) >= 0.5', 'variant.ttftMs.p95 <= 1000ms'],
     },
     provenance: await collectProvenance({}),
     repeats: 1,

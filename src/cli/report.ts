@@ -5,7 +5,7 @@ import { LlmbenchError, UsageError } from '../errors.js';
 import { gateCommand } from '../gate/command.js';
 import { verdictHeadline } from '../gate/render.js';
 import { BASELINE_MAX_REQUESTS } from '../result/storedResult.js';
-import { baselineSaveCommand, compareCommand, parseFormat, REPORT_FORMATS, reportCommand } from '../report/commands.js';
+import { baselineSaveCommand, compareCommand, mergeCommand, parseFormat, REPORT_FORMATS, reportCommand } from '../report/commands.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -59,6 +59,15 @@ export function registerReport(program: Command): void {
       });
       process.stdout.write(stdout);
       if (!verdict.pass) throw new LlmbenchError('GATE', `gate failed (${verdictHeadline(verdict)})`, null, 1);
+    });
+
+  program
+    .command('merge')
+    .description('Merge the results of `run --shard I/N` (one folder per shard, same scenario) into one run folder')
+    .argument('<dirs...>', 'shard run folders (or their result.json)')
+    .requiredOption('-o, --out <dir>', 'folder for the merged result')
+    .action(async (dirs: string[], opts: { out: string }) => {
+      process.stdout.write((await mergeCommand({ dirs, out: opts.out })).stdout);
     });
 
   const baseline = program.command('baseline').description('Saved reference results for regression gates');

@@ -9,7 +9,9 @@ import { renderGithubBenchmark, type BenchmarkDirection } from './githubBenchmar
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
 import { readResultFile } from './resultFile.js';
+import { mergeShards } from '../result/merge.js';
 import { BASELINE_MAX_REQUESTS, storedBaseline } from '../result/storedResult.js';
+import { writeRunFolder } from '../result/writeRun.js';
 import { renderTerminal } from './terminal.js';
 
 export const REPORT_FORMATS = ['table', 'md', 'json', 'github-benchmark'] as const;
@@ -113,4 +115,17 @@ export async function baselineSaveCommand(opts: { file: string; name: string; di
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(baselineContent(result, opts.maxRequests))}\n`);
   return { stdout: `saved ${result.runId} as baseline "${name}": ${path}\n`, written: [path] };
+}
+
+/** `llmbench merge DIR... --out DIR`: shard results of one scenario into one run folder. */
+export async function mergeCommand(opts: { dirs: string[]; out: string }): Promise<CommandOutput> {
+  const shards: ResultFile[] = [];
+  for (const d of opts.dirs) shards.push(await readResultFile(d));
+  const merged = mergeShards(shards, opts.dirs);
+  if (existsSync(join(opts.out, 'result.json'))) {
+    throw new LlmbenchError('RESULT', `${join(opts.out, 'result.json')} already exists`, 'Merge into a new folder.');
+  }
+  const path = await writeRunFolder(opts.out, merged);
+  const counts = merged.pipelines.map((p) => `${p.name} ${p.summary.counts.total}`).join(', ');
+  return { stdout: `merged ${shards.length} shards (${counts} requests): ${path}\n`, written: [path] };
 }

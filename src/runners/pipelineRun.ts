@@ -15,6 +15,7 @@ import { ResourceMonitor } from './monitor.js';
 import { killAllNow } from './processes.js';
 import type { PreparedPipeline } from './prepare.js';
 import { planLevels } from './schedule.js';
+import { shardPlan, type ShardSpec } from './shard.js';
 import { StreamClient } from './streamClient.js';
 import { judgeLevel } from './sweep.js';
 import type { TokenCounter } from './tokenCounter.js';
@@ -35,6 +36,8 @@ export interface PipelineRunInput {
    * run keeps; the run's request log writes it out here. Default: compact only.
    */
   onSample?: (s: Sample) => Sample;
+  /** Drive only this shard's share of every level (several load generators, merged later). */
+  shard?: ShardSpec | null;
 }
 
 /** What one level measured. */
@@ -59,6 +62,8 @@ export interface PipelineRunOutput {
   /** Set when something failed; what was measured before is kept. */
   error: string | null;
   complete: boolean;
+  /** Wall-clock time (ms since the epoch) of the measured start: what `merge` aligns shards on. */
+  startEpochMs: number | null;
 }
 
 function errorText(e: unknown): string {
@@ -74,7 +79,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
   const spec = prepared.spec;
   const tag = `[${spec.name}${scenario.repeat > 1 ? ` ${input.repeat + 1}/${scenario.repeat}` : ''}]`;
   const keep = input.onSample ?? compactSample;
-  const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, error: null, complete: false };
+  const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, error: null, complete: false, startEpochMs: null };
   let deployment: Deployment | null = null;
   let monitor: ResourceMonitor | null = null;
   let client: StreamClient | null = null;
@@ -162,6 +167,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
           if (measuredT0 !== null || !client) return;
           // Every measured time of this repeat is relative to the start of its first level.
           measuredT0 = t0;
+          out.startEpochMs = performance.timeOrigin + t0;
           client.clock0 = t0;
           if (spec.kind === 'local' && deployment?.kill) {
             const d = deployment;
@@ -175,7 +181,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
           }
         },
       };
-      const intendedRate = plan.kind === 'open' ? plan.intendedRatePerSec : null;
+      const intendedRate = plan.kind === 'open' ? plan.intendedRatePerSec / (input.shard?.count ?? 1) : null;
       if (load.driver === 'autocannon') {
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
@@ -192,8 +198,17 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
         if (!tagged.warmup && tagged.status === 'ok') for (const g of tagged.itlMs) itl.record(g * 1000);
         return keep(tagged);
       };
-      const r = await drive(plan, opts);
-      next += r.consumed;
+      let r;
+      if (input.shard && input.shard.count > 1) {
+        // This shard's requests keep the workload items they have in the unsharded level.
+        const sharded = shardPlan(plan, input.shard);
+        const levelStart = next;
+        r = await drive(sharded.plan, { ...opts, request: (j) => opts.request(levelStart + sharded.positions(j)), firstRequest: 0 });
+        next += plan.kind === 'open' ? plan.arrivalsMs.length : r.consumed * input.shard.count;
+      } else {
+        r = await drive(plan, opts);
+        next += r.consumed;
+      }
       out.levels.push({ level, intendedRate, samples: r.samples, dispatchLagMs: r.dispatchLagMs, clientCpuPct: r.clientCpuPct, autocannon: null, itlHistogram: itl.toData() });
       if (load.sweep && level !== null && load.sweep.stopWhen !== null && li < levels.length - 1) {
         const summarize = (rec: LevelRecord) =>

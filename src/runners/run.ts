@@ -14,6 +14,7 @@ import { runPipelineOnce, type LevelRecord, type PipelineRunOutput } from './pip
 import { preparePipeline, type PreparedPipeline } from './prepare.js';
 import { collectProvenance } from './provenance.js';
 import { makeRunId, RESULT_SCHEMA_VERSION, writeResultFile } from './resultFile.js';
+import type { ShardSpec } from './shard.js';
 import { judgeLevel } from './sweep.js';
 import { loadTokenCounter, type TokenCounter } from './tokenCounter.js';
 import { buildWorkload, type Workload } from './workload.js';
@@ -27,6 +28,8 @@ export interface RunOptions {
   readyTimeoutMs?: number;
   /** Evaluate quantized pipelines against their fp32 source (default true). */
   quality?: boolean;
+  /** Drive only this shard of the load (`--shard I/N`). */
+  shard?: ShardSpec | null;
   /** How often rows and result.json are checkpointed while a pipeline runs (default 5 s; the contract is <= 10 s). */
   checkpointMs?: number;
 }
@@ -174,6 +177,7 @@ export function buildPipelineResult(
     summary,
     quality,
     samples: [...warmup, ...all.flatMap((r) => r.rec.samples)],
+    repeatStartsEpochMs: outs.map((o) => o.startEpochMs),
     itlHistogram: mergedItl(all.map((r) => r.rec.itlHistogram)),
     resources: lastTrace ? { ...lastTrace, clientCpuPct: summary.load.clientCpuPct } : null,
     sweep,
@@ -201,7 +205,8 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
   const progress = o.onProgress ?? (() => undefined);
   const signal = o.signal ?? new AbortController().signal;
   const startedAt = new Date();
-  const runId = makeRunId(scenario.name, startedAt);
+  const shardTag = o.shard && o.shard.count > 1 ? `-shard${o.shard.index}of${o.shard.count}` : '';
+  const runId = makeRunId(scenario.name, startedAt) + shardTag;
   const dir = o.outDir ?? join('results', runId);
 
   const prepared: PreparedPipeline[] = [];
@@ -249,6 +254,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
     provenance,
     repeats: scenario.repeat,
     pipelines: prepared.map(resultOf),
+    shard: o.shard && o.shard.count > 1 ? o.shard : null,
   });
   const stored = (result: ResultFile): Record<string, unknown> =>
     storedRunResult(result, (p, i) => {
@@ -286,6 +292,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
           onProgress: progress,
           monitorIntervalMs: o.monitorIntervalMs ?? 250,
           readyTimeoutMs: o.readyTimeoutMs ?? 180_000,
+          shard: o.shard ?? null,
           onSample: (s: Sample) => {
             if (!s.warmup && s.status === 'ok') for (const g of s.itlMs) itl.record(g * 1000);
             const c = compactSample(s);
