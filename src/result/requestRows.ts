@@ -101,14 +101,15 @@ export function rowProblem(row: unknown): string | null {
  * Decodes a row into a compacted Sample (no gap array; `itl` summary instead). Strings are interned through
  * `names` so a million rows share one "replica-0".
  */
+function intern(names: Map<string, string>, v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  const hit = names.get(v);
+  if (hit !== undefined) return hit;
+  names.set(v, v);
+  return v;
+}
+
 export function decodeRow(row: RequestRow, names: Map<string, string> = new Map()): Sample {
-  const intern = (v: unknown): string | null => {
-    if (typeof v !== 'string') return null;
-    const hit = names.get(v);
-    if (hit !== undefined) return hit;
-    names.set(v, v);
-    return v;
-  };
   const flags = num(row[2]);
   const sched = num(row[3]);
   const first = numOrNull(row[5]);
@@ -118,7 +119,7 @@ export function decodeRow(row: RequestRow, names: Map<string, string> = new Map(
     index: num(row[1]),
     warmup: (flags & 1) === 1,
     status: STATUS[(flags >> 1) & 3] as SampleStatus,
-    error: intern(row[18]),
+    error: intern(names, row[18]),
     httpStatus: numOrNull(row[17]),
     scheduledMs: ms(sched),
     sentMs: ms(sched + num(row[4])),
@@ -133,7 +134,7 @@ export function decodeRow(row: RequestRow, names: Map<string, string> = new Map(
     outputTokens: num(row[10]),
     outputTokensSource: SOURCE[(flags >> 3) & 3] as Sample['outputTokensSource'],
     tokenCountMismatch: mismatch ? { usage: mismatch[0], tokenizer: mismatch[1] } : null,
-    replica: intern(row[15]),
+    replica: intern(names, row[15]),
     retries: numOrNull(row[16]),
     run: num(row[0]),
   };
