@@ -9,6 +9,7 @@ import { spawnLlmbench, type ManagedProcess } from '../../src/runners/processes.
 import { runScenario } from '../../src/runners/run.js';
 import { runCommand } from '../../src/runners/runCommand.js';
 import { parseScenario } from '../../src/scenarios/load.js';
+import type { Sample } from '../../src/types.js';
 import { expectConsistent, pidsWithEnv } from './helpers.js';
 
 let dir: string;
@@ -39,7 +40,9 @@ describe('llmbench run, end to end', () => {
     // Per-request rows live in one gzipped JSONL sidecar per pipeline; the samples read back match the run's.
     expect(existsSync(join(dir, 'r1', 'requests-0.jsonl.gz'))).toBe(true);
     expect(result.pipelines.map((p) => p.samples.length)).toEqual(out.result.pipelines.map((p) => p.samples.length));
-    expect(result.pipelines[0]?.samples[0]).toEqual(out.result.pipelines[0]?.samples[0]);
+    // Rows are written as requests finish (warm-up rows after the level): compare in schedule order.
+    const bySchedule = (xs: Sample[] | undefined) => [...(xs ?? [])].sort((x, y) => x.scheduledMs - y.scheduledMs);
+    expect(bySchedule(result.pipelines[0]?.samples)).toEqual(bySchedule(out.result.pipelines[0]?.samples));
     for (const p of result.pipelines) {
       expect(p.itlHistogram?.count).toBe(p.summary.itlMs.count);
       expect(p.samples.every((s) => s.itlMs.length === 0 && s.itl !== undefined)).toBe(true);
