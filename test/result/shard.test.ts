@@ -13,7 +13,8 @@ let dir: string;
 let server: TrivialServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'llmbench-shard-'));
-  server = await startTrivialSseServer({ chunks: 4, chunkDelayMs: 3 });
+  // Spaced chunks: latency is mostly the server's own pacing, so a busy machine moves it little.
+  server = await startTrivialSseServer({ chunks: 4, chunkDelayMs: 10 });
 });
 afterAll(async () => {
   await server.close();
@@ -62,7 +63,7 @@ describe('shards', () => {
       file,
       `name: fleet
 workload: { distinctRequests: 32, promptTokens: 8, outputTokens: 4 }
-load: { profile: constant, rate: 60, duration: 4s, warmupRequests: 1 }
+load: { profile: constant, rate: 60, duration: 3s, warmupRequests: 1 }
 pipelines:
   - { name: ext, target: { url: "${server.url}" } }
 `,
@@ -77,7 +78,7 @@ pipelines:
     expect(whole.code, whole.out).toBe(0);
     const merged = await llmbench(['merge', join(dir, 's0'), join(dir, 's1'), '--out', join(dir, 'merged')]);
     expect(merged.code, merged.out).toBe(0);
-    expect(merged.out).toContain('merged 2 shards (ext 240 requests)');
+    expect(merged.out).toContain('merged 2 shards (ext 180 requests)');
 
     const [s0, s1, m, w] = await Promise.all(['s0', 's1', 'merged', 'whole'].map((d) => readResultFile(join(dir, d))));
     const pm = m?.pipelines[0];
@@ -88,22 +89,22 @@ pipelines:
     expect(s0.pipelines[0]?.summary.load.intendedRate).toBe(30);
     // Same requests: the count, the workload items, and the schedule's total rate.
     expect(pm.summary.counts.total).toBe(pw.summary.counts.total);
-    expect(pm.summary.counts.total).toBe(240);
+    expect(pm.summary.counts.total).toBe(180);
     const items = (p: typeof pm) => p.samples.filter((s) => !s.warmup).map((s) => s.index).sort((x, y) => x - y);
     expect(items(pm)).toEqual(items(pw));
     expect(pm.summary.load.intendedRate).toBe(60);
-    expect(pm.summary.counts.ok).toBe(240);
+    expect(pm.summary.counts.ok).toBe(180);
     // Histograms merged without loss: every gap of both shards is in the merged one.
     expect(pm.itlHistogram?.count).toBe((s0.pipelines[0]?.itlHistogram?.count ?? 0) + (s1.pipelines[0]?.itlHistogram?.count ?? 0));
     // Same distribution: medians within a factor of 1.5 (same server, same rate; generous for a busy machine),
-    // and the merged window covers the same 4 s schedule.
+    // and the merged window covers the same 3 s schedule.
     const ratio = (pm.summary.e2eMs.p50 as number) / (pw.summary.e2eMs.p50 as number);
     expect(ratio).toBeGreaterThan(1 / 1.5);
     expect(ratio).toBeLessThan(1.5);
     // Shards are aligned on their wall-clock starts: the merged window is the schedule plus the start skew.
     const skewMs = Math.abs((s0.pipelines[0]?.repeatStartsEpochMs?.[0] ?? 0) - (s1.pipelines[0]?.repeatStartsEpochMs?.[0] ?? 0));
-    expect(pm.summary.windowMs).toBeGreaterThan(3900 + skewMs);
-    expect(pm.summary.windowMs).toBeLessThan(4500 + skewMs);
+    expect(pm.summary.windowMs).toBeGreaterThan(2900 + skewMs);
+    expect(pm.summary.windowMs).toBeLessThan(3700 + skewMs);
     // The merged folder reports like any other run.
     const report = await llmbench(['report', join(dir, 'merged')]);
     expect(report.code, report.out).toBe(0);
