@@ -52,7 +52,7 @@ export async function runShortStreamBench(o: { connections: number; durationMs: 
       const arrivalsMs = arrivalTimesMs({ arrival: 'constant', ratePerSec: rate, burstiness: 1, durationMs: o.durationMs * 2, maxRequests: 10_000_000, seed: 1 });
       const r = await drive(
         { kind: 'open', arrivalsMs, intendedRatePerSec: rate, maxConcurrency: null, durationMs: o.durationMs * 2 },
-        { client, requests: REQUESTS, bodies: [BODY], path: '/v1/completions', stream: true, timeoutMs: 10_000, firstRequest: 0 },
+        { client, request: () => ({ req: REQUESTS[0] as WorkloadRequest, body: BODY }), path: '/v1/completions', stream: true, timeoutMs: 10_000, firstRequest: 0 },
       );
       const ok = r.samples.filter((s) => s.status === 'ok');
       const result: ShortStreamResult = {

@@ -29,6 +29,10 @@ export const REQUEST_COLUMNS = [
   'httpStatus',
   'error',
   'tokenCountMismatch',
+  'answerTtftUs',
+  'clientPromptTokens',
+  'requestedTokens',
+  'finishReason',
 ] as const;
 
 /** One encoded request. */
@@ -79,6 +83,10 @@ export function encodeRow(s: Sample): RequestRow {
     s.httpStatus,
     s.error,
     s.tokenCountMismatch ? [s.tokenCountMismatch.usage, s.tokenCountMismatch.tokenizer] : null,
+    s.answerTtftMs === undefined ? null : usOrNull(s.answerTtftMs),
+    s.clientPromptTokens ?? null,
+    s.requestedTokens ?? null,
+    s.finishReason ?? null,
   ];
 }
 
@@ -137,6 +145,10 @@ export function decodeRow(row: RequestRow, names: Map<string, string> = new Map(
     replica: intern(names, row[15]),
     retries: numOrNull(row[16]),
     run: num(row[0]),
+    answerTtftMs: row[20] === null ? null : ms(num(row[20])),
+    clientPromptTokens: numOrNull(row[21]),
+    ...(row[22] === null ? {} : { requestedTokens: num(row[22]) }),
+    finishReason: intern(names, row[23]),
   };
 }
 

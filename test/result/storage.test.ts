@@ -76,6 +76,7 @@ describe('request rows', () => {
       ...sample,
       scheduledMs: 1000.123, sentMs: 1000.5, firstTokenMs: 1010.25, ttftMs: 10.127, e2eMs: 199.877,
       itlMs: [], itl: { count: 3, meanMs: 11.833, maxMs: 20.5 },
+      answerTtftMs: null, clientPromptTokens: null, finishReason: null,
     });
     // Compacting is idempotent: what the run keeps is what a reader gets back.
     expect(compactSample(compactSample(sample))).toEqual(compactSample(sample));
