@@ -107,8 +107,13 @@ export interface Sample {
   e2eMs: number;
   /** (E2E - TTFT) / (outputTokens - 1); 0 for one-token outputs; null when not ok or not streamed. */
   tpotMs: number | null;
-  /** Gaps between token events (per chunk, not per token). */
+  /**
+   * Gaps between token events (per chunk, not per token). Empty once the sample is compacted for storage: the
+   * gaps then live in the pipeline's ITL histogram and `itl` keeps their count, mean and max.
+   */
   itlMs: number[];
+  /** Count, mean and max of this request's chunk gaps; absent on samples that still carry `itlMs`. */
+  itl?: ItlSummary | null;
   /** The server's usage.prompt_tokens when given (it includes any chat template), else the client's count. */
   promptTokens: number | null;
   /** The workload's own prompt length (client tokenizer, or null when estimated); absent in older results. */
@@ -129,6 +134,26 @@ export interface Sample {
   run?: number;
   /** Why a fallback answered (status 'fallback'): deadline, queue_full, error, backup; absent otherwise. */
   fallbackReason?: string | null;
+}
+
+/** Count, mean and max of one request's inter-chunk gaps. */
+export interface ItlSummary {
+  count: number;
+  meanMs: number;
+  maxMs: number;
+}
+
+/**
+ * An HDR-style histogram of integer microseconds (see stats/hdrHistogram.ts for the bucket layout): sparse
+ * [bucket, count] pairs, ascending, plus exact count, sum, min and max. Two merge exactly by adding counts.
+ */
+export interface HdrHistogramData {
+  unit: 'us';
+  count: number;
+  sumUs: number;
+  minUs: number;
+  maxUs: number;
+  buckets: Array<[number, number]>;
 }
 
 /** Summary of a numeric distribution; a percentile is null when there are too few samples for it. */
@@ -289,6 +314,15 @@ export interface PipelineResult {
   summary: PipelineSummary;
   quality: QualityReport | null;
   samples: Sample[];
+  /** Wall-clock start (ms since the epoch) of each repeat's measured window, for aligning merged shards. */
+  repeatStartsEpochMs?: Array<number | null>;
+  /** Pooled inter-chunk gaps of the measured ok requests; absent in results that kept every gap per sample. */
+  itlHistogram?: HdrHistogramData | null;
+  /**
+   * Set when `samples` holds a seeded subset of the measured requests (a saved baseline keeps what gates need):
+   * how many measured requests the summary was computed from. Confidence intervals account for it.
+   */
+  samplesThinnedFrom?: number | null;
   resources: ResourceTrace | null;
   /** Points of a sweep (rate or concurrency -> summary), when the load profile is a sweep. */
   sweep: Array<{ level: number; summary: PipelineSummary }> | null;
@@ -348,9 +382,9 @@ export interface Provenance {
   int8Dot?: { saturates: boolean; probeExact: number; probeActual: number; cpuFlags: string[]; arch: string };
 }
 
-/** results/<run-id>/result.json */
+/** results/<run-id>/result.json, as readers see it (every version is loaded into this shape). */
 export interface ResultFile {
-  schemaVersion: 1;
+  schemaVersion: 1 | 2;
   runId: string;
   startedAt: string;
   finishedAt: string;
@@ -360,6 +394,9 @@ export interface ResultFile {
   provenance: Provenance;
   repeats: number;
   pipelines: PipelineResult[];
+  /** Set when this run drove one shard of the load (`run --shard I/N`); merged runs list the shards merged. */
+  shard?: { index: number; count: number } | null;
+  mergedShards?: Array<{ runId: string; index: number }> | null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,12 +33,13 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
 
-interface TrivialServer {
+export interface TrivialServer {
   url: string;
   child: ChildProcess;
 }
 
-function startServer(chunks: number): Promise<TrivialServer> {
+/** Starts a trivial server in its own process: plain JSON (chunks 0) or an SSE stream of `chunks` chunks. */
+export function startServer(chunks: number): Promise<TrivialServer> {
   const child = spawn(process.execPath, ['-e', SERVER_JS, String(chunks)], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -50,7 +51,7 @@ const REQUESTS: WorkloadRequest[] = [{ index: 0, prompt: 'hi', messages: [], pro
 const BODY = JSON.stringify({ prompt: 'hi', max_tokens: 1, stream: true });
 
 /** Closed-loop run of the streaming client; returns requests/s and content chunks/s. */
-async function clientRun(url: string, stream: boolean, connections: number, durationMs: number) {
+export async function clientRun(url: string, stream: boolean, connections: number, durationMs: number) {
   const client = new StreamClient({ baseUrl: url, apiKey: null, tokenizer: null }, performance.now());
   try {
     const r = await drive(

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { LlmbenchError, UsageError } from '../errors.js';
 import { gateCommand } from '../gate/command.js';
 import { verdictHeadline } from '../gate/render.js';
-import { baselineSaveCommand, compareCommand, parseFormat, REPORT_FORMATS, reportCommand } from '../report/commands.js';
+import { BASELINE_MAX_REQUESTS } from '../result/storedResult.js';
+import { baselineSaveCommand, compareCommand, mergeCommand, parseFormat, REPORT_FORMATS, reportCommand } from '../report/commands.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -45,8 +46,8 @@ export function registerReport(program: Command): void {
     .option('-f, --format <format>', 'table, md or json', 'table')
     .option('--allow-invalid', 'judge pipelines the run marked INVALID or incomplete instead of failing their checks')
     .option('--allow-estimated', 'judge token metrics whose counts did not come from the server (estimated)')
-    .action((file: string, opts: { gate: string[]; baseline?: string; maxRegression?: string; format: string; allowInvalid?: boolean; allowEstimated?: boolean }) => {
-      const { stdout, verdict } = gateCommand({
+    .action(async (file: string, opts: { gate: string[]; baseline?: string; maxRegression?: string; format: string; allowInvalid?: boolean; allowEstimated?: boolean }) => {
+      const { stdout, verdict } = await gateCommand({
         file,
         gates: opts.gate,
         baselineFile: opts.baseline ?? null,
@@ -60,6 +61,15 @@ export function registerReport(program: Command): void {
       if (!verdict.pass) throw new LlmbenchError('GATE', `gate failed (${verdictHeadline(verdict)})`, null, 1);
     });
 
+  program
+    .command('merge')
+    .description('Merge the results of `run --shard I/N` (one folder per shard, same scenario) into one run folder')
+    .argument('<dirs...>', 'shard run folders (or their result.json)')
+    .requiredOption('-o, --out <dir>', 'folder for the merged result')
+    .action(async (dirs: string[], opts: { out: string }) => {
+      process.stdout.write((await mergeCommand({ dirs, out: opts.out })).stdout);
+    });
+
   const baseline = program.command('baseline').description('Saved reference results for regression gates');
   baseline
     .command('save')
@@ -68,7 +78,13 @@ export function registerReport(program: Command): void {
     .requiredOption('-n, --name <name>', 'baseline name (letters, digits, . - _)')
     .option('--dir <dir>', 'baselines folder', 'baselines')
     .option('--force', 'overwrite an existing baseline, or save an incomplete/invalid run', false)
-    .action((file: string, opts: { name: string; dir: string; force: boolean }) => {
-      process.stdout.write(baselineSaveCommand({ file, name: opts.name, dir: opts.dir, force: opts.force }).stdout);
+    .option('--max-requests <n>', `measured requests kept per pipeline, a seeded subset (default ${BASELINE_MAX_REQUESTS}; regression intervals account for it)`)
+    .action(async (file: string, opts: { name: string; dir: string; force: boolean; maxRequests?: string }) => {
+      let maxRequests: number | undefined;
+      if (opts.maxRequests !== undefined) {
+        if (!/^\d+$/.test(opts.maxRequests) || Number(opts.maxRequests) < 100) throw new UsageError(`--max-requests: expected an integer >= 100, got "${opts.maxRequests}"`);
+        maxRequests = Number(opts.maxRequests);
+      }
+      process.stdout.write((await baselineSaveCommand({ file, name: opts.name, dir: opts.dir, force: opts.force, maxRequests })).stdout);
     });
 }

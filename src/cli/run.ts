@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { killAllNow } from '../runners/processes.js';
 import { dryRunCommand, runCommand } from '../runners/runCommand.js';
+import { parseShard } from '../runners/shard.js';
 import type { TargetFlags } from '../scenarios/fromFlags.js';
 import { parseIntOption, parseNumberOption } from './options.js';
 
@@ -30,6 +31,7 @@ interface RunFlags {
   reusePrompts?: boolean;
   fixedOutput?: boolean;
   seed?: string;
+  shard?: string;
 }
 
 const TARGET_ONLY = ['model', 'api', 'concurrency', 'rate', 'duration', 'requests', 'warmup', 'promptTokens', 'outputTokens', 'dataset', 'tokenizer', 'reusePrompts', 'fixedOutput', 'seed'] as const;
@@ -94,6 +96,7 @@ export function registerRun(program: Command): void {
     .option('--reuse-prompts', 'with --target: cycle through the built prompts (prompt caches then hit)')
     .option('--fixed-output', 'with --target: ask for exactly --output-tokens tokens (ignore_eos + min_tokens)')
     .option('--seed <n>', 'with --target: workload seed (default 1)')
+    .option('--shard <I/N>', 'drive shard I of N of the load (every N-th request of the schedule); "N" alone takes I from $JOB_COMPLETION_INDEX. Merge the shards with `llmbench merge`')
     .action(async (scenario: string | undefined, flags: RunFlags) => {
       let repeat: number | null = null;
       if (flags.repeat !== undefined) {
@@ -110,6 +113,7 @@ export function registerRun(program: Command): void {
         allowRemote: flags.allowRemote === true,
         allowInvalid: flags.allowInvalid === true,
         allowEstimated: flags.allowEstimated === true,
+        shard: flags.shard === undefined ? null : parseShard(flags.shard),
       };
       if (flags.dryRun) {
         process.stdout.write(dryRunCommand(opts));

@@ -32,12 +32,12 @@ export interface GateCommandOptions {
 }
 
 /** Runs the gate; returns the text to print and the verdict (the CLI maps it to exit 0/1). */
-export function gateCommand(opts: GateCommandOptions): { stdout: string; verdict: GateVerdict } {
-  const result = readResultFile(opts.file);
+export async function gateCommand(opts: GateCommandOptions): Promise<{ stdout: string; verdict: GateVerdict }> {
+  const result = await readResultFile(opts.file);
   if (opts.maxRegression !== null && opts.baselineFile === null) {
     throw new UsageError('--max-regression needs --baseline <file>');
   }
-  const saved = opts.baselineFile === null ? null : readResultFile(opts.baselineFile);
+  const saved = opts.baselineFile === null ? null : await readResultFile(opts.baselineFile);
   if (opts.gates.length === 0 && scenarioGates(result).length === 0 && saved === null) {
     throw new UsageError(`${opts.file}: nothing to check: the scenario has no gates and no --gate or --baseline was given`, 'Add gates to the scenario (gates: [...]) or pass --gate "speedup(outputTokensPerSecond) >= 1.5".');
   }

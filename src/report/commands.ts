@@ -9,6 +9,9 @@ import { renderGithubBenchmark, type BenchmarkDirection } from './githubBenchmar
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
 import { readResultFile } from './resultFile.js';
+import { mergeShards } from '../result/merge.js';
+import { BASELINE_MAX_REQUESTS, storedBaseline } from '../result/storedResult.js';
+import { writeRunFolder } from '../result/writeRun.js';
 import { renderTerminal } from './terminal.js';
 
 export const REPORT_FORMATS = ['table', 'md', 'json', 'github-benchmark'] as const;
@@ -40,7 +43,7 @@ export function writeReportFiles(dir: string, markdown: string, files: Record<st
 
 /** `llmbench report <result.json>`. */
 export async function reportCommand(opts: { file: string; format: ReportFormat; out: string | null; direction: BenchmarkDirection }): Promise<CommandOutput> {
-  const result = readResultFile(opts.file);
+  const result = await readResultFile(opts.file);
   const comparisons = compareRun(result);
   switch (opts.format) {
     case 'table':
@@ -64,8 +67,8 @@ function resultDir(file: string): string {
 
 /** `llmbench compare <before> <after>`. */
 export async function compareCommand(opts: { before: string; after: string; format: 'table' | 'md' | 'json' }): Promise<CommandOutput> {
-  const a = readResultFile(opts.before);
-  const b = readResultFile(opts.after);
+  const a = await readResultFile(opts.before);
+  const b = await readResultFile(opts.after);
   const rc = compareRuns(a, b);
   if (rc.comparisons.length === 0) {
     throw new LlmbenchError('RESULT', `${opts.before} and ${opts.after} have no pipeline names in common`, `before: ${a.pipelines.map((p) => p.name).join(', ')}; after: ${b.pipelines.map((p) => p.name).join(', ')}`);
@@ -85,15 +88,19 @@ export function validateBaselineName(name: string): string {
   return name;
 }
 
-/** The result as stored in baselines/: resource traces dropped (memory summaries stay), samples kept for CIs. */
-export function baselineContent(result: ResultFile): ResultFile {
-  return { ...result, pipelines: result.pipelines.map((p) => ({ ...p, resources: null })) };
+/**
+ * The result as stored in baselines/ (schema 2): summaries and provenance, resource traces dropped, and per
+ * pipeline at most `maxRequests` measured requests (a seeded subset) as embedded rows: what regression gates
+ * resample. The intervals account for the subset (see stats/compare.ts).
+ */
+export function baselineContent(result: ResultFile, maxRequests: number = BASELINE_MAX_REQUESTS): Record<string, unknown> {
+  return storedBaseline(result, maxRequests);
 }
 
 /** `llmbench baseline save <result.json> --name N`. */
-export function baselineSaveCommand(opts: { file: string; name: string; dir: string; force: boolean }): CommandOutput {
+export async function baselineSaveCommand(opts: { file: string; name: string; dir: string; force: boolean; maxRequests?: number }): Promise<CommandOutput> {
   const name = validateBaselineName(opts.name);
-  const result = readResultFile(opts.file);
+  const result = await readResultFile(opts.file);
   const problems = [
     ...(result.complete ? [] : ['the run is incomplete']),
     ...result.pipelines.filter((p) => !p.summary.valid).map((p) => `pipeline ${p.name} is marked INVALID`),
@@ -106,6 +113,19 @@ export function baselineSaveCommand(opts: { file: string; name: string; dir: str
     throw new LlmbenchError('RESULT', `${path} already exists`, 'Pass --force to replace it.');
   }
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(baselineContent(result))}\n`);
+  writeFileSync(path, `${JSON.stringify(baselineContent(result, opts.maxRequests))}\n`);
   return { stdout: `saved ${result.runId} as baseline "${name}": ${path}\n`, written: [path] };
+}
+
+/** `llmbench merge DIR... --out DIR`: shard results of one scenario into one run folder. */
+export async function mergeCommand(opts: { dirs: string[]; out: string }): Promise<CommandOutput> {
+  const shards: ResultFile[] = [];
+  for (const d of opts.dirs) shards.push(await readResultFile(d));
+  const merged = mergeShards(shards, opts.dirs);
+  if (existsSync(join(opts.out, 'result.json'))) {
+    throw new LlmbenchError('RESULT', `${join(opts.out, 'result.json')} already exists`, 'Merge into a new folder.');
+  }
+  const path = await writeRunFolder(opts.out, merged);
+  const counts = merged.pipelines.map((p) => `${p.name} ${p.summary.counts.total}`).join(', ');
+  return { stdout: `merged ${shards.length} shards (${counts} requests): ${path}\n`, written: [path] };
 }

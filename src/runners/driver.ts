@@ -28,6 +28,8 @@ export interface DriveOptions {
   progress?: DriveProgress;
   /** Called with the level's start (performance.now()) before the first request goes out. */
   onStart?: (startAt: number) => void;
+  /** Called with each finished sample; the driver keeps what it returns (a compacted copy, so memory stays flat). */
+  onSample?: (s: Sample) => Sample;
 }
 
 export interface DriveResult {
@@ -60,7 +62,7 @@ async function sendOne(o: DriveOptions, j: number, scheduledAt: number, warmup: 
     o.progress.done++;
     if (s.status === 'error' || s.status === 'timeout') o.progress.failed++;
   }
-  return s;
+  return o.onSample ? o.onSample(s) : s;
 }
 
 async function runClosed(plan: Extract<DrivePlan, { kind: 'closed' }>, o: DriveOptions, t0: number, warmup: boolean) {

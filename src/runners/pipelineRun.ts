@@ -4,7 +4,9 @@ import { performance } from 'node:perf_hooks';
 import { LlmbenchError } from '../errors.js';
 import type { Scenario } from '../scenarios/types.js';
 import { summarizePipeline } from '../stats/summarize.js';
-import type { AutocannonStats, BalancerStats, Deployment, MemoryBreakdown, ResourceTrace, Sample } from '../types.js';
+import { compactSample } from '../result/requestRows.js';
+import { HdrHistogram } from '../stats/hdrHistogram.js';
+import type { AutocannonStats, BalancerStats, Deployment, HdrHistogramData, MemoryBreakdown, ResourceTrace, Sample } from '../types.js';
 import { runAutocannon } from './autocannonDriver.js';
 import { deployExternal } from './deployExternal.js';
 import { deployLocal } from './deployLocal.js';
@@ -13,6 +15,7 @@ import { ResourceMonitor } from './monitor.js';
 import { killAllNow } from './processes.js';
 import type { PreparedPipeline } from './prepare.js';
 import { planLevels } from './schedule.js';
+import { shardPlan, type ShardSpec } from './shard.js';
 import { StreamClient } from './streamClient.js';
 import { judgeLevel } from './sweep.js';
 import type { TokenCounter } from './tokenCounter.js';
@@ -28,6 +31,13 @@ export interface PipelineRunInput {
   onProgress: (line: string) => void;
   monitorIntervalMs: number;
   readyTimeoutMs: number;
+  /**
+   * Takes each finished sample (tagged with its repeat, gaps still attached) and returns the compacted copy the
+   * run keeps; the run's request log writes it out here. Default: compact only.
+   */
+  onSample?: (s: Sample) => Sample;
+  /** Drive only this shard's share of every level (several load generators, merged later). */
+  shard?: ShardSpec | null;
 }
 
 /** What one level measured. */
@@ -38,6 +48,8 @@ export interface LevelRecord {
   dispatchLagMs: number[];
   clientCpuPct: number;
   autocannon: AutocannonStats | null;
+  /** Gaps of the level's measured ok requests (the samples keep only count, mean and max). */
+  itlHistogram: HdrHistogramData | null;
 }
 
 export interface PipelineRunOutput {
@@ -52,6 +64,8 @@ export interface PipelineRunOutput {
   /** Set when something failed; what was measured before is kept. */
   error: string | null;
   complete: boolean;
+  /** Wall-clock time (ms since the epoch) of the measured start: what `merge` aligns shards on. */
+  startEpochMs: number | null;
 }
 
 function errorText(e: unknown): string {
@@ -83,7 +97,8 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
   const { prepared, scenario, workload, signal } = input;
   const spec = prepared.spec;
   const tag = `[${spec.name}${scenario.repeat > 1 ? ` ${input.repeat + 1}/${scenario.repeat}` : ''}]`;
-  const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, memoryBreakdown: null, error: null, complete: false };
+  const keep = input.onSample ?? compactSample;
+  const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, memoryBreakdown: null, error: null, complete: false, startEpochMs: null };
   let deployment: Deployment | null = null;
   let monitor: ResourceMonitor | null = null;
   let client: StreamClient | null = null;
@@ -171,6 +186,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
           if (measuredT0 !== null || !client) return;
           // Every measured time of this repeat is relative to the start of its first level.
           measuredT0 = t0;
+          out.startEpochMs = performance.timeOrigin + t0;
           client.clock0 = t0;
           if (spec.kind === 'local' && deployment?.kill) {
             const d = deployment;
@@ -184,7 +200,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
           }
         },
       };
-      const intendedRate = plan.kind === 'open' ? plan.intendedRatePerSec : null;
+      const intendedRate = plan.kind === 'open' ? plan.intendedRatePerSec / (input.shard?.count ?? 1) : null;
       if (load.driver === 'autocannon') {
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
@@ -192,13 +208,27 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
         const stats = await runAutocannon({ baseUrl: deployment.url, path: apiPath(workload.api), bodies, apiKey, plan, timeoutMs: load.requestTimeoutMs, signal });
         const cpu = process.cpuUsage(cpu0);
         const wall = performance.now() - t0;
-        out.levels.push({ level, intendedRate, samples: [], dispatchLagMs: [], clientCpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100, autocannon: stats });
+        out.levels.push({ level, intendedRate, samples: [], dispatchLagMs: [], clientCpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100, autocannon: stats, itlHistogram: null });
         continue;
       }
-      const r = await drive(plan, opts);
-      next += r.consumed;
-      const samples = r.samples.map((s) => ({ ...s, run: input.repeat }));
-      out.levels.push({ level, intendedRate, samples, dispatchLagMs: r.dispatchLagMs, clientCpuPct: r.clientCpuPct, autocannon: null });
+      const itl = new HdrHistogram();
+      opts.onSample = (s) => {
+        const tagged = { ...s, run: input.repeat };
+        if (!tagged.warmup && tagged.status === 'ok') for (const g of tagged.itlMs) itl.record(g * 1000);
+        return keep(tagged);
+      };
+      let r;
+      if (input.shard && input.shard.count > 1) {
+        // This shard's requests keep the workload items they have in the unsharded level.
+        const sharded = shardPlan(plan, input.shard);
+        const levelStart = next;
+        r = await drive(sharded.plan, { ...opts, request: (j) => opts.request(levelStart + sharded.positions(j)), firstRequest: 0 });
+        next += plan.kind === 'open' ? plan.arrivalsMs.length : r.consumed * input.shard.count;
+      } else {
+        r = await drive(plan, opts);
+        next += r.consumed;
+      }
+      out.levels.push({ level, intendedRate, samples: r.samples, dispatchLagMs: r.dispatchLagMs, clientCpuPct: r.clientCpuPct, autocannon: null, itlHistogram: itl.toData() });
       if (load.sweep && level !== null && load.sweep.stopWhen !== null && li < levels.length - 1) {
         const summarize = (rec: LevelRecord) =>
           summarizePipeline(rec.samples, [], {
@@ -209,6 +239,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
             clientCpuPct: rec.clientCpuPct,
             modelFileBytes: null,
             faultsInjected: false,
+            itlHistogram: rec.itlHistogram,
           });
         const first = out.levels[0] as LevelRecord;
         const prev = out.levels.length > 1 ? (out.levels[out.levels.length - 2] as LevelRecord) : null;
@@ -222,14 +253,16 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
     }
     // Warm-up ran on its own clock; move it before the measured start so all times share one origin.
     const shift = warmupT0 - (measuredT0 ?? warmupT0);
-    out.warmup = out.warmup.map((s) => ({
-      ...s,
-      run: input.repeat,
-      scheduledMs: s.scheduledMs + shift,
-      sentMs: s.sentMs + shift,
-      firstTokenMs: s.firstTokenMs === null ? null : s.firstTokenMs + shift,
-      endMs: s.endMs + shift,
-    }));
+    out.warmup = out.warmup.map((s) =>
+      keep({
+        ...s,
+        run: input.repeat,
+        scheduledMs: s.scheduledMs + shift,
+        sentMs: s.sentMs + shift,
+        firstTokenMs: s.firstTokenMs === null ? null : s.firstTokenMs + shift,
+        endMs: s.endMs + shift,
+      }),
+    );
     out.complete = !signal.aborted;
     if (signal.aborted) out.error = 'run interrupted';
   } catch (e) {

@@ -7,13 +7,18 @@ import { evaluateModel } from '../model/eval.js';
 import { resolveQuantizedModelDir } from '../model/quantize.js';
 import { resolveModelDir } from '../model/resolve.js';
 import type { Scenario } from '../scenarios/types.js';
+import { compactSample } from '../result/requestRows.js';
+import { RequestLog, requestsFileName } from '../result/requestLog.js';
+import { storedRunResult } from '../result/storedResult.js';
+import { HdrHistogram } from '../stats/hdrHistogram.js';
 import { summarizeAutocannon, summarizePipeline, type SummarizeOptions } from '../stats/summarize.js';
-import type { AutocannonStats, PipelineResult, PipelineSummary, QualityReport, QuantMethod, ResultFile } from '../types.js';
+import type { AutocannonStats, HdrHistogramData, PipelineResult, PipelineSummary, QualityReport, QuantMethod, ResultFile, Sample } from '../types.js';
 import { runPipelineOnce, type LevelRecord, type PipelineRunOutput } from './pipelineRun.js';
 import { preparePipeline, type PreparedPipeline } from './prepare.js';
 import { probeCapacity, type CapacityProbe } from './capacityProbe.js';
 import { collectProvenance } from './provenance.js';
 import { makeRunId, RESULT_SCHEMA_VERSION, writeResultFile } from './resultFile.js';
+import type { ShardSpec } from './shard.js';
 import { judgeLevel } from './sweep.js';
 import { loadTokenCounter, type TokenCounter } from './tokenCounter.js';
 import { buildWorkload, type Workload } from './workload.js';
@@ -27,6 +32,22 @@ export interface RunOptions {
   readyTimeoutMs?: number;
   /** Evaluate quantized pipelines against their fp32 source (default true). */
   quality?: boolean;
+  /** Drive only this shard of the load (`--shard I/N`). */
+  shard?: ShardSpec | null;
+  /** How often rows and result.json are checkpointed while a pipeline runs (default 5 s; the contract is <= 10 s). */
+  checkpointMs?: number;
+}
+
+/** Default checkpoint period. */
+export const CHECKPOINT_MS = 5000;
+
+/** Merges level histograms (exact: counts add). */
+function mergedItl(list: ReadonlyArray<HdrHistogramData | null>): HdrHistogramData | null {
+  const present = list.filter((h): h is HdrHistogramData => h !== null);
+  if (present.length === 0) return null;
+  const h = new HdrHistogram();
+  for (const x of present) h.merge(x);
+  return h.toData();
 }
 
 export interface RunOutcome {
@@ -77,6 +98,7 @@ function summarizeRecords(
     // Killed replicas and deliberate overload (a rate above the measured capacity) fail requests on purpose:
     // those failures are the measurement, not a broken run.
     faultsInjected: (prepared.spec.kind === 'local' && prepared.spec.faults.length > 0) || (scenario.load.rateFromCapacity?.factor ?? 0) > 1,
+    itlHistogram: mergedItl(records.map((r) => r.rec.itlHistogram)),
   };
   const cannon = records.map((r) => r.rec.autocannon).filter((a): a is AutocannonStats => a !== null);
   if (cannon.length > 0) return summarizeAutocannon(poolAutocannon(cannon), traces, opts);
@@ -161,6 +183,8 @@ export function buildPipelineResult(
     summary,
     quality,
     samples: [...warmup, ...all.flatMap((r) => r.rec.samples)],
+    repeatStartsEpochMs: outs.map((o) => o.startEpochMs),
+    itlHistogram: mergedItl(all.map((r) => r.rec.itlHistogram)),
     resources: lastTrace ? { ...lastTrace, clientCpuPct: summary.load.clientCpuPct } : null,
     sweep,
     events: outs.flatMap((o) => o.events),
@@ -220,7 +244,8 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
   const progress = o.onProgress ?? (() => undefined);
   const signal = o.signal ?? new AbortController().signal;
   const startedAt = new Date();
-  const runId = makeRunId(scenario.name, startedAt);
+  const shardTag = o.shard && o.shard.count > 1 ? `-shard${o.shard.index}of${o.shard.count}` : '';
+  const runId = makeRunId(scenario.name, startedAt) + shardTag;
   const dir = o.outDir ?? join('results', runId);
 
   const prepared: PreparedPipeline[] = [];
@@ -254,6 +279,22 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
   const outs = new Map<string, PipelineRunOutput[]>(prepared.map((p) => [p.spec.name, []]));
   const quality = new Map<string, QualityReport | null>();
   const fallbackQuality = new Map<string, PipelineResult['fallbackQuality']>();
+  const log = new RequestLog(dir, prepared.map((p) => p.spec.name));
+  // Gaps of every measured ok request per pipeline, for checkpoints taken while a pipeline runs.
+  const liveItl = new Map<string, HdrHistogram>(prepared.map((p) => [p.spec.name, new HdrHistogram()]));
+  // A pipeline's result is rebuilt only when one of its repeats finishes, not at every checkpoint.
+  const built = new Map<string, PipelineResult>();
+  const resultOf = (p: PreparedPipeline): PipelineResult => {
+    let r = built.get(p.spec.name);
+    if (!r) {
+      r = buildPipelineResult(p, outs.get(p.spec.name) ?? [], scenario, quality.get(p.spec.name) ?? null);
+      const fq = fallbackQuality.get(p.spec.name);
+      if (fq) r = { ...r, fallbackQuality: fq };
+      built.set(p.spec.name, r);
+    }
+    return r;
+  };
+  let running: string | null = null;
 
   const snapshot = (complete: boolean): ResultFile => ({
     schemaVersion: RESULT_SCHEMA_VERSION,
@@ -264,32 +305,64 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
     scenario: { ...scenario, workloadSha256: workload.sha256, workloadTokenizer: workload.tokenizer, ...(probe ? { capacityProbe: probe } : {}) } as unknown as Record<string, unknown>,
     provenance,
     repeats: scenario.repeat,
-    pipelines: prepared.map((p) => {
-      const r = buildPipelineResult(p, outs.get(p.spec.name) ?? [], scenario, quality.get(p.spec.name) ?? null);
-      const fq = fallbackQuality.get(p.spec.name);
-      return fq ? { ...r, fallbackQuality: fq } : r;
-    }),
+    pipelines: prepared.map(resultOf),
+    shard: o.shard && o.shard.count > 1 ? o.shard : null,
   });
+  const stored = (result: ResultFile): Record<string, unknown> =>
+    storedRunResult(result, (p, i) => {
+      const rows = log.rows(i);
+      if (rows === 0 && p.name !== running) return { embedded: [], thinnedFrom: null };
+      return { file: requestsFileName(i), rows, stale: p.name === running };
+    });
+  const checkpoint = async (): Promise<string> => {
+    await log.flush();
+    const r = snapshot(false);
+    // The running pipeline's stored summary predates its newest rows: readers re-summarize them (stale flag).
+    r.pipelines = r.pipelines.map((p) => (p.name === running ? { ...p, complete: false, error: p.error ?? 'run in progress at this checkpoint', itlHistogram: liveItl.get(p.name)?.toData() ?? null } : p));
+    return writeResultFile(dir, stored(r));
+  };
 
-  let path = '';
-  for (let r = 0; r < scenario.repeat && !signal.aborted; r++) {
-    for (const p of prepared) {
-      if (signal.aborted) break;
-      const out = await runPipelineOnce({
-        prepared: p,
-        scenario,
-        workload,
-        tokenizer: tokenizerFor(p.tokenizerDir, tokenizers),
-        repeat: r,
-        signal,
-        onProgress: progress,
-        monitorIntervalMs: o.monitorIntervalMs ?? 250,
-        readyTimeoutMs: o.readyTimeoutMs ?? 180_000,
-      });
-      outs.get(p.spec.name)?.push(out);
-      // Keep what was measured so far on disk, in case this process does not get to the end.
-      path = await writeResultFile(dir, snapshot(false));
+  let path = await checkpoint();
+  let checkpointing: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    checkpointing = checkpointing.then(checkpoint).catch((e: unknown) => progress(`checkpoint failed: ${e instanceof Error ? e.message : String(e)}`));
+  }, o.checkpointMs ?? CHECKPOINT_MS);
+  try {
+    for (let r = 0; r < scenario.repeat && !signal.aborted; r++) {
+      for (const [pi, p] of prepared.entries()) {
+        if (signal.aborted) break;
+        const itl = liveItl.get(p.spec.name) as HdrHistogram;
+        running = p.spec.name;
+        log.start(pi);
+        const out = await runPipelineOnce({
+          prepared: p,
+          scenario,
+          workload,
+          tokenizer: tokenizerFor(p.tokenizerDir, tokenizers),
+          repeat: r,
+          signal,
+          onProgress: progress,
+          monitorIntervalMs: o.monitorIntervalMs ?? 250,
+          readyTimeoutMs: o.readyTimeoutMs ?? 180_000,
+          shard: o.shard ?? null,
+          onSample: (s: Sample) => {
+            if (!s.warmup && s.status === 'ok') for (const g of s.itlMs) itl.record(g * 1000);
+            const c = compactSample(s);
+            log.append(pi, c);
+            return c;
+          },
+        });
+        outs.get(p.spec.name)?.push(out);
+        built.delete(p.spec.name);
+        running = null;
+        // Keep what was measured so far on disk, in case this process does not get to the end.
+        await checkpointing;
+        path = await checkpoint();
+      }
     }
+  } finally {
+    clearInterval(timer);
+    await checkpointing;
   }
   if (!signal.aborted && o.quality !== false) {
     // Pipelines serving the same model (e.g. int4 alone and int4 + replicas) share one evaluation.
@@ -300,10 +373,12 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
       if (!byModel.has(key)) byModel.set(key, await qualityOf(p, progress));
       quality.set(p.spec.name, byModel.get(key) ?? null);
       fallbackQuality.set(p.spec.name, await fallbackQualityOf(p, progress));
+      built.delete(p.spec.name);
     }
   }
+  await log.close();
   const result = snapshot(false);
   result.complete = !signal.aborted && result.pipelines.every((p) => p.complete);
-  path = await writeResultFile(dir, result);
+  path = await writeResultFile(dir, stored(result));
   return { result, dir, path };
 }

@@ -13,6 +13,7 @@ import type { Scenario } from '../scenarios/types.js';
 import type { ResultFile } from '../types.js';
 import { dryRunPlan } from './dryRun.js';
 import { runScenario } from './run.js';
+import type { ShardSpec } from './shard.js';
 
 /** Shipped scenario `llmbench run` uses without an argument (the default study when it exists). */
 export const DEFAULT_SCENARIOS = ['default', 'fp32-vs-int8'];
@@ -32,6 +33,8 @@ export interface RunCommandOptions {
   allowInvalid?: boolean;
   /** Gates judge token metrics with estimated counts. */
   allowEstimated?: boolean;
+  /** Drive one shard of the load (`--shard I/N`). */
+  shard?: ShardSpec | null;
 }
 
 export interface RunCommandIo {
@@ -76,7 +79,7 @@ export function dryRunCommand(opts: RunCommandOptions): string {
 export async function runCommand(opts: RunCommandOptions, io: RunCommandIo): Promise<RunCommandOutput> {
   const scenario = resolveRunScenario(opts);
   io.progress(`scenario ${scenario.name}: ${scenario.pipelines.map((p) => p.name).join(' vs ')}${scenario.repeat > 1 ? `, ${scenario.repeat} repeats interleaved` : ''}`);
-  const { result, dir, path } = await runScenario(scenario, { outDir: opts.out ?? undefined, signal: io.signal, onProgress: io.progress });
+  const { result, dir, path } = await runScenario(scenario, { outDir: opts.out ?? undefined, signal: io.signal, onProgress: io.progress, shard: opts.shard ?? null });
 
   const parts: string[] = [];
   try {

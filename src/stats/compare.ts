@@ -6,11 +6,12 @@ import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
 import { METRICS, type MetricDef, type MetricUnit } from './metrics.js';
 import { createRng } from './prng.js';
 import {
+  columnStatsFromTotals,
   drawStratifiedWeights,
   measuredSamples,
   requestColumns,
-  weightedColumnStats,
-  weightedTotals,
+  resampleTotals,
+  subsampleMeasured,
   type ColumnName,
   type ColumnStat,
   type RequestColumns,
@@ -22,10 +23,20 @@ export interface BootstrapOptions {
   seed: number;
   /** e.g. 0.95 */
   confidence: number;
+  /**
+   * Most measured requests per pipeline a round resamples. A larger pipeline is bootstrapped m-out-of-n: each
+   * round draws from a seeded subset of this size, and the round's deviation from the subset's own statistic is
+   * scaled by sqrt(m / n) around the full-sample value, so a million-request run costs what a 10k one does.
+   */
+  maxRequests: number;
 }
 
 /** Settings every report uses unless told otherwise, so re-rendering a result reproduces its intervals. */
-export const DEFAULT_BOOTSTRAP: Readonly<BootstrapOptions> = { resamples: 2000, seed: 7, confidence: 0.95 };
+/** Request draws per pipeline per comparison the bootstrap aims to stay under (resamples x subset size). */
+const RESAMPLE_BUDGET = 20_000_000;
+const MIN_SUBSET = 2000;
+
+export const DEFAULT_BOOTSTRAP: Readonly<BootstrapOptions> = { resamples: 2000, seed: 7, confidence: 0.95, maxRequests: 10_000 };
 
 /** One metric, baseline vs variant. */
 export interface MetricChange {
@@ -85,14 +96,20 @@ type StatKey = `${ColumnName}.${ColumnStat}` | 'okRequests' | 'outputTokens' | '
 /** The statistics of each column a set of metrics needs. */
 type ColumnNeeds = ReadonlyMap<ColumnName, readonly ColumnStat[]>;
 
+// Built once: a template string per statistic per resample showed up in profiles.
+const STAT_KEYS = Object.fromEntries(
+  (['e2eMs', 'ttftMs', 'tpotMs', 'itlMs'] as const).map((c) => [c, Object.fromEntries((['p50', 'p90', 'p95', 'p99', 'mean'] as const).map((k) => [k, `${c}.${k}`]))]),
+) as Record<ColumnName, Record<ColumnStat, StatKey>>;
+
 /** Statistics of one (re)sample that the CI methods need (only the columns and statistics asked for). */
 function resampleStats(cols: RequestColumns, w: Uint32Array, needs: ColumnNeeds): Map<StatKey, number> {
   const out = new Map<StatKey, number>();
+  const t = resampleTotals(cols, w);
   for (const [c, stats] of needs) {
-    const s = weightedColumnStats(cols[c], w, stats);
-    for (const k of stats) out.set(`${c}.${k}`, s[k]);
+    const s = columnStatsFromTotals(cols[c], w, t.count[c], t.sum[c], stats);
+    const keys = STAT_KEYS[c];
+    for (const k of stats) out.set(keys[k], s[k]);
   }
-  const t = weightedTotals(cols, w);
   out.set('okRequests', t.okRequests);
   out.set('outputTokens', t.outputTokens);
   out.set('busyMs', t.busyMs);
@@ -150,6 +167,18 @@ export function pairedRows(base: readonly Sample[], variant: readonly Sample[]):
   return out;
 }
 
+/** The variant's measured requests with the same (repeat, workload index) as `subset`, in its order. */
+function sameRequests(subset: readonly Sample[], variant: readonly Sample[]): Sample[] {
+  const byKey = new Map<string, Sample>();
+  for (const s of variant) if (!s.warmup) byKey.set(`${s.run ?? 0}:${s.index}`, s);
+  const out: Sample[] = [];
+  for (const s of subset) {
+    const v = byKey.get(`${s.run ?? 0}:${s.index}`);
+    if (v) out.push(v);
+  }
+  return out;
+}
+
 /**
  * Bootstrap distributions of the percent change of every resampleable metric: each round resamples the
  * baseline's and the variant's measured requests independently (with replacement, same sizes, within each
@@ -169,9 +198,31 @@ function bootstrapChanges(
   pairs: Uint32Array | null,
 ): Map<string, { changes: number[] } | { why: string }> {
   const out = new Map<string, { changes: number[] } | { why: string }>();
-  const colsB = requestColumns(base.samples);
-  const colsV = requestColumns(variant.samples);
-  const wanted = defs.filter((d) => statKeyOf(d) !== null);
+  // Work is resamples x requests: a gate that needs 10,000 resamples for a family-wise level draws from a
+  // smaller subset (never below MIN_SUBSET) so that it costs about what a 2,000-round report does.
+  const m = Math.max(MIN_SUBSET, Math.min(opts.maxRequests, Math.floor(RESAMPLE_BUDGET / Math.max(1, opts.resamples))));
+  const subB = subsampleMeasured(base.samples, m, opts.seed);
+  // Paired pipelines keep the same requests in both subsets, so the pairing survives the subsampling.
+  const subV = pairs ? sameRequests(subB, variant.samples) : subsampleMeasured(variant.samples, m, opts.seed + 1);
+  const subPairs = pairs ? pairedRows(subB, subV) : null;
+  const colsB = requestColumns(subB);
+  const colsV = requestColumns(subV);
+  // sqrt(m / n): how much narrower the full sample's spread is than the subset's (1 when nothing was left out).
+  const scaleOf = (p: PipelineResult, m: number): number => {
+    const n = Math.max(p.samplesThinnedFrom ?? 0, measuredCount(p));
+    return m > 0 && n > m ? Math.sqrt(m / n) : 1;
+  };
+  const scaleB = scaleOf(base, colsB.n);
+  const scaleV = scaleOf(variant, colsV.n);
+  const itlSummarized = !colsB.itlGapsKept || !colsV.itlGapsKept;
+  const wanted = defs.filter((d) => {
+    if (statKeyOf(d) === null) return false;
+    if (itlSummarized && d.ci.kind === 'column' && d.ci.column === 'itlMs' && d.ci.stat !== 'mean') {
+      out.set(d.key, { why: 'ITL gaps are stored as a pooled histogram, not per request' });
+      return false;
+    }
+    return true;
+  });
   const needs = new Map<ColumnName, ColumnStat[]>();
   for (const d of wanted) if (d.ci.kind === 'column') needs.set(d.ci.column, [...(needs.get(d.ci.column) ?? []), d.ci.stat]);
   if (colsB.n === 0 || colsV.n === 0) {
@@ -186,16 +237,20 @@ function bootstrapChanges(
   const wV = new Uint32Array(colsV.n);
   for (let r = 0; r < opts.resamples; r++) {
     const sB = resampleStats(colsB, drawStratifiedWeights(rng, colsB.strata, wB), needs);
-    if (pairs) for (let i = 0; i < pairs.length; i++) wV[pairs[i] as number] = wB[i] as number;
-    const sV = resampleStats(colsV, pairs ? wV : drawStratifiedWeights(rng, colsV.strata, wV), needs);
+    if (subPairs) for (let i = 0; i < subPairs.length; i++) wV[subPairs[i] as number] = wB[i] as number;
+    const sV = resampleStats(colsV, subPairs ? wV : drawStratifiedWeights(rng, colsV.strata, wV), needs);
     for (const d of wanted) {
       const key = statKeyOf(d) as StatKey;
       let b = sB.get(key) as number;
       let v = sV.get(key) as number;
       if (d.ci.kind === 'throughput') {
         const rate = (s: Map<StatKey, number>): number => (s.get(key) as number) / (s.get('busyMs') as number);
-        b = (d.read(base).value ?? NaN) * (rate(sB) / rate(fullB));
-        v = (d.read(variant).value ?? NaN) * (rate(sV) / rate(fullV));
+        b = (d.read(base).value ?? NaN) * (1 + (rate(sB) / rate(fullB) - 1) * scaleB);
+        v = (d.read(variant).value ?? NaN) * (1 + (rate(sV) / rate(fullV) - 1) * scaleV);
+      } else {
+        // m-out-of-n: the subset round's deviation, shrunk to the full sample's spread, around its value.
+        if (scaleB < 1) b = (d.read(base).value ?? NaN) + (b - (fullB.get(key) as number)) * scaleB;
+        if (scaleV < 1) v = (d.read(variant).value ?? NaN) + (v - (fullV.get(key) as number)) * scaleV;
       }
       const c = ((v - b) / b) * 100;
       if (Number.isFinite(c)) (lists.get(d.key) as number[]).push(c);
@@ -205,10 +260,17 @@ function bootstrapChanges(
   return out;
 }
 
-function distributionTests(base: PipelineResult, variant: PipelineResult): DistributionTest[] {
+function measuredCount(p: PipelineResult): number {
+  let n = 0;
+  for (const s of p.samples) if (!s.warmup) n++;
+  return n;
+}
+
+/** Rank tests on the same seeded subsets the bootstrap uses (all requests up to `maxRequests`). */
+function distributionTests(base: PipelineResult, variant: PipelineResult, opts: BootstrapOptions): DistributionTest[] {
   const tests: DistributionTest[] = [];
-  const okB = measuredSamples(base.samples).filter(isAnswered);
-  const okV = measuredSamples(variant.samples).filter(isAnswered);
+  const okB = subsampleMeasured(base.samples, opts.maxRequests, opts.seed).filter(isAnswered);
+  const okV = subsampleMeasured(variant.samples, opts.maxRequests, opts.seed + 1).filter(isAnswered);
   const pick = {
     e2eMs: (s: (typeof okB)[number]) => s.e2eMs,
     ttftMs: (s: (typeof okB)[number]) => s.ttftMs,
@@ -284,7 +346,7 @@ export function comparePipelines(base: PipelineResult, variant: PipelineResult, 
       direction,
     };
   }
-  return { baseline: base.name, variant: variant.name, metrics, tests: distributionTests(base, variant), bootstrap, paired: pairs !== null };
+  return { baseline: base.name, variant: variant.name, metrics, tests: distributionTests(base, variant, bootstrap), bootstrap, paired: pairs !== null };
 }
 
 /** Every variant of a run compared with its baseline. */

@@ -5,6 +5,7 @@
 import type { Sample } from '../types.js';
 import { isAnswered } from './answered.js';
 import { minSamplesFor } from './distribution.js';
+import { createRng } from './prng.js';
 
 /** Values of one metric, ascending, each tagged with the index of the request it came from. */
 export interface SortedColumn {
@@ -31,6 +32,11 @@ export interface RequestColumns {
   ttftMs: SortedColumn;
   tpotMs: SortedColumn;
   itlMs: SortedColumn;
+  /**
+   * False when some requests' gaps are summarized (count and mean) rather than kept: the ITL column then has
+   * per-request counts and sums for its mean, but no values to take percentiles from.
+   */
+  itlGapsKept: boolean;
 }
 
 /** Names of the per-request columns. */
@@ -73,9 +79,13 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
   const tpot: Array<[number, number]> = [];
   const itl: Array<[number, number]> = [];
   const byRun = new Map<number, number[]>();
+  let itlGapsKept = true;
+  const summarized: Array<[number, number, number]> = [];
   measured.forEach((s, i) => {
     const run = s.run ?? 0;
-    byRun.set(run, [...(byRun.get(run) ?? []), i]);
+    const list = byRun.get(run);
+    if (list) list.push(i);
+    else byRun.set(run, [i]);
     busyMs[i] = s.e2eMs;
     if (!isAnswered(s)) return;
     // Time to an answer counts every answer; token rates and throughput count the primary's only.
@@ -85,8 +95,17 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
     ok[i] = 1;
     outputTokens[i] = s.outputTokens;
     if (s.tpotMs !== null) tpot.push([s.tpotMs, i]);
+    if (s.itlMs.length === 0 && s.itl && s.itl.count > 0) {
+      itlGapsKept = false;
+      summarized.push([i, s.itl.count, s.itl.meanMs * s.itl.count]);
+    }
     for (const g of s.itlMs) itl.push([g, i]);
   });
+  const itlCol = sortedColumn(n, itl);
+  for (const [i, count, sum] of summarized) {
+    itlCol.perRequest[i] = count;
+    itlCol.sumPerRequest[i] = sum;
+  }
   const strata = [...byRun.entries()].sort((a, b) => a[0] - b[0]).map(([, idx]) => Uint32Array.from(idx));
   return {
     n,
@@ -97,8 +116,31 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
     e2eMs: sortedColumn(n, e2e),
     ttftMs: sortedColumn(n, ttft),
     tpotMs: sortedColumn(n, tpot),
-    itlMs: sortedColumn(n, itl),
+    itlMs: itlCol,
+    itlGapsKept,
   };
+}
+
+/**
+ * At most `max` of the measured requests, a seeded uniform subset in their original order (all of them when
+ * there are no more). The bootstrap and rank tests of a very large run work on this subset.
+ */
+export function subsampleMeasured(samples: readonly Sample[], max: number, seed: number): Sample[] {
+  const measured = measuredSamples(samples);
+  if (measured.length <= max) return measured;
+  const rng = createRng(seed);
+  const idx = Uint32Array.from({ length: measured.length }, (_, i) => i);
+  // Partial Fisher-Yates: the first `max` slots become a uniform subset without replacement.
+  for (let i = 0; i < max; i++) {
+    const j = i + Math.floor(rng() * (idx.length - i));
+    const t = idx[i] as number;
+    idx[i] = idx[j] as number;
+    idx[j] = t;
+  }
+  return idx.subarray(0, max).sort().reduce<Sample[]>((out, i) => {
+    out.push(measured[i] as Sample);
+    return out;
+  }, []);
 }
 
 /**
@@ -173,6 +215,17 @@ export function weightedColumnStats(
     total += w * (col.perRequest[r] as number);
     sum += w * (col.sumPerRequest[r] as number);
   }
+  return columnStatsFromTotals(col, weights, total, sum, stats);
+}
+
+/** weightedColumnStats, given the column's weighted value count and sum (from resampleTotals). */
+export function columnStatsFromTotals(
+  col: SortedColumn,
+  weights: Uint32Array,
+  total: number,
+  sum: number,
+  stats: readonly ColumnStat[] = COLUMN_STATS,
+): Record<ColumnStat, number> {
   const out: Record<ColumnStat, number> = { p50: NaN, p90: NaN, p95: NaN, p99: NaN, mean: NaN };
   if (total === 0) return out;
   if (stats.includes('mean')) out.mean = sum / total;
@@ -191,6 +244,56 @@ export function weightedColumnStats(
     out[`p${p}`] = a + (b - a) * (rank - Math.floor(rank));
   });
   return out;
+}
+
+/** Weighted value count and sum of every column, plus the totals of weightedTotals, from one resample. */
+export interface ResampleTotals {
+  count: Record<ColumnName, number>;
+  sum: Record<ColumnName, number>;
+  okRequests: number;
+  outputTokens: number;
+  busyMs: number;
+}
+
+/**
+ * Everything the bootstrap needs from the per-request arrays of one resample, in a single pass over the
+ * requests (written out per column: a generic loop over columns is several times slower in V8).
+ */
+export function resampleTotals(cols: RequestColumns, weights: Uint32Array): ResampleTotals {
+  const { e2eMs: e, ttftMs: t, tpotMs: p, itlMs: g } = cols;
+  let ce = 0;
+  let se = 0;
+  let ct = 0;
+  let st = 0;
+  let cp = 0;
+  let sp = 0;
+  let cg = 0;
+  let sg = 0;
+  let okRequests = 0;
+  let outputTokens = 0;
+  let busyMs = 0;
+  for (let i = 0; i < cols.n; i++) {
+    const w = weights[i] as number;
+    if (w === 0) continue;
+    ce += w * (e.perRequest[i] as number);
+    se += w * (e.sumPerRequest[i] as number);
+    ct += w * (t.perRequest[i] as number);
+    st += w * (t.sumPerRequest[i] as number);
+    cp += w * (p.perRequest[i] as number);
+    sp += w * (p.sumPerRequest[i] as number);
+    cg += w * (g.perRequest[i] as number);
+    sg += w * (g.sumPerRequest[i] as number);
+    okRequests += w * (cols.ok[i] as number);
+    outputTokens += w * (cols.outputTokens[i] as number);
+    busyMs += w * (cols.busyMs[i] as number);
+  }
+  return {
+    count: { e2eMs: ce, ttftMs: ct, tpotMs: cp, itlMs: cg },
+    sum: { e2eMs: se, ttftMs: st, tpotMs: sp, itlMs: sg },
+    okRequests,
+    outputTokens,
+    busyMs,
+  };
 }
 
 /** Ok requests, their output tokens, and the summed E2E of all requests, under the given weights. */

@@ -5,6 +5,7 @@ import type {
   AutocannonStats,
   Distribution,
   FallbackSummary,
+  HdrHistogramData,
   LoadSummary,
   MemorySummary,
   PipelineSummary,
@@ -14,6 +15,7 @@ import type {
 } from '../types.js';
 import { isAnswered } from './answered.js';
 import { distribution } from './distribution.js';
+import { histogramDistribution } from './hdrHistogram.js';
 
 /** When a measurement stops being trustworthy. */
 export interface ValidityThresholds {
@@ -51,6 +53,11 @@ export interface SummarizeOptions {
   modelFileBytes: number | null;
   /** Failures are the point of a fault-injection run, so they do not invalidate it. */
   faultsInjected: boolean;
+  /**
+   * Pooled gaps of the measured ok requests, when the samples are compacted (gaps summarized per request):
+   * ITL then comes from this histogram instead of the samples' gap arrays.
+   */
+  itlHistogram?: HdrHistogramData | null;
   thresholds?: Partial<ValidityThresholds>;
 }
 
@@ -156,16 +163,21 @@ function replicaSummaries(measured: readonly Sample[]): ReplicaSummary[] {
 function achievedRate(measured: readonly Sample[], windowMs: number): number {
   let intervals = 0;
   let spanMs = 0;
-  const byRun = new Map<number, number[]>();
+  // Folded per repeat, never spread into Math.max: V8 throws past ~150k arguments.
+  const byRun = new Map<number, { count: number; first: number; last: number }>();
   for (const s of measured) {
-    const l = byRun.get(runOf(s));
-    if (l) l.push(s.sentMs);
-    else byRun.set(runOf(s), [s.sentMs]);
+    const r = byRun.get(runOf(s));
+    if (!r) byRun.set(runOf(s), { count: 1, first: s.sentMs, last: s.sentMs });
+    else {
+      r.count++;
+      if (s.sentMs < r.first) r.first = s.sentMs;
+      if (s.sentMs > r.last) r.last = s.sentMs;
+    }
   }
-  for (const sends of byRun.values()) {
-    if (sends.length < 2) continue;
-    intervals += sends.length - 1;
-    spanMs += Math.max(...sends) - Math.min(...sends);
+  for (const r of byRun.values()) {
+    if (r.count < 2) continue;
+    intervals += r.count - 1;
+    spanMs += r.last - r.first;
   }
   if (spanMs > 0) return (intervals / spanMs) * 1000;
   return windowMs > 0 ? (measured.length / windowMs) * 1000 : 0;
@@ -256,8 +268,13 @@ export function summarizePipeline(
   // Time to an answer (TTFT, E2E) counts every answer, fallbacks included: the client waited for each. Token
   // pace and throughput count the primary's answers only, so a canned reply is not mistaken for capacity.
   const outputTokens = ok.reduce((sum, s) => sum + s.outputTokens, 0);
-  const itl: number[] = [];
-  for (const s of ok) for (const g of s.itlMs) itl.push(g);
+  let itlMs: Distribution;
+  if (opts.itlHistogram) itlMs = histogramDistribution(opts.itlHistogram);
+  else {
+    const itl: number[] = [];
+    for (const s of ok) for (const g of s.itlMs) itl.push(g);
+    itlMs = distribution(itl);
+  }
   const lags = [...opts.dispatchLagMs].sort((a, b) => a - b);
   const load: LoadSummary = {
     profile: opts.profile,
@@ -273,7 +290,7 @@ export function summarizePipeline(
     counts,
     ttftMs: distribution(answered.flatMap((s) => (s.ttftMs === null ? [] : [s.ttftMs]))),
     tpotMs: distribution(ok.flatMap((s) => (s.tpotMs === null ? [] : [s.tpotMs]))),
-    itlMs: distribution(itl),
+    itlMs,
     e2eMs: distribution(answered.map((s) => s.e2eMs)),
     windowMs,
     requestsPerSecond: perSec(ok.length),

@@ -9,6 +9,7 @@ import { spawnLlmbench, type ManagedProcess } from '../../src/runners/processes.
 import { runScenario } from '../../src/runners/run.js';
 import { runCommand } from '../../src/runners/runCommand.js';
 import { parseScenario } from '../../src/scenarios/load.js';
+import type { Sample } from '../../src/types.js';
 import { expectConsistent, pidsWithEnv } from './helpers.js';
 
 let dir: string;
@@ -36,9 +37,19 @@ describe('llmbench run, end to end', () => {
     const report = readFileSync(join(dir, 'r1', 'report.md'), 'utf8');
     expect(report).toContain('## Memory per server process');
     expect(report).toMatch(/- \*\*int8\*\* vs fp32: servers' peak RSS .* per replica \(1 vs 1 replicas\)/);
-    const result = readResultFile(out.resultPath);
+    const result = await readResultFile(out.resultPath);
     expect(result.runId).toBe(out.result.runId);
-    expect(result.schemaVersion).toBe(1);
+    expect(result.schemaVersion).toBe(2);
+    // Per-request rows live in one gzipped JSONL sidecar per pipeline; the samples read back match the run's.
+    expect(existsSync(join(dir, 'r1', 'requests-0.jsonl.gz'))).toBe(true);
+    expect(result.pipelines.map((p) => p.samples.length)).toEqual(out.result.pipelines.map((p) => p.samples.length));
+    // Rows are written as requests finish (warm-up rows after the level): compare in schedule order.
+    const bySchedule = (xs: Sample[] | undefined) => [...(xs ?? [])].sort((x, y) => x.scheduledMs - y.scheduledMs);
+    expect(bySchedule(result.pipelines[0]?.samples)).toEqual(bySchedule(out.result.pipelines[0]?.samples));
+    for (const p of result.pipelines) {
+      expect(p.itlHistogram?.count).toBe(p.summary.itlMs.count);
+      expect(p.samples.every((s) => s.itlMs.length === 0 && s.itl !== undefined)).toBe(true);
+    }
     expect(result.complete).toBe(true);
     expect(result.pipelines.map((p) => [p.name, p.baseline, p.complete, p.error])).toEqual([
       ['fp32', true, true, null],
@@ -157,7 +168,7 @@ pipelines:
     expect(code).toBe(130);
     expect(pidsWithEnv(marker)).toEqual([]);
     expect(existsSync(join(out, 'result.json'))).toBe(true);
-    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as { complete: boolean; pipelines: Array<{ name: string; complete: boolean; samples: unknown[] }> };
+    const result = await readResultFile(out);
     expect(result.complete).toBe(false);
     expect(result.pipelines[0]?.complete).toBe(false);
     expect(result.pipelines[0]?.samples.length).toBeGreaterThan(1);

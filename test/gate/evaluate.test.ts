@@ -8,8 +8,8 @@ import { resultWith, simulatedPipeline } from '../fixtures/generateResult.js';
 import { STUDY_FIXTURE } from '../fixtures/paths.js';
 
 let study: ResultFile;
-beforeAll(() => {
-  study = readResultFile(STUDY_FIXTURE);
+beforeAll(async () => {
+  study = await readResultFile(STUDY_FIXTURE);
 });
 
 // Fixture: baseline e2e p95 698 ms, int8 402 ms, int8-2rep 391 ms; output tok/s 318 / 580 / 572;

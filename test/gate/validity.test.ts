@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 let study: ResultFile;
-beforeAll(() => {
-  study = readResultFile(STUDY_FIXTURE);
+beforeAll(async () => {
+  study = await readResultFile(STUDY_FIXTURE);
 });
 
 function withPipeline(r: ResultFile, name: string, change: (p: PipelineResult) => PipelineResult): ResultFile {
@@ -51,14 +51,14 @@ describe('gates and validity', () => {
     expect(evaluateGates(r, ['pipeline("int8").e2eMs.p50 <= 10s'], opts).pass).toBe(true);
   });
 
-  it('`llmbench gate` passes the flags through', () => {
+  it('`llmbench gate` passes the flags through', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llmbench-gate-validity-'));
     try {
       const file = join(dir, 'result.json');
       writeFileSync(file, JSON.stringify(withPipeline(study, 'int8', invalid)));
       const base = { file, gates: ['pipeline("int8").errorRate == 0'], baselineFile: null, maxRegression: null, format: 'table' as const, stepSummary: null };
-      expect(gateCommand(base).verdict.pass).toBe(false);
-      expect(gateCommand({ ...base, allowInvalid: true }).verdict.pass).toBe(true);
+      expect((await gateCommand(base)).verdict.pass).toBe(false);
+      expect((await gateCommand({ ...base, allowInvalid: true })).verdict.pass).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -123,7 +123,19 @@ describe('llmbench report / compare / baseline save', () => {
     const saved = JSON.parse(readFileSync(join(dir, 'main-gpt2.json'), 'utf8'));
     expect(saved.runId).toBe('20250101-120000-fixture');
     expect(saved.pipelines[0].resources).toBeNull();
-    expect(saved.pipelines[0].samples).toHaveLength(154);
+    // Schema 2: measured requests as embedded rows (warm-up dropped), no raw sample objects or gap arrays.
+    expect(saved.schemaVersion).toBe(2);
+    expect(saved.pipelines[0].samples).toBeUndefined();
+    const study = JSON.parse(readFileSync(STUDY_FIXTURE, 'utf8'));
+    const measured = study.pipelines[0].samples.filter((s: { warmup: boolean }) => !s.warmup).length;
+    expect(saved.pipelines[0].rows).toHaveLength(measured);
+    expect(saved.pipelines[0].samplesThinnedFrom).toBeNull();
+    // A smaller cap keeps a seeded subset and records how many it was drawn from.
+    expect(await run('baseline', 'save', STUDY_FIXTURE, '--name', 'thin', '--dir', dir, '--max-requests', '100')).toBe(0);
+    const thin = JSON.parse(readFileSync(join(dir, 'thin.json'), 'utf8'));
+    expect(thin.pipelines[0].rows).toHaveLength(100);
+    expect(thin.pipelines[0].samplesThinnedFrom).toBe(measured);
+    expect(await run('gate', STUDY_FIXTURE, '--baseline', join(dir, 'thin.json'))).toBe(0);
     err = '';
     expect(await run('baseline', 'save', STUDY_FIXTURE, '--name', 'main-gpt2', '--dir', dir)).toBe(2);
     expect(err).toContain('main-gpt2.json already exists');

@@ -7,8 +7,8 @@ import type { ResultFile } from '../../src/types.js';
 import { STUDY_FIXTURE } from '../fixtures/paths.js';
 
 let study: ResultFile;
-beforeAll(() => {
-  study = readResultFile(STUDY_FIXTURE);
+beforeAll(async () => {
+  study = await readResultFile(STUDY_FIXTURE);
 });
 
 describe('edge cases', () => {

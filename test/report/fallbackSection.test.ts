@@ -9,8 +9,8 @@ import type { PipelineResult, ResultFile } from '../../src/types.js';
 import { STUDY_FIXTURE } from '../fixtures/paths.js';
 
 let study: ResultFile;
-beforeAll(() => {
-  study = readResultFile(STUDY_FIXTURE);
+beforeAll(async () => {
+  study = await readResultFile(STUDY_FIXTURE);
 });
 
 /** The fixture's variant with every third measured answer turned into a deadline fallback. */

@@ -15,9 +15,9 @@ let sweepReport: RunReport;
 const tmp = mkdtempSync(join(tmpdir(), 'llmbench-report-'));
 
 beforeAll(async () => {
-  study = readResultFile(STUDY_FIXTURE);
+  study = await readResultFile(STUDY_FIXTURE);
   report = await renderRunReport(study);
-  sweepReport = await renderRunReport(readResultFile(SWEEP_FIXTURE));
+  sweepReport = await renderRunReport(await readResultFile(SWEEP_FIXTURE));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -101,7 +101,7 @@ describe('llmbench report', () => {
     expect(out.written.map((p) => p.slice(tmp.length + 1)).sort()).toEqual(['latency-cdf.svg', 'replicas.svg', 'report.md', 'tpot.svg', 'ttft.svg']);
     expect(readFileSync(join(tmp, 'report.md'), 'utf8')).toBe(report.markdown);
     for (const [name, svg] of Object.entries(report.files)) expect(readFileSync(join(tmp, name), 'utf8')).toBe(svg);
-    const again = await renderRunReport(readResultFile(STUDY_FIXTURE));
+    const again = await renderRunReport(await readResultFile(STUDY_FIXTURE));
     expect(again.terminal).toBe(report.terminal);
     expect(readdirSync(tmp)).toHaveLength(5);
   });

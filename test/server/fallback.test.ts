@@ -139,7 +139,7 @@ pipelines:
       { source: 'fb.yaml', baseDir: dir },
     );
     const { path } = await runScenario(scenario, { outDir: join(dir, 'run'), quality: false });
-    const result = readResultFile(path);
+    const result = await readResultFile(path);
     const p = result.pipelines[0];
     if (!p) throw new Error('no pipeline');
     const measured = p.samples.filter((s) => !s.warmup);
