@@ -295,7 +295,17 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
     version,
     workerPids: () => childPids(masterPid),
     async stats(): Promise<BalancerStats> {
-      return finalStats ?? nginxStatsFromLog(await readText(accessLog), config.upstreams);
+      if (finalStats) return finalStats;
+      // nginx logs a request after sending its response, so a client can see the answer before the log line
+      // exists: read until the log stops changing (a short settle), so just-finished requests are counted.
+      let text = await readText(accessLog);
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 30));
+        const again = await readText(accessLog);
+        if (again === text) break;
+        text = again;
+      }
+      return nginxStatsFromLog(text, config.upstreams);
     },
     stop(): Promise<void> {
       stopping ??= stop();
