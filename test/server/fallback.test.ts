@@ -17,9 +17,20 @@ let model: TinyModel;
 let server: InferenceServerHandle | null = null;
 let dir: string;
 
+/** A total deadline a quarter into a LONG request on this machine (an idle one decodes the tiny model fast). */
+let totalDeadlineMs = 150;
 beforeAll(async () => {
   model = await createTinyModel();
   dir = mkdtempSync(join(tmpdir(), 'llmbench-fallback-test-'));
+  const probe = await startTinyServer(model, { maxBatch: 1 });
+  try {
+    await post(probe.url, { ...LONG, max_tokens: 4 });
+    const t0 = performance.now();
+    await (await post(probe.url, LONG)).json();
+    totalDeadlineMs = Math.max(10, Math.round((performance.now() - t0) / 4));
+  } finally {
+    await probe.close();
+  }
 });
 afterEach(async () => {
   await server?.close();
@@ -30,7 +41,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** About 250 tokens of greedy decoding: far past a 150 ms deadline even on an idle machine. */
+/** About 250 tokens of greedy decoding: four times the total deadline set in beforeAll. */
 const LONG = { prompt: 'The', max_tokens: 250, temperature: 0 };
 
 function post(url: string, body: unknown): Promise<Response> {
@@ -41,7 +52,7 @@ describe('deadline with a fallback', () => {
   it('cancels a primary past its total deadline, answers with the canned text (marked, counted) and reuses the batch slot', async () => {
     server = await startTinyServer(model, {
       maxBatch: 1,
-      deadline: { deadlineMs: 150, scope: 'total', fallback: { kind: 'canned', text: 'Sorry, try again later.' }, fallbackMaxBatch: 1 },
+      deadline: { deadlineMs: totalDeadlineMs, scope: 'total', fallback: { kind: 'canned', text: 'Sorry, try again later.' }, fallbackMaxBatch: 1 },
     });
     const url = server.url;
     const r = await post(url, LONG);
@@ -79,7 +90,7 @@ describe('deadline with a fallback', () => {
   it('switches a running stream to the fallback model without a seam: marked chunks, no error event, usage adds up', async () => {
     server = await startTinyServer(model, {
       maxBatch: 1,
-      deadline: { deadlineMs: 150, scope: 'total', fallback: { kind: 'model', model: model.dir, quantize: null }, fallbackMaxBatch: 2 },
+      deadline: { deadlineMs: totalDeadlineMs, scope: 'total', fallback: { kind: 'model', model: model.dir, quantize: null }, fallbackMaxBatch: 2 },
     });
     const r = await post(server.url, { ...LONG, max_tokens: 200, stream: true, stream_options: { include_usage: true } });
     expect(r.status).toBe(200);
