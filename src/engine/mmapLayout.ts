@@ -5,12 +5,13 @@
 // Measured on the gpt2 preset (fp32, 2 threads, one engine in a script): peak RSS while loading 1695 -> 716 MiB,
 // int8 778 -> 255 MiB, int4 476 -> 290 MiB.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
 import { decodeModel, encodeModel } from '../model/onnxBuilder.js';
+import { externalizeData } from '../model/onnxTensorData.js';
 import { isMainModule } from '../model/procMemory.js';
 import { cacheRoot } from '../model/resolve.js';
 
@@ -48,33 +49,15 @@ export function writeMmapLayout(onnxPath: string, outDir: string): number {
   if (inits.some((t) => t.dataLocation === 1)) throw new ModelError(`${onnxPath}: already uses external data; load it as it is`);
   mkdirSync(outDir, { recursive: true });
   const tmpData = join(outDir, `${MMAP_DATA_FILE}.tmp-${process.pid}`);
-  const fd = openSync(tmpData, 'w');
-  let offset = 0;
-  try {
-    for (const t of inits) {
-      const raw = t.rawData;
-      if (!raw || raw.byteLength < MIN_EXTERNAL_BYTES) continue;
-      offset = Math.ceil(offset / ALIGN_BYTES) * ALIGN_BYTES;
-      writeSync(fd, raw, 0, raw.byteLength, offset);
-      t.externalData = [
-        { key: 'location', value: MMAP_DATA_FILE },
-        { key: 'offset', value: String(offset) },
-        { key: 'length', value: String(raw.byteLength) },
-      ];
-      t.dataLocation = 1;
-      t.rawData = new Uint8Array(0);
-      offset += raw.byteLength;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  // Page-aligned tensors: onnxruntime maps each one straight from the file.
+  const bytes = externalizeData(inits, tmpData, MMAP_DATA_FILE, MIN_EXTERNAL_BYTES, ALIGN_BYTES);
   const tmpGraph = join(outDir, `model.onnx.tmp-${process.pid}`);
   writeFileSync(tmpGraph, encodeModel(model));
   // Data first, graph last: a folder with a graph is complete.
   writeFileSync(join(outDir, SOURCE_FILE), onnxPath);
   renameSync(tmpData, join(outDir, MMAP_DATA_FILE));
   renameSync(tmpGraph, join(outDir, 'model.onnx'));
-  return offset;
+  return bytes;
 }
 
 /**

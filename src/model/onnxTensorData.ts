@@ -117,14 +117,14 @@ export function inlineExternalData(initializers: TensorProto[], baseDir: string)
  * Moves initializers of at least `minBytes` into one external data file (`location`, relative to the .onnx
  * file's folder), 64-byte aligned, so a graph over protobuf's 2 GB limit can still be written.
  */
-export function externalizeData(initializers: TensorProto[], dataPath: string, location: string, minBytes = 1024): number {
+export function externalizeData(initializers: TensorProto[], dataPath: string, location: string, minBytes = 1024, alignBytes = 64): number {
   const fd = openSync(dataPath, 'w');
   let offset = 0;
   try {
     for (const t of initializers) {
       const raw = t.rawData;
       if (!raw || raw.byteLength < minBytes) continue;
-      const pad = (64 - (offset % 64)) % 64;
+      const pad = (alignBytes - (offset % alignBytes)) % alignBytes;
       if (pad) writeSync(fd, new Uint8Array(pad), 0, pad, offset);
       offset += pad;
       writeSync(fd, raw, 0, raw.byteLength, offset);

@@ -1,6 +1,6 @@
 // ResultFile -> what goes on disk (schema 2): result.json with summaries and provenance, per-request data either
 // in a sidecar file per pipeline (run folders) or as embedded rows (saved baselines, thinned to what gates need).
-import { createRng } from '../stats/prng.js';
+import { measuredSamples, subsampleMeasured } from '../stats/requestColumns.js';
 import type { PipelineResult, ResultFile } from '../types.js';
 import { encodeRow, type RequestRow } from './requestRows.js';
 
@@ -33,24 +33,14 @@ export function storedRunResult(result: ResultFile, placement: (p: PipelineResul
 }
 
 /**
- * A seeded subset of a pipeline's measured requests, at most `max`, keeping each repeat's share (warm-up dropped:
+ * A seeded uniform subset of a pipeline's measured requests, at most `max`, in request order (warm-up dropped:
  * no gate reads it). Returns every measured request when there are no more than `max`.
  */
 export function thinSamples(p: PipelineResult, max: number, seed: number): { rows: RequestRow[]; thinnedFrom: number | null } {
-  const measured = p.samples.filter((s) => !s.warmup);
+  const measured = measuredSamples(p.samples);
   const already = p.samplesThinnedFrom ?? null;
   if (measured.length <= max) return { rows: measured.map(encodeRow), thinnedFrom: already };
-  // Partial Fisher-Yates over indices: a uniform subset without replacement, in O(max) draws.
-  const rng = createRng(seed);
-  const idx = Uint32Array.from({ length: measured.length }, (_, i) => i);
-  for (let i = 0; i < max; i++) {
-    const j = i + Math.floor(rng() * (idx.length - i));
-    const t = idx[i] as number;
-    idx[i] = idx[j] as number;
-    idx[j] = t;
-  }
-  const chosen = Array.from(idx.subarray(0, max)).sort((a, b) => a - b);
-  return { rows: chosen.map((i) => encodeRow(measured[i] as (typeof measured)[number])), thinnedFrom: already ?? measured.length };
+  return { rows: subsampleMeasured(measured, max, seed).map(encodeRow), thinnedFrom: already ?? measured.length };
 }
 
 /** What `baseline save` stores: summaries, provenance, no resource traces, at most `maxRequests` rows per pipeline. */

@@ -246,7 +246,7 @@ export function columnStatsFromTotals(
   return out;
 }
 
-/** Weighted value count and sum of every column, plus the totals of weightedTotals, from one resample. */
+/** Weighted value count and sum of every column, plus ok requests, output tokens and busy time, from one resample. */
 export interface ResampleTotals {
   count: Record<ColumnName, number>;
   sum: Record<ColumnName, number>;
@@ -296,20 +296,3 @@ export function resampleTotals(cols: RequestColumns, weights: Uint32Array): Resa
   };
 }
 
-/** Ok requests, their output tokens, and the summed E2E of all requests, under the given weights. */
-export function weightedTotals(
-  cols: RequestColumns,
-  weights: Uint32Array,
-): { okRequests: number; outputTokens: number; busyMs: number } {
-  let okRequests = 0;
-  let outputTokens = 0;
-  let busyMs = 0;
-  for (let i = 0; i < cols.n; i++) {
-    const w = weights[i] as number;
-    if (w === 0) continue;
-    okRequests += w * (cols.ok[i] as number);
-    outputTokens += w * (cols.outputTokens[i] as number);
-    busyMs += w * (cols.busyMs[i] as number);
-  }
-  return { okRequests, outputTokens, busyMs };
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { distribution, minSamplesFor, percentileSorted } from '../../src/stats/distribution.js';
 import { createRng, randomInt } from '../../src/stats/prng.js';
-import { drawStratifiedWeights, drawWeights, requestColumns, weightedColumnStats, weightedTotals } from '../../src/stats/requestColumns.js';
+import { drawStratifiedWeights, drawWeights, requestColumns, resampleTotals, weightedColumnStats } from '../../src/stats/requestColumns.js';
 import { pipelineFromLatencies } from '../fixtures/generateResult.js';
 
 describe('percentile rules reused from distribution', () => {
@@ -53,7 +53,7 @@ describe('weighted resample statistics', () => {
       expect(Number.isNaN(got.p99)).toBe(true); // 57 < 200
       expect(got.mean).toBeCloseTo(want.mean!, 9);
       expect(weightedColumnStats(cols.itlMs, w).p95).toBeCloseTo(distribution(expandedItl).p95!, 9);
-      const totals = weightedTotals(cols, w);
+      const totals = resampleTotals(cols, w);
       expect(totals.okRequests).toBe(57);
       expect(totals.outputTokens).toBe(570);
       expect(totals.busyMs).toBeCloseTo(expanded.reduce((a, b) => a + b, 0), 6);
@@ -67,7 +67,7 @@ describe('weighted resample statistics', () => {
     const cols = requestColumns(p.samples);
     expect(cols.n).toBe(4);
     expect(Array.from(cols.e2eMs.values)).toEqual([30, 40, 50]);
-    expect(weightedTotals(cols, new Uint32Array([1, 1, 1, 1])).okRequests).toBe(3);
+    expect(resampleTotals(cols, new Uint32Array([1, 1, 1, 1])).okRequests).toBe(3);
   });
 });
 
