@@ -5,23 +5,14 @@ import { LlmbenchError, UsageError } from '../errors.js';
 import { compareRun } from '../stats/compare.js';
 import type { ResultFile } from '../types.js';
 import { compareRuns, renderCompareMarkdown, renderCompareTerminal } from './compareRuns.js';
-import { renderGithubBenchmark, type BenchmarkDirection } from './githubBenchmark.js';
-import { renderJson } from './json.js';
-import { renderMarkdown } from './markdown.js';
+import type { BenchmarkDirection } from './githubBenchmark.js';
+import { REPORT_RENDERERS, type CommandOutput, type ReportFormat } from './formats.js';
 import { readResultFile } from './resultFile.js';
 import { mergeShards } from '../result/merge.js';
 import { BASELINE_MAX_REQUESTS, storedBaseline } from '../result/storedResult.js';
 import { writeRunFolder } from '../result/writeRun.js';
-import { renderTerminal } from './terminal.js';
 
-export const REPORT_FORMATS = ['table', 'md', 'json', 'github-benchmark'] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
-
-/** What a command prints, and the files it wrote (absolute paths). */
-export interface CommandOutput {
-  stdout: string;
-  written: string[];
-}
+export { REPORT_FORMATS, writeReportFiles, type CommandOutput, type ReportFormat } from './formats.js';
 
 /** Validates a --format value. */
 export function parseFormat<T extends string>(value: string, allowed: readonly T[]): T {
@@ -29,40 +20,11 @@ export function parseFormat<T extends string>(value: string, allowed: readonly T
   return value as T;
 }
 
-/** Writes report.md and its charts into dir; returns the paths written. */
-export function writeReportFiles(dir: string, markdown: string, files: Record<string, string>): string[] {
-  mkdirSync(dir, { recursive: true });
-  const written: string[] = [];
-  for (const [name, content] of [['report.md', markdown] as const, ...Object.entries(files)]) {
-    const path = join(dir, name);
-    writeFileSync(path, content);
-    written.push(path);
-  }
-  return written;
-}
-
 /** `llmbench report <result.json>`. */
 export async function reportCommand(opts: { file: string; format: ReportFormat; out: string | null; direction: BenchmarkDirection }): Promise<CommandOutput> {
   const result = await readResultFile(opts.file);
   const comparisons = compareRun(result);
-  switch (opts.format) {
-    case 'table':
-      return { stdout: renderTerminal(result, comparisons), written: [] };
-    case 'json':
-      return { stdout: renderJson(result, comparisons), written: [] };
-    case 'github-benchmark':
-      return { stdout: renderGithubBenchmark(result, comparisons, opts.direction), written: [] };
-    case 'md': {
-      const md = await renderMarkdown(result, comparisons);
-      const dir = resolve(opts.out ?? resultDir(opts.file));
-      const written = writeReportFiles(dir, md.markdown, md.files);
-      return { stdout: `wrote ${join(dir, 'report.md')} and ${written.length - 1} charts\n`, written };
-    }
-  }
-}
-
-function resultDir(file: string): string {
-  return file.endsWith('.json') ? dirname(file) : file;
+  return REPORT_RENDERERS[opts.format](result, comparisons, { file: opts.file, out: opts.out, direction: opts.direction });
 }
 
 /** `llmbench compare <before> <after>`. */

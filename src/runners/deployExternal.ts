@@ -5,6 +5,7 @@ import https from 'node:https';
 import { LlmbenchError } from '../errors.js';
 import type { ExternalPipelineSpec } from '../scenarios/types.js';
 import type { Deployment } from '../types.js';
+import type { Deployer } from './deployers.js';
 
 /** The deployment plus what requests to it need. */
 export interface ExternalTarget {
@@ -85,3 +86,10 @@ export async function deployExternal(spec: ExternalPipelineSpec, timeoutMs = 10_
     },
   };
 }
+
+export const externalDeployer: Deployer<ExternalPipelineSpec> = {
+  async deploy(spec) {
+    const target = await deployExternal(spec);
+    return { ...target, extraBody: spec.target.extraBody, monitor: null };
+  },
+};

@@ -2,9 +2,11 @@
 // built-in balancer or nginx when there are several, with fault injection (kill / restart a replica).
 import { formatStagesOption } from '../engine/stagedOptions.js';
 import { LlmbenchError } from '../errors.js';
-import { STATS_PATH, startNginx, type NginxHandle } from '../server/balancer/index.js';
+import { startBalancer, type BalancerHandle, type NginxHandle } from '../server/balancer/index.js';
 import type { LocalPipelineSpec } from '../scenarios/types.js';
 import type { BalancerStats, DeployedProcess, Deployment } from '../types.js';
+import type { Deployer } from './deployers.js';
+import { ResourceMonitor } from './monitor.js';
 import { spawnLlmbench, trackKillable, type ManagedProcess } from './processes.js';
 
 export interface LocalDeployOptions {
@@ -98,9 +100,8 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
   const replicas: Array<ManagedProcess | null> = [];
   const backups: ManagedProcess[] = [];
   const urls: string[] = [];
-  let balancerProc: ManagedProcess | null = null;
-  let nginx: NginxHandle | null = null;
-  let untrackNginx: (() => void) | null = null;
+  let balancer: BalancerHandle | null = null;
+  let untrackBalancer: (() => void) | null = null;
   const restarts = new Set<NodeJS.Timeout>();
   let stopped = false;
 
@@ -114,9 +115,8 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
     for (const t of restarts) clearTimeout(t);
     restarts.clear();
     // The front door first, so nothing new reaches a replica that is shutting down.
-    if (balancerProc) await balancerProc.stop(STOP_GRACE_MS);
-    if (nginx) await nginx.stop();
-    untrackNginx?.();
+    if (balancer) await balancer.stop();
+    untrackBalancer?.();
     await Promise.all([...replicas, ...backups].map((r) => r?.stop(STOP_GRACE_MS)));
   };
 
@@ -139,29 +139,21 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
         ...urls.map((url, i) => ({ name: `replica-${i}`, url })),
         ...backups.map((b, i) => ({ name: `backup-${i}`, url: b.ready.url, backup: true })),
       ];
-      if (spec.balancer.kind === 'builtin') {
-        balancerProc = await spawnLlmbench({
-          name: `${spec.name}/balancer`,
-          role: 'balancer',
-          args: [
-            'balance',
-            '--policy', spec.balancer.policy,
-            ...upstreams.flatMap((u) => [u.backup ? '--backup' : '--upstream', `${u.name}=${u.url}`]),
-            '--tries', String(spec.balancer.tries),
-            '--upstream-timeout-ms', String(spec.balancer.upstreamTimeoutMs),
-            '--host', '127.0.0.1',
-            '--port', '0',
-            '--exit-with-parent',
-          ],
+      if (spec.balancer.kind !== 'none') {
+        const handle = await startBalancer({
+          kind: spec.balancer.kind,
+          upstreams,
+          policy: spec.balancer.policy,
+          tries: spec.balancer.tries,
+          upstreamTimeoutMs: spec.balancer.upstreamTimeoutMs,
           readyTimeoutMs: 30_000,
         });
-      } else if (spec.balancer.kind === 'nginx') {
-        nginx = await startNginx({ upstreams, tries: spec.balancer.tries, upstreamTimeoutMs: spec.balancer.upstreamTimeoutMs, host: '127.0.0.1', port: 0 });
-        const handle = nginx;
-        untrackNginx = trackKillable({
-          name: `${spec.name}/nginx`,
+        balancer = handle;
+        untrackBalancer = trackKillable({
+          name: `${spec.name}/${handle.kind === 'nginx' ? 'nginx' : 'balancer'}`,
           killNow: () => {
-            for (const pid of [handle.pid, ...handle.workerPids()]) {
+            for (const pid of [handle.pid, ...('workerPids' in handle ? (handle as NginxHandle).workerPids() : [])]) {
+              if (pid === null) continue;
               try {
                 process.kill(pid, 'SIGKILL');
               } catch {
@@ -177,7 +169,7 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
     throw e;
   }
 
-  const front = balancerProc?.ready.url ?? nginx?.url ?? (urls[0] as string);
+  const front = balancer?.url ?? (urls[0] as string);
   const replicaList = urls.map((url, i) => ({ name: `replica-${i}`, url }));
 
   const deployment: Deployment = {
@@ -187,8 +179,7 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
     processes(): DeployedProcess[] {
       const out: DeployedProcess[] = [];
       for (const r of [...replicas, ...backups]) if (r) out.push({ pid: r.pid, name: r.name.split('/').pop() as string, role: 'server' });
-      if (balancerProc) out.push({ pid: balancerProc.pid, name: 'balancer', role: 'balancer' });
-      if (nginx) out.push({ pid: nginx.pid, name: 'nginx', role: 'nginx' });
+      if (balancer?.pid) out.push({ pid: balancer.pid, name: balancer.kind === 'nginx' ? 'nginx' : 'balancer', role: balancer.kind === 'nginx' ? 'nginx' : 'balancer' });
       return out;
     },
     async kill(replica: string, restartAfterMs: number | null): Promise<void> {
@@ -221,16 +212,23 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
       restarts.add(timer);
     },
     async balancerStats(): Promise<BalancerStats | null> {
-      if (nginx) return nginx.stats();
-      if (!balancerProc) return null;
-      try {
-        const res = await fetch(`${balancerProc.ready.url}${STATS_PATH}`);
-        return res.ok ? ((await res.json()) as BalancerStats) : null;
-      } catch {
-        return null;
-      }
+      return balancer ? balancer.stats().catch(() => null) : null;
     },
     stop: stopAll,
   };
   return deployment;
 }
+
+export const localDeployer: Deployer<LocalPipelineSpec> = {
+  async deploy(spec, ctx) {
+    const deployment = await deployLocal(spec, { readyTimeoutMs: ctx.readyTimeoutMs, onProgress: ctx.onProgress, onEvent: ctx.onEvent });
+    const monitor = new ResourceMonitor(() => deployment.processes(), ctx.monitorIntervalMs);
+    try {
+      await monitor.start();
+    } catch (e) {
+      await deployment.stop();
+      throw e;
+    }
+    return { deployment, model: null, apiKey: null, extraBody: null, monitor };
+  },
+};

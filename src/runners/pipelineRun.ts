@@ -3,23 +3,22 @@
 import { performance } from 'node:perf_hooks';
 import { LlmbenchError } from '../errors.js';
 import type { Scenario } from '../scenarios/types.js';
-import { summarizePipeline } from '../stats/summarize.js';
+import type { LocalPipelineSpec } from '../scenarios/types.js';
 import { compactSample } from '../result/requestRows.js';
-import { HdrHistogram } from '../stats/hdrHistogram.js';
-import type { AutocannonStats, BalancerStats, Deployment, HdrHistogramData, MemoryBreakdown, ResourceTrace, Sample } from '../types.js';
-import { runAutocannon } from './autocannonDriver.js';
-import { deployExternal } from './deployExternal.js';
-import { deployLocal } from './deployLocal.js';
-import { drive, warmUp, type DriveOptions, type DriveProgress } from './driver.js';
-import { ResourceMonitor } from './monitor.js';
+import type { BalancerStats, Deployment, MemoryBreakdown, ResourceTrace, Sample } from '../types.js';
+import { deploy, type Deployed } from './deployers.js';
+import { warmUp, type DriveOptions, type DriveProgress } from './driver.js';
+import { LEVEL_DRIVERS, type LevelRecord } from './levelDrivers.js';
 import { killAllNow } from './processes.js';
 import type { PreparedPipeline } from './prepare.js';
 import { planLevels } from './schedule.js';
-import { shardPlan, type ShardSpec } from './shard.js';
+import type { ShardSpec } from './shard.js';
 import { StreamClient } from './streamClient.js';
-import { judgeLevel } from './sweep.js';
+import { sweepStopReason } from './sweep.js';
 import type { TokenCounter } from './tokenCounter.js';
-import { apiPath, requestBody, type Workload, type WorkloadRequest } from './workload.js';
+import { apiPath, requestSource, type Workload } from './workload.js';
+
+export type { LevelRecord } from './levelDrivers.js';
 
 export interface PipelineRunInput {
   prepared: PreparedPipeline;
@@ -38,18 +37,6 @@ export interface PipelineRunInput {
   onSample?: (s: Sample) => Sample;
   /** Drive only this shard's share of every level (several load generators, merged later). */
   shard?: ShardSpec | null;
-}
-
-/** What one level measured. */
-export interface LevelRecord {
-  level: number | null;
-  intendedRate: number | null;
-  samples: Sample[];
-  dispatchLagMs: number[];
-  clientCpuPct: number;
-  autocannon: AutocannonStats | null;
-  /** Gaps of the level's measured ok requests (the samples keep only count, mean and max). */
-  itlHistogram: HdrHistogramData | null;
 }
 
 export interface PipelineRunOutput {
@@ -92,191 +79,177 @@ async function serverBreakdowns(replicas: Deployment['replicas']): Promise<Array
   return ok.length > 0 ? ok : null;
 }
 
-/** Runs one repeat of one pipeline. */
+/** Runs one repeat of one pipeline: deploy, warm up, drive each level, tear down. */
 export async function runPipelineOnce(input: PipelineRunInput): Promise<PipelineRunOutput> {
-  const { prepared, scenario, workload, signal } = input;
+  const { prepared, scenario, signal } = input;
   const spec = prepared.spec;
   const tag = `[${spec.name}${scenario.repeat > 1 ? ` ${input.repeat + 1}/${scenario.repeat}` : ''}]`;
   const keep = input.onSample ?? compactSample;
   const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, memoryBreakdown: null, error: null, complete: false, startEpochMs: null };
-  let deployment: Deployment | null = null;
-  let monitor: ResourceMonitor | null = null;
-  let client: StreamClient | null = null;
-  let measuredT0: number | null = null;
-  const faultTimers: NodeJS.Timeout[] = [];
-  let progressTimer: NodeJS.Timeout | null = null;
-  let deploying: () => void = () => undefined;
+  const clock: { measuredT0: number | null } = { measuredT0: null };
   const event = (kind: string, detail: string): void => {
-    const atMs = measuredT0 === null ? 0 : performance.now() - measuredT0;
+    const atMs = clock.measuredT0 === null ? 0 : performance.now() - clock.measuredT0;
     out.events.push({ atMs, kind, detail });
     input.onProgress(`${tag} ${kind}: ${detail}`);
   };
-
+  let deployed: Deployed | null = null;
+  let client: StreamClient | null = null;
+  const faultTimers: NodeJS.Timeout[] = [];
+  let stopProgress = (): void => undefined;
   try {
-    let model: string | null = null;
-    let apiKey: string | null = null;
-    // Servers can take a while to load; an interrupt should not have to wait for them.
-    const killStarting = (): void => killAllNow();
-    signal.addEventListener('abort', killStarting, { once: true });
-    deploying = () => signal.removeEventListener('abort', killStarting);
-    if (spec.kind === 'external') {
-      const target = await deployExternal(spec);
-      deployment = target.deployment;
-      model = target.model;
-      apiKey = target.apiKey;
-    } else {
-      deployment = await deployLocal(spec, { readyTimeoutMs: input.readyTimeoutMs, onProgress: (m) => input.onProgress(`${tag} ${m}`), onEvent: event });
-      const d = deployment;
-      monitor = new ResourceMonitor(() => d.processes(), input.monitorIntervalMs);
-      await monitor.start();
-    }
-    deploying();
-    if (signal.aborted) throw new Error('run interrupted');
-
+    deployed = await deployInterruptibly(input, tag, event);
     const warmupT0 = performance.now();
-    client = new StreamClient({ baseUrl: deployment.url, apiKey, tokenizer: input.tokenizer }, warmupT0);
-    // autocannon reads whole responses: it always gets the non-streamed form of the same requests.
-    const stream = workload.stream && scenario.load.driver === 'streaming';
-    const bodyOptions = { extraBody: spec.kind === 'external' ? spec.target.extraBody : null, fixedOutput: workload.fixedOutput };
-    const bodies = workload.requests.map((r) => requestBody(r, workload.api, stream, model, bodyOptions));
-    // Bodies past the built prompts are made when first sent; only the newest are kept (ordinals only grow).
-    const lateBodies = new Map<number, string>();
-    const request = (k: number): { req: WorkloadRequest; body: string } => {
-      const req = workload.at(k);
-      if (k < bodies.length) return { req, body: bodies[k] as string };
-      if (workload.reusePrompts) return { req, body: bodies[k % bodies.length] as string };
-      let body = lateBodies.get(k);
-      if (body === undefined) {
-        body = requestBody(req, workload.api, stream, model, bodyOptions);
-        if (lateBodies.size >= 4096) lateBodies.clear();
-        lateBodies.set(k, body);
-      }
-      return { req, body };
-    };
+    client = new StreamClient({ baseUrl: deployed.deployment.url, apiKey: deployed.apiKey, tokenizer: input.tokenizer }, warmupT0);
     const progress: DriveProgress = { sent: 0, done: 0, failed: 0 };
-    const base: Omit<DriveOptions, 'firstRequest'> = {
-      client,
-      request,
-      path: apiPath(workload.api),
-      stream,
-      timeoutMs: scenario.load.requestTimeoutMs,
-      signal,
-      progress,
+    const ctx = loadContext(input, deployed, client, progress);
+    out.warmup = await warmUpStep(input, tag, deployed.deployment, ctx.drive);
+    stopProgress = progressLines(input, tag, progress, () => out.warmup.length);
+    const started = deployed;
+    const onStart = (t0: number): void => {
+      if (clock.measuredT0 !== null || !client) return;
+      // Every measured time of this repeat is relative to the start of its first level.
+      clock.measuredT0 = t0;
+      out.startEpochMs = performance.timeOrigin + t0;
+      client.clock0 = t0;
+      if (spec.kind === 'local') faultTimers.push(...scheduleFaults(spec, started.deployment, event));
     };
-    const load = scenario.load;
-    if (load.warmupRequests > 0) {
-      input.onProgress(`${tag} warming up (${load.warmupRequests} requests)`);
-      const replicas = Math.max(1, deployment.replicas.length);
-      out.warmup = await warmUp(load.warmupRequests, Math.max(replicas, Math.min(load.concurrency, 4)), { ...base, firstRequest: 0 });
-    }
-    let next = load.warmupRequests;
-    const levels = planLevels(load, scenario.seed);
-    const started = performance.now();
-    progressTimer = setInterval(() => {
-      const s = ((performance.now() - started) / 1000).toFixed(0);
-      input.onProgress(`${tag} ${s}s: ${progress.done - out.warmup.length} done, ${progress.failed} failed, ${progress.sent - progress.done} in flight`);
-    }, 2000);
-    for (const [li, { level, plan }] of levels.entries()) {
-      if (signal.aborted) break;
-      if (level !== null) input.onProgress(`${tag} sweep level ${level} (${load.sweep?.over})`);
-      const opts: DriveOptions = {
-        ...base,
-        firstRequest: next,
-        onStart: (t0) => {
-          if (measuredT0 !== null || !client) return;
-          // Every measured time of this repeat is relative to the start of its first level.
-          measuredT0 = t0;
-          out.startEpochMs = performance.timeOrigin + t0;
-          client.clock0 = t0;
-          if (spec.kind === 'local' && deployment?.kill) {
-            const d = deployment;
-            for (const f of spec.faults) {
-              faultTimers.push(
-                setTimeout(() => {
-                  d.kill?.(f.kill, f.restartAfterMs).catch((e: unknown) => event('kill-failed', errorText(e)));
-                }, f.atMs),
-              );
-            }
-          }
-        },
-      };
-      const intendedRate = plan.kind === 'open' ? plan.intendedRatePerSec / (input.shard?.count ?? 1) : null;
-      if (load.driver === 'autocannon') {
-        const cpu0 = process.cpuUsage();
-        const t0 = performance.now();
-        opts.onStart?.(t0);
-        const stats = await runAutocannon({ baseUrl: deployment.url, path: apiPath(workload.api), bodies, apiKey, plan, timeoutMs: load.requestTimeoutMs, signal });
-        const cpu = process.cpuUsage(cpu0);
-        const wall = performance.now() - t0;
-        out.levels.push({ level, intendedRate, samples: [], dispatchLagMs: [], clientCpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100, autocannon: stats, itlHistogram: null });
-        continue;
-      }
-      const itl = new HdrHistogram();
-      opts.onSample = (s) => {
-        const tagged = { ...s, run: input.repeat };
-        if (!tagged.warmup && tagged.status === 'ok') for (const g of tagged.itlMs) itl.record(g * 1000);
-        return keep(tagged);
-      };
-      let r;
-      if (input.shard && input.shard.count > 1) {
-        // This shard's requests keep the workload items they have in the unsharded level.
-        const sharded = shardPlan(plan, input.shard);
-        const levelStart = next;
-        r = await drive(sharded.plan, { ...opts, request: (j) => opts.request(levelStart + sharded.positions(j)), firstRequest: 0 });
-        next += plan.kind === 'open' ? plan.arrivalsMs.length : r.consumed * input.shard.count;
-      } else {
-        r = await drive(plan, opts);
-        next += r.consumed;
-      }
-      out.levels.push({ level, intendedRate, samples: r.samples, dispatchLagMs: r.dispatchLagMs, clientCpuPct: r.clientCpuPct, autocannon: null, itlHistogram: itl.toData() });
-      if (load.sweep && level !== null && load.sweep.stopWhen !== null && li < levels.length - 1) {
-        const summarize = (rec: LevelRecord) =>
-          summarizePipeline(rec.samples, [], {
-            profile: load.profile,
-            slo: scenario.slo,
-            intendedRate: rec.intendedRate,
-            dispatchLagMs: rec.dispatchLagMs,
-            clientCpuPct: rec.clientCpuPct,
-            modelFileBytes: null,
-            faultsInjected: false,
-            itlHistogram: rec.itlHistogram,
-          });
-        const first = out.levels[0] as LevelRecord;
-        const prev = out.levels.length > 1 ? (out.levels[out.levels.length - 2] as LevelRecord) : null;
-        const verdict = judgeLevel(load.sweep.over, level, summarize(out.levels[out.levels.length - 1] as LevelRecord), summarize(first), prev ? summarize(prev) : null);
-        const stop = load.sweep.stopWhen === 'saturated' ? verdict.saturated : verdict.sloBroken;
-        if (stop) {
-          input.onProgress(`${tag} stopping the sweep at level ${level}: ${verdict.reason ?? ''}`);
-          break;
-        }
-      }
-    }
+    await driveLevels(input, tag, ctx, onStart, out);
     // Warm-up ran on its own clock; move it before the measured start so all times share one origin.
-    const shift = warmupT0 - (measuredT0 ?? warmupT0);
-    out.warmup = out.warmup.map((s) =>
-      keep({
-        ...s,
-        run: input.repeat,
-        scheduledMs: s.scheduledMs + shift,
-        sentMs: s.sentMs + shift,
-        firstTokenMs: s.firstTokenMs === null ? null : s.firstTokenMs + shift,
-        endMs: s.endMs + shift,
-      }),
-    );
+    out.warmup = out.warmup.map((s) => keep(shiftSample({ ...s, run: input.repeat }, warmupT0 - (clock.measuredT0 ?? warmupT0))));
     out.complete = !signal.aborted;
     if (signal.aborted) out.error = 'run interrupted';
   } catch (e) {
-    deploying();
     out.error = signal.aborted ? 'run interrupted' : errorText(e);
     input.onProgress(`${tag} failed: ${out.error.split('\n')[0] ?? ''}`);
   } finally {
-    if (progressTimer) clearInterval(progressTimer);
+    stopProgress();
     for (const t of faultTimers) clearTimeout(t);
-    if (deployment?.balancerStats) out.balancer = await deployment.balancerStats().catch(() => null);
-    if (deployment?.kind === 'local') out.memoryBreakdown = await serverBreakdowns(deployment.replicas);
-    if (monitor) out.trace = await monitor.stop(measuredT0 ?? performance.now());
-    client?.close();
-    if (deployment) await deployment.stop();
+    await tearDown(deployed, client, clock.measuredT0, out);
   }
   return out;
+}
+
+/** Deploys the pipeline; an interrupt kills servers that are still loading instead of waiting for them. */
+async function deployInterruptibly(input: PipelineRunInput, tag: string, event: (kind: string, detail: string) => void): Promise<Deployed> {
+  const killStarting = (): void => killAllNow();
+  input.signal.addEventListener('abort', killStarting, { once: true });
+  try {
+    const deployed = await deploy(input.prepared.spec, {
+      readyTimeoutMs: input.readyTimeoutMs,
+      monitorIntervalMs: input.monitorIntervalMs,
+      onProgress: (m) => input.onProgress(`${tag} ${m}`),
+      onEvent: event,
+    });
+    if (input.signal.aborted) {
+      await deployed.monitor?.stop(performance.now());
+      await deployed.deployment.stop();
+      throw new Error('run interrupted');
+    }
+    return deployed;
+  } finally {
+    input.signal.removeEventListener('abort', killStarting);
+  }
+}
+
+interface LoadContext {
+  drive: Omit<DriveOptions, 'firstRequest'>;
+  bodies: string[];
+  baseUrl: string;
+  apiKey: string | null;
+}
+
+/** Request bodies and send options for this deployment, shaped for the scenario's driver. */
+function loadContext(input: PipelineRunInput, deployed: Deployed, client: StreamClient, progress: DriveProgress): LoadContext {
+  const { workload, scenario } = input;
+  const stream = workload.stream && LEVEL_DRIVERS[scenario.load.driver].streams;
+  const source = requestSource(workload, stream, deployed.model, { extraBody: deployed.extraBody, fixedOutput: workload.fixedOutput });
+  return {
+    bodies: source.bodies,
+    baseUrl: deployed.deployment.url,
+    apiKey: deployed.apiKey,
+    drive: { client, request: source.request, path: apiPath(workload.api), stream, timeoutMs: scenario.load.requestTimeoutMs, signal: input.signal, progress },
+  };
+}
+
+async function warmUpStep(input: PipelineRunInput, tag: string, deployment: Deployment, drive: LoadContext['drive']): Promise<Sample[]> {
+  const load = input.scenario.load;
+  if (load.warmupRequests <= 0) return [];
+  input.onProgress(`${tag} warming up (${load.warmupRequests} requests)`);
+  const replicas = Math.max(1, deployment.replicas.length);
+  return warmUp(load.warmupRequests, Math.max(replicas, Math.min(load.concurrency, 4)), { ...drive, firstRequest: 0 });
+}
+
+/** Runs every planned level with the scenario's driver, stopping a sweep once it has gone far enough. */
+async function driveLevels(input: PipelineRunInput, tag: string, ctx: LoadContext, onStart: (t0: number) => void, out: PipelineRunOutput): Promise<void> {
+  const { scenario, signal } = input;
+  const load = scenario.load;
+  const driver = LEVEL_DRIVERS[load.driver];
+  const keep = input.onSample ?? compactSample;
+  let next = load.warmupRequests;
+  const levels = planLevels(load, scenario.seed);
+  for (const [li, planned] of levels.entries()) {
+    if (signal.aborted) break;
+    if (planned.level !== null) input.onProgress(`${tag} sweep level ${planned.level} (${load.sweep?.over})`);
+    const { record, consumed } = await driver.run({
+      planned,
+      drive: { ...ctx.drive, firstRequest: next, onStart },
+      bodies: ctx.bodies,
+      baseUrl: ctx.baseUrl,
+      apiKey: ctx.apiKey,
+      load,
+      repeat: input.repeat,
+      shard: input.shard ?? null,
+      intendedRate: planned.plan.kind === 'open' ? planned.plan.intendedRatePerSec / (input.shard?.count ?? 1) : null,
+      keep,
+    });
+    next += consumed;
+    out.levels.push(record);
+    if (li === levels.length - 1) break;
+    const stop = sweepStopReason(load, scenario.slo, out.levels);
+    if (stop !== null) {
+      input.onProgress(`${tag} stopping the sweep at level ${planned.level}: ${stop}`);
+      break;
+    }
+  }
+}
+
+/** A progress line every 2 s while levels run; returns the function that stops it. */
+function progressLines(input: PipelineRunInput, tag: string, progress: DriveProgress, warmupCount: () => number): () => void {
+  const started = performance.now();
+  const timer = setInterval(() => {
+    const s = ((performance.now() - started) / 1000).toFixed(0);
+    input.onProgress(`${tag} ${s}s: ${progress.done - warmupCount()} done, ${progress.failed} failed, ${progress.sent - progress.done} in flight`);
+  }, 2000);
+  return () => clearInterval(timer);
+}
+
+/** Timers for the scenario's replica kills, relative to the measured start. */
+function scheduleFaults(spec: LocalPipelineSpec, deployment: Deployment, event: (kind: string, detail: string) => void): NodeJS.Timeout[] {
+  const kill = deployment.kill?.bind(deployment);
+  if (!kill) return [];
+  return spec.faults.map((f) =>
+    setTimeout(() => {
+      kill(f.kill, f.restartAfterMs).catch((e: unknown) => event('kill-failed', errorText(e)));
+    }, f.atMs),
+  );
+}
+
+function shiftSample(s: Sample, shiftMs: number): Sample {
+  return {
+    ...s,
+    scheduledMs: s.scheduledMs + shiftMs,
+    sentMs: s.sentMs + shiftMs,
+    firstTokenMs: s.firstTokenMs === null ? null : s.firstTokenMs + shiftMs,
+    endMs: s.endMs + shiftMs,
+  };
+}
+
+/** Balancer counters and each server's memory breakdown while they still run, then everything stopped. */
+async function tearDown(deployed: Deployed | null, client: StreamClient | null, measuredT0: number | null, out: PipelineRunOutput): Promise<void> {
+  const deployment = deployed?.deployment;
+  if (deployment?.balancerStats) out.balancer = await deployment.balancerStats().catch(() => null);
+  if (deployment?.kind === 'local') out.memoryBreakdown = await serverBreakdowns(deployment.replicas);
+  if (deployed?.monitor) out.trace = await deployed.monitor.stop(measuredT0 ?? performance.now());
+  client?.close();
+  if (deployment) await deployment.stop();
 }

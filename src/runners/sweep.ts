@@ -1,5 +1,8 @@
 // When a sweep has gone far enough: pure verdicts on one level's summary.
+import type { LoadSpec, SloSpec } from '../scenarios/types.js';
+import { summarizePipeline } from '../stats/summarize.js';
 import type { PipelineSummary } from '../types.js';
+import type { LevelRecord } from './levelDrivers.js';
 
 /** Share of completed requests that must meet the SLO for a level to count as within it. */
 export const SLO_ATTAINMENT = 0.9;
@@ -49,4 +52,27 @@ export function judgeLevel(
   }
   const saturated = reasons.length > (sloBroken ? 1 : 0);
   return { saturated, sloBroken, reason: reasons.length > 0 ? reasons.join('; ') : null };
+}
+
+/** Why a sweep should stop after its latest level (null: go on), judged on summaries of the levels so far. */
+export function sweepStopReason(load: LoadSpec, slo: SloSpec | null, levels: readonly LevelRecord[]): string | null {
+  const sweep = load.sweep;
+  const last = levels[levels.length - 1];
+  if (!sweep || sweep.stopWhen === null || !last || last.level === null) return null;
+  const summarize = (rec: LevelRecord): PipelineSummary =>
+    summarizePipeline(rec.samples, [], {
+      profile: load.profile,
+      slo,
+      intendedRate: rec.intendedRate,
+      dispatchLagMs: rec.dispatchLagMs,
+      clientCpuPct: rec.clientCpuPct,
+      modelFileBytes: null,
+      faultsInjected: false,
+      itlHistogram: rec.itlHistogram,
+    });
+  const first = levels[0] as LevelRecord;
+  const prev = levels.length > 1 ? (levels[levels.length - 2] as LevelRecord) : null;
+  const verdict = judgeLevel(sweep.over, last.level, summarize(last), summarize(first), prev ? summarize(prev) : null);
+  const stop = sweep.stopWhen === 'saturated' ? verdict.saturated : verdict.sloBroken;
+  return stop ? (verdict.reason ?? 'limit reached') : null;
 }

@@ -197,3 +197,28 @@ export function requestBody(req: WorkloadRequest, api: ApiKind, stream: boolean,
   if (stream) body.stream_options = { include_usage: true };
   return JSON.stringify({ ...body, ...fixed, ...(o.extraBody ?? {}) });
 }
+
+/** The request bodies a pipeline sends: the built prompts up front, later ordinals made when first sent. */
+export interface RequestSource {
+  bodies: string[];
+  request(k: number): { req: WorkloadRequest; body: string };
+}
+
+export function requestSource(workload: Workload, stream: boolean, model: string | null, o: BodyOptions): RequestSource {
+  const bodies = workload.requests.map((r) => requestBody(r, workload.api, stream, model, o));
+  // Only the newest late bodies are kept: ordinals only grow.
+  const late = new Map<number, string>();
+  const request = (k: number): { req: WorkloadRequest; body: string } => {
+    const req = workload.at(k);
+    if (k < bodies.length) return { req, body: bodies[k] as string };
+    if (workload.reusePrompts) return { req, body: bodies[k % bodies.length] as string };
+    let body = late.get(k);
+    if (body === undefined) {
+      body = requestBody(req, workload.api, stream, model, o);
+      if (late.size >= 4096) late.clear();
+      late.set(k, body);
+    }
+    return { req, body };
+  };
+  return { bodies, request };
+}

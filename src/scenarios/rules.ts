@@ -55,7 +55,7 @@ interface LocalFields {
     deadline?: { after: number } | undefined;
     fallback?: unknown;
   };
-  balancer?: { kind: 'none' | 'builtin' | 'nginx'; fallback?: unknown } | undefined;
+  balancer?: { kind: 'none' | 'builtin' | 'nginx'; policy?: string; fallback?: unknown } | undefined;
   faults: Array<{ kill: string }>;
 }
 
@@ -66,6 +66,9 @@ export function localPipelineRules(p: LocalFields, ctx: Ctx): void {
     problem(ctx, ['serving', 'device'], `lists ${p.serving.device.length} devices for ${replicas} replicas`);
   }
   if (p.balancer?.kind === 'none' && replicas > 1) problem(ctx, ['balancer', 'kind'], `none needs serving.replicas 1 (got ${replicas})`);
+  if (p.balancer?.kind === 'nginx' && p.balancer.policy !== undefined && p.balancer.policy !== 'least-connections') {
+    problem(ctx, ['balancer', 'policy'], `nginx balances with least_conn only (got ${p.balancer.policy}); use balancer.kind builtin for other policies`);
+  }
   if (p.balancer?.fallback !== undefined && p.balancer.kind === 'none') problem(ctx, ['balancer', 'fallback'], 'needs a balancer (kind builtin or nginx) to route to the backup');
   const d = p.serving.deadline;
   if (d !== undefined && p.serving.fallback === undefined) problem(ctx, ['serving', 'deadline'], 'needs serving.fallback (who answers past the deadline)');

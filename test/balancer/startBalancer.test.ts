@@ -1,6 +1,6 @@
 // startBalancer: the kind registry pipelines use, with real upstreams, for both kinds.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBalancer, type BalancerHandle } from '../../src/server/balancer/index.js';
+import { startBalancer, type BalancerHandle, type BalancerKind } from '../../src/server/balancer/index.js';
 import { post, startTestUpstream, type TestUpstream } from './helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 describe('startBalancer', () => {
-  it.each(['builtin', 'nginx'])('starts %s in its own process and retries a dead upstream', async (kind) => {
+  it.each(['builtin', 'nginx'] as const)('starts %s in its own process and retries a dead upstream', async (kind) => {
     upstreams = [await startTestUpstream('replica-0'), await startTestUpstream('replica-1')];
     handle = await startBalancer({ kind, upstreams: upstreams.map((u) => ({ name: u.name, url: u.url })), tries: 2, cooldownMs: 1_500 });
     expect(handle.kind).toBe(kind);
@@ -33,8 +33,8 @@ describe('startBalancer', () => {
   });
 
   it('lists the available kinds for an unknown one, and refuses a policy nginx cannot do', async () => {
-    await expect(startBalancer({ kind: 'haproxy', upstreams: [] })).rejects.toThrow('unknown balancer "haproxy"');
-    await expect(startBalancer({ kind: 'haproxy', upstreams: [] })).rejects.toMatchObject({ hint: 'Available: builtin, nginx (or none).' });
+    await expect(startBalancer({ kind: 'haproxy' as BalancerKind, upstreams: [] })).rejects.toThrow('unknown balancer "haproxy"');
+    await expect(startBalancer({ kind: 'haproxy' as BalancerKind, upstreams: [] })).rejects.toMatchObject({ hint: 'Available: builtin, nginx (or none).' });
     await expect(startBalancer({ kind: 'nginx', policy: 'round-robin', upstreams: [] })).rejects.toThrow('needs balancer: builtin');
   });
 });

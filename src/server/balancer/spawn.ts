@@ -37,7 +37,7 @@ export async function spawnBuiltinBalancer(opts: SpawnBalancerOptions): Promise<
     bin,
     'balance',
     '--policy', o.policy,
-    ...o.upstreams.flatMap((u) => ['--upstream', `${u.name}=${u.url}`]),
+    ...o.upstreams.flatMap((u) => [u.backup ? '--backup' : '--upstream', `${u.name}=${u.url}`]),
     '--tries', String(o.tries),
     '--upstream-timeout-ms', String(o.upstreamTimeoutMs),
     '--cooldown-ms', String(o.cooldownMs),
