@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, normalize } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 let cached: URL | null = null;
@@ -18,25 +18,30 @@ export async function stagedWorkerUrl(): Promise<URL> {
     cached = js;
     return js;
   }
+  // Keys are paths relative to the parent folder, so imports that leave this folder ('../kvArena.js') work too.
   const here = dirname(fileURLToPath(import.meta.url));
+  const root = dirname(here);
+  const entry = join(basename(here), 'stagedWorker');
   const ts = (await import('typescript')).default;
   // The worker and every relative module it (transitively) imports, transpiled side by side.
   const sources = new Map<string, string>();
-  const pending = ['stagedWorker'];
+  const pending = [entry];
   for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
     if (sources.has(name)) continue;
-    const source = readFileSync(join(here, `${name}.ts`), 'utf8');
+    const source = readFileSync(join(root, `${name}.ts`), 'utf8');
     const js2 = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
     sources.set(name, js2);
-    for (const m of js2.matchAll(/from\s+'\.\/([\w.-]+)\.js'/g)) if (m[1]) pending.push(m[1]);
+    for (const m of js2.matchAll(/from\s+'(\.{1,2}\/[\w./-]+)\.js'/g)) if (m[1]) pending.push(normalize(join(dirname(name), m[1])));
   }
   const hash = createHash('sha256');
   for (const [name, text] of [...sources.entries()].sort()) hash.update(name).update(text);
   const dir = join(tmpdir(), `llmbench-staged-worker-${hash.digest('hex').slice(0, 16)}`);
-  if (!existsSync(join(dir, 'stagedWorker.js'))) {
+  if (!existsSync(join(dir, `${entry}.js`))) {
     const tmp = `${dir}.${process.pid}.tmp`;
-    mkdirSync(tmp, { recursive: true });
-    for (const [name, text] of sources) writeFileSync(join(tmp, `${name}.js`), text);
+    for (const [name, text] of sources) {
+      mkdirSync(dirname(join(tmp, name)), { recursive: true });
+      writeFileSync(join(tmp, `${name}.js`), text);
+    }
     // package.json marks the folder as ESM so the .js files load as modules.
     writeFileSync(join(tmp, 'package.json'), '{"type":"module"}\n');
     try {
@@ -45,7 +50,7 @@ export async function stagedWorkerUrl(): Promise<URL> {
       // Another process created the same folder first; its files are identical.
     }
   }
-  cached = pathToFileURL(join(dir, 'stagedWorker.js'));
+  cached = pathToFileURL(join(dir, `${entry}.js`));
   return cached;
 }
 
