@@ -8,13 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { DT, encodeModel, GraphBuilder } from '../model/onnxBuilder.js';
+import { median } from '../stats/quantile.js';
 
-/** Median of a non-empty list. */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 export interface ProbeResult {
   bytesPerSecond: number;

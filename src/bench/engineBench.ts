@@ -9,7 +9,8 @@ import { argmax } from '../engine/sampler.js';
 import type { Feeds } from '../engine/runner.js';
 import { resolveQuantizedModelDir } from '../model/quantize.js';
 import { resolveModelDir } from '../model/resolve.js';
-import { type BandwidthProbe, jsReadProbe, median, ortGemvProbe } from './bandwidth.js';
+import { type BandwidthProbe, jsReadProbe, ortGemvProbe } from './bandwidth.js';
+import { median } from '../stats/quantile.js';
 import { weightTrafficPerToken } from './weightBytes.js';
 
 interface Args {

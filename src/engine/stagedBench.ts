@@ -2,7 +2,7 @@
 // the engine's Decoder interface for every configuration, interleaved round by round so machine noise hits
 // all of them alike. Run: node dist/engine/stagedBench.js [model-or-preset] [rounds] [decodeTokens] [batch] [full|lean]
 import { pathToFileURL } from 'node:url';
-import { median, quantile } from 'simple-statistics';
+import { median, quantileSorted } from '../stats/quantile.js';
 import { resolveModelDir } from '../model/resolve.js';
 import type { SplitPlan } from '../model/splitPlan.js';
 import { createDecoder, type Decoder } from './decoder.js';
@@ -97,7 +97,7 @@ export async function benchStagedDecode(modelSpec: string, configs: BenchConfig[
       return {
         label: c.label,
         decodeMsPerStep: stepMs,
-        decodeMsPerStepIqr: [quantile(s.step, 0.25), quantile(s.step, 0.75)],
+        decodeMsPerStepIqr: ((sorted) => [quantileSorted(sorted, 0.25), quantileSorted(sorted, 0.75)])([...s.step].sort((a, b) => a - b)),
         prefillMs: median(s.prefill),
         tokensPerSecond: (1000 * c.batch) / stepMs,
         ortMsPerStep: median(s.ort),

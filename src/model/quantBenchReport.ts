@@ -4,13 +4,7 @@ import type { QualityReport } from '../types.js';
 import type { BenchChildResult } from './quantBenchChild.js';
 import type { ProbeResult } from './quantBenchProbe.js';
 
-/** Median of a list (NaN when empty). */
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
+import { median } from '../stats/quantile.js';
 
 /** One variant's medians over every child run. */
 export interface VariantSummary {

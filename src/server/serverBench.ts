@@ -3,7 +3,7 @@
 // grows with concurrency. Every server it starts is on 127.0.0.1 and is stopped at the end or on error.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createParser } from 'eventsource-parser';
-import { quantileSorted } from 'simple-statistics';
+import { median, quantileSorted } from '../stats/quantile.js';
 import { READY_PREFIX } from './serveCommand.js';
 
 /** What to measure. */
@@ -153,10 +153,6 @@ async function batchCounters(url: string): Promise<{ sum: number; count: number 
   return { sum: get('llmbench_batch_size_sum'), count: get('llmbench_batch_size_count') };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return quantileSorted(s, 0.5);
-}
 
 /**
  * Runs every variant at every concurrency level. One server per variant; the levels are interleaved over

@@ -1,5 +1,6 @@
 // Baseline vs variant: the change of every metric, a bootstrap confidence interval for it, and rank tests on
 // the latency distributions. Pure: same inputs and seed, same numbers.
+import { quantileSorted } from './quantile.js';
 import { isAnswered } from './answered.js';
 import type { PipelineResult, ResultFile, Sample } from '../types.js';
 import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
@@ -122,20 +123,13 @@ function statKeyOf(def: MetricDef): StatKey | null {
   return null;
 }
 
-function quantileOf(sorted: readonly number[], q: number): number {
-  const rank = q * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const a = sorted[lo] as number;
-  const b = sorted[Math.ceil(rank)] as number;
-  return a + (b - a) * (rank - lo);
-}
 
 /** Percentile interval; null when too many resamples were undefined (too few samples in them). */
 function interval(changes: number[], resamples: number, confidence: number): { lowPct: number; highPct: number } | null {
   if (changes.length < 0.9 * resamples || changes.length === 0) return null;
   changes.sort((a, b) => a - b);
   const alpha = (1 - confidence) / 2;
-  return { lowPct: quantileOf(changes, alpha), highPct: quantileOf(changes, 1 - alpha) };
+  return { lowPct: quantileSorted(changes, alpha), highPct: quantileSorted(changes, 1 - alpha) };
 }
 
 function pct(baseline: number | null, variant: number | null): number | null {

@@ -1,4 +1,5 @@
 // Percentiles with an enough-samples rule, as pure functions.
+import { quantileSorted } from './quantile.js';
 import type { Distribution } from '../types.js';
 
 /** The percentiles every Distribution carries. */
@@ -12,15 +13,9 @@ export function minSamplesFor(p: number): number {
   return Math.ceil(2 / (1 - p / 100) - 1e-9);
 }
 
-/** Linear-interpolated percentile (Hyndman-Fan type 7) of an ascending-sorted array. */
+/** Percentile p in [0, 100] of an ascending-sorted array (see stats/quantile.ts). */
 export function percentileSorted(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) throw new RangeError('percentile of an empty sample');
-  const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  const a = sorted[lo] as number;
-  const b = sorted[hi] as number;
-  return a + (b - a) * (rank - lo);
+  return quantileSorted(sorted, p / 100);
 }
 
 /** Summarizes values; percentiles with too few samples are null and explained in `notes`. */

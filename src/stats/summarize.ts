@@ -1,6 +1,7 @@
 // Pure summaries of what a load driver measured, exactly per the metric definitions in DESIGN.md:
 // warm-up excluded; window = first send to last completion (per repeat, summed); TPOT per request;
 // ITL pooled per chunk; goodput = ok requests meeting every SLO individually; memory from process traces.
+import { median } from './quantile.js';
 import type {
   AutocannonStats,
   Distribution,
@@ -87,11 +88,6 @@ export function meetsSlo(s: Sample, slo: SloLimits): boolean {
   return true;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** Sum over processes at each sampling instant (all processes of a tick share its timestamp). */
 function totalsOverTime(trace: ResourceTrace, series: 'rss' | 'gpu'): Array<[number, number]> {

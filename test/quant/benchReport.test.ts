@@ -1,7 +1,8 @@
 // Pure parts of bench:quant: medians over child runs and the ratios in the table.
 import { describe, expect, it } from 'vitest';
 import type { BenchChildResult } from '../../src/model/quantBenchChild.js';
-import { median, renderBenchTable, summarizeVariant } from '../../src/model/quantBenchReport.js';
+import { renderBenchTable, summarizeVariant } from '../../src/model/quantBenchReport.js';
+import { median } from '../../src/stats/quantile.js';
 
 const child = (decode: number[], peakMb: number, rssMb: number): BenchChildResult => ({
   dir: '/m',
