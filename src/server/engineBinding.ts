@@ -1,7 +1,7 @@
 // Loads the model a server serves: resolves the folder (preset cache, quantized copy) and opens a BatchEngine.
 // The rest of the server sees only the narrow views it needs (StepEngine, ServerTokenizer, ModelInfo).
 import { BatchEngine } from '../engine/batchEngine.js';
-import { loadStagedRunner } from '../engine/stagedLoad.js';
+import { ENGINES, type EngineKind } from '../engine/engines.js';
 import { StreamDecoder } from '../engine/tokenizer.js';
 import { resolveQuantizedModelDir } from '../model/quantize.js';
 import { resolveModelDir } from '../model/resolve.js';
@@ -29,6 +29,7 @@ export interface ServingEngine {
 export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<ServingEngine> {
   const modelDir = opts.quantize ? await resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress, ...(opts.quantBlockSize ? { blockSize: opts.quantBlockSize } : {}) }) : await resolveModelDir(opts.model, onProgress);
   const stages = opts.stages;
+  const kind: EngineKind = stages ? 'staged' : 'single';
   const engine = await BatchEngine.load({
     modelDir,
     device: opts.device,
@@ -36,9 +37,7 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     maxBatch: opts.maxBatch,
     mmapWeights: opts.mmapWeights,
     // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
-    openSession: stages
-      ? (dir) => loadStagedRunner(dir, stages.plan, { device: opts.device, threads: opts.threads ?? undefined, stages: stages.stages, onProgress })
-      : undefined,
+    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, split: stages, onProgress }),
   });
   const runner = engine.session.runner;
   if (runner instanceof OrtRunner) runner.trackRss = true;
