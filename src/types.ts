@@ -302,8 +302,22 @@ export interface PipelineSummary {
    */
   fallback?: FallbackSummary;
   valid: boolean;
-  invalidReasons: string[];
+  /** Why the measurement cannot be trusted, as data; report/invalidReasons.ts words it. */
+  invalidReasons: InvalidReason[];
 }
+
+/**
+ * A reason a pipeline's measurement is INVALID. Shares and limits are fractions, times milliseconds, CPU
+ * percent of one core. `text` carries a reason stored as prose by an older llmbench.
+ */
+export type InvalidReason =
+  | { kind: 'no-requests' }
+  | { kind: 'none-answered' }
+  | { kind: 'failed-share'; share: number; limit: number }
+  | { kind: 'schedule-lag'; p95LagMs: number; limitMs: number }
+  | { kind: 'client-cpu'; cpuPct: number; limitPct: number }
+  | { kind: 'shard'; shard: number; reason: InvalidReason }
+  | { kind: 'text'; text: string };
 
 /** Everything measured for one pipeline in one run (pooled over repeats). */
 export interface PipelineResult {

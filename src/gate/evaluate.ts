@@ -7,6 +7,7 @@ import { metric } from '../stats/metrics.js';
 import type { PipelineResult, ResultFile } from '../types.js';
 import { compare, parseGates, type Gate } from './parse.js';
 import { regressionChecks } from './regression.js';
+import { invalidReasonsText } from '../report/invalidReasons.js';
 
 /** One judged check. */
 export interface GateCheck {
@@ -109,7 +110,7 @@ function thresholdText(gate: Gate): string {
 function untrusted(p: PipelineResult, metricKey: string, opts: GateOptions): string | null {
   const why: string[] = [];
   if (opts.allowInvalid !== true) {
-    if (!p.summary.valid) why.push(`${p.name} is INVALID (${p.summary.invalidReasons.join('; ') || 'marked invalid by the run'})`);
+    if (!p.summary.valid) why.push(`${p.name} is INVALID (${invalidReasonsText(p.summary.invalidReasons)})`);
     if (!p.complete) why.push(`${p.name} is incomplete${p.error ? ` (${p.error})` : ''}`);
   }
   if (opts.allowEstimated !== true && /tokens/i.test(metricKey)) {

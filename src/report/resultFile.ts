@@ -60,7 +60,8 @@ const summary = z.looseObject({
   replicas: z.array(z.looseObject({ replica: z.string(), requests: num, share: num, errors: num, e2eMs: distribution })),
   retries: num,
   valid: z.boolean(),
-  invalidReasons: z.array(z.string()),
+  // Prose from results written before reasons were data.
+  invalidReasons: z.array(z.union([z.string().transform((text) => ({ kind: 'text' as const, text })), z.looseObject({ kind: z.string() })])),
 });
 
 const sample = z.looseObject({

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import type { PipelineResult, PipelineSummary, ResultFile } from '../types.js';
 import { formatBytes, formatNumber, formatValue } from './format.js';
 import { mdTable } from './mdTable.js';
+import { invalidReasonsText } from './invalidReasons.js';
 
 function at(obj: unknown, path: string): unknown {
   let cur: unknown = obj;
@@ -180,7 +181,7 @@ export function sweepSection(result: ResultFile): string {
         ['Level', 'ok/total', 'req/s', 'tok/s', 'E2E p50', 'E2E p95', 'TTFT p50', 'TPOT p50', 'Valid'],
         (p.sweep ?? []).map(({ level, summary: s }) => [
           formatNumber(level), `${s.counts.ok}/${s.counts.total}`, formatNumber(s.requestsPerSecond), formatNumber(s.outputTokensPerSecond),
-          ms(s.e2eMs.p50), ms(s.e2eMs.p95), ms(s.ttftMs.p50), ms(s.tpotMs.p50), s.valid ? 'yes' : `no: ${s.invalidReasons.join('; ')}`,
+          ms(s.e2eMs.p50), ms(s.e2eMs.p95), ms(s.ttftMs.p50), ms(s.tpotMs.p50), s.valid ? 'yes' : `no: ${invalidReasonsText(s.invalidReasons)}`,
         ]),
         ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
       ),

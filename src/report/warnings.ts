@@ -1,5 +1,6 @@
 // Validity warnings: what a reader must know before trusting any number below them.
 import type { PipelineResult, ResultFile } from '../types.js';
+import { invalidReasonsText } from './invalidReasons.js';
 
 function workloadField(result: ResultFile, key: string): unknown {
   const w = result.scenario['workload'];
@@ -62,7 +63,7 @@ export function validityWarnings(result: ResultFile): string[] {
   }
   for (const p of result.pipelines) {
     const s = p.summary;
-    if (!s.valid) out.push(`INVALID ${p.name}: ${s.invalidReasons.join('; ') || 'marked invalid by the run'}`);
+    if (!s.valid) out.push(`INVALID ${p.name}: ${invalidReasonsText(s.invalidReasons)}`);
     if (!p.complete) out.push(`${p.name}: incomplete${p.error ? ` (${p.error})` : ''}`);
     else if (p.error) out.push(`${p.name}: ${p.error}`);
     const failed = s.counts.error + s.counts.timeout;

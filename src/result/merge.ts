@@ -105,7 +105,7 @@ function mergePipeline(parts: PipelineResult[], scenario: Record<string, unknown
     const v = parts.map(f).filter((x): x is number => x !== null);
     return v.length > 0 ? Math.max(...v) : null;
   };
-  const shardReasons = parts.flatMap((p, i) => p.summary.invalidReasons.map((r) => `shard ${i}: ${r}`));
+  const shardReasons = parts.flatMap((p, i) => p.summary.invalidReasons.map((r) => ({ kind: 'shard' as const, shard: i, reason: r })));
   const invalidReasons = [...summary.invalidReasons, ...shardReasons];
   return {
     ...first,

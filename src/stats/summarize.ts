@@ -7,6 +7,7 @@ import type {
   Distribution,
   FallbackSummary,
   HdrHistogramData,
+  InvalidReason,
   LoadSummary,
   MemorySummary,
   PipelineSummary,
@@ -193,28 +194,22 @@ function validity(
   opts: SummarizeOptions,
   t: ValidityThresholds,
   answered = counts.ok,
-): string[] {
-  const reasons: string[] = [];
-  if (counts.total === 0) reasons.push('no measured requests');
-  else if (answered === 0) reasons.push('no request completed successfully');
+): InvalidReason[] {
+  const reasons: InvalidReason[] = [];
+  if (counts.total === 0) reasons.push({ kind: 'no-requests' });
+  else if (answered === 0) reasons.push({ kind: 'none-answered' });
   const failed = counts.error + counts.timeout;
   if (counts.total > 0 && !opts.faultsInjected && failed / counts.total > t.maxFailedShare) {
-    reasons.push(
-      `${((failed / counts.total) * 100).toFixed(1)}% of requests failed (limit ${(t.maxFailedShare * 100).toFixed(0)}%)`,
-    );
+    reasons.push({ kind: 'failed-share', share: failed / counts.total, limit: t.maxFailedShare });
   }
   if (opts.intendedRate !== null && load.p95ScheduleLagMs !== null) {
     const limit = Math.max(t.lagFloorMs, t.lagShareOfGap * (1000 / opts.intendedRate));
     if (load.p95ScheduleLagMs > limit) {
-      reasons.push(
-        `load generator fell behind its schedule: p95 dispatch lag ${load.p95ScheduleLagMs.toFixed(1)} ms (limit ${limit.toFixed(1)} ms)`,
-      );
+      reasons.push({ kind: 'schedule-lag', p95LagMs: load.p95ScheduleLagMs, limitMs: limit });
     }
   }
   if (opts.clientCpuPct !== null && opts.clientCpuPct > t.maxClientCpuPct) {
-    reasons.push(
-      `load generator CPU at ${opts.clientCpuPct.toFixed(0)}% of a core (limit ${t.maxClientCpuPct}%): the client, not the server, may have been the bottleneck`,
-    );
+    reasons.push({ kind: 'client-cpu', cpuPct: opts.clientCpuPct, limitPct: t.maxClientCpuPct });
   }
   return reasons;
 }

@@ -10,6 +10,7 @@ import { runScenario } from '../../src/runners/run.js';
 import { loadScenario } from '../../src/scenarios/load.js';
 import { applyOverrides } from '../../src/scenarios/overrides.js';
 import { expectConsistent, pidsWithEnv } from './helpers.js';
+import { invalidReasonsText } from '../../src/report/invalidReasons.js';
 
 let dir: string;
 let marker: string;
@@ -39,7 +40,7 @@ describe('the default study', () => {
     expect(result.complete).toBe(true);
     for (const p of result.pipelines) {
       expect(p.error, p.name).toBeNull();
-      expect(p.summary.valid, `${p.name}: ${p.summary.invalidReasons.join('; ')}`).toBe(true);
+      expect(p.summary.valid, `${p.name}: ${invalidReasonsText(p.summary.invalidReasons)}`).toBe(true);
       expect(p.summary.counts.ok, p.name).toBeGreaterThan(4);
       expect(p.summary.counts.error + p.summary.counts.timeout, p.name).toBe(0);
       expectConsistent(p);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario } from '../../src/runners/run.js';
 import { parseScenario } from '../../src/scenarios/load.js';
 import { expectConsistent, pidsWithEnv } from './helpers.js';
+import { invalidReasonsText } from '../../src/report/invalidReasons.js';
 
 let dir: string;
 let marker: string;
@@ -54,7 +55,7 @@ pipelines:
     const roles = new Set(p.resources?.processes.map((x) => x.role));
     expect(roles).toEqual(new Set(['server', 'balancer']));
     expect(p.resources?.processes.filter((x) => x.role === 'server').length).toBeGreaterThanOrEqual(3);
-    expect(p.summary.valid, p.summary.invalidReasons.join('; ')).toBe(true);
+    expect(p.summary.valid, invalidReasonsText(p.summary.invalidReasons)).toBe(true);
     expect(pidsWithEnv(marker)).toEqual([]);
   });
 

@@ -11,6 +11,7 @@ import { runCommand } from '../../src/runners/runCommand.js';
 import { parseScenario } from '../../src/scenarios/load.js';
 import type { Sample } from '../../src/types.js';
 import { expectConsistent, pidsWithEnv } from './helpers.js';
+import { invalidReasonsText } from '../../src/report/invalidReasons.js';
 
 let dir: string;
 let marker: string;
@@ -57,7 +58,7 @@ describe('llmbench run, end to end', () => {
     ]);
     for (const p of result.pipelines) {
       expectConsistent(p);
-      expect(p.summary.valid, p.summary.invalidReasons.join('; ')).toBe(true);
+      expect(p.summary.valid, invalidReasonsText(p.summary.invalidReasons)).toBe(true);
       expect(p.samples.filter((s) => s.warmup)).toHaveLength(1);
       expect(p.summary.memory.peakRssBytes).toBeGreaterThan(10e6);
       expect(p.summary.memory.gpuPeakBytes).toBeNull();

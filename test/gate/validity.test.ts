@@ -19,7 +19,7 @@ function withPipeline(r: ResultFile, name: string, change: (p: PipelineResult) =
   return { ...r, pipelines: r.pipelines.map((p) => (p.name === name ? change(p) : p)) };
 }
 
-const invalid = (p: PipelineResult): PipelineResult => ({ ...p, summary: { ...p.summary, valid: false, invalidReasons: ['load generator CPU at 97% of a core'] } });
+const invalid = (p: PipelineResult): PipelineResult => ({ ...p, summary: { ...p.summary, valid: false, invalidReasons: [{ kind: 'client-cpu', cpuPct: 97, limitPct: 90 }] } });
 const opts = { includeScenarioGates: false, bootstrap: { resamples: 200 } } as const;
 
 describe('gates and validity', () => {
@@ -28,7 +28,7 @@ describe('gates and validity', () => {
     const v = evaluateGates(r, ['pipeline("int8").errorRate == 0'], opts);
     expect(v.pass).toBe(false);
     expect(v.checks[0]?.reason).toBe(
-      'int8: errorRate = 0.0%, meets == 0.0%; not judged: int8 is INVALID (load generator CPU at 97% of a core) (pass --allow-invalid to judge it anyway)',
+      'int8: errorRate = 0.0%, meets == 0.0%; not judged: int8 is INVALID (load generator CPU at 97% of a core (limit 90%): the client, not the server, may have been the bottleneck) (pass --allow-invalid to judge it anyway)',
     );
     expect(evaluateGates(r, ['pipeline("int8").errorRate == 0'], { ...opts, allowInvalid: true }).pass).toBe(true);
   });

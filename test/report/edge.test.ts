@@ -1,4 +1,7 @@
 // Results that are not the happy path: one pipeline, a pipeline without per-request samples, an incomplete run.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateGates } from '../../src/gate/evaluate.js';
 import { readResultFile } from '../../src/report/resultFile.js';
@@ -47,7 +50,7 @@ describe('edge cases', () => {
       ...study,
       complete: false,
       pipelines: study.pipelines.map((p, i) =>
-        i === 1 ? { ...p, complete: false, error: 'server exited with code 1', summary: { ...p.summary, valid: false, invalidReasons: ['load generator CPU at 97% of a core'] } } : p,
+        i === 1 ? { ...p, complete: false, error: 'server exited with code 1', summary: { ...p.summary, valid: false, invalidReasons: [{ kind: 'client-cpu', cpuPct: 97, limitPct: 90 }] } } : p,
       ),
     };
     const r = await renderRunReport(bad);
@@ -56,5 +59,18 @@ describe('edge cases', () => {
     expect(top).toContain('! INVALID int8: load generator CPU at 97% of a core');
     expect(top).toContain('! int8: incomplete (server exited with code 1)');
     expect(r.markdown).toContain('> - INVALID int8: load generator CPU at 97% of a core');
+  });
+
+  it('reads invalid reasons stored as prose by an older llmbench, and words them as stored', async () => {
+    const raw = JSON.parse(readFileSync(STUDY_FIXTURE, 'utf8')) as { pipelines: Array<{ summary: { valid: boolean; invalidReasons: unknown[] } }> };
+    const first = raw.pipelines[0];
+    if (!first) throw new Error('fixture has no pipeline');
+    first.summary.valid = false;
+    first.summary.invalidReasons = ['load generator CPU at 99% of a core'];
+    const file = join(mkdtempSync(join(tmpdir(), 'llmbench-old-reasons-')), 'result.json');
+    writeFileSync(file, JSON.stringify(raw));
+    const old = await readResultFile(file);
+    expect(old.pipelines[0]?.summary.invalidReasons).toEqual([{ kind: 'text', text: 'load generator CPU at 99% of a core' }]);
+    expect((await renderRunReport(old)).terminal).toContain('INVALID baseline: load generator CPU at 99% of a core');
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { summarizeAutocannon, summarizePipeline, type SummarizeOptions } from '../../src/stats/summarize.js';
 import type { ResourceTrace, Sample } from '../../src/types.js';
+import { invalidReasonsText } from '../../src/report/invalidReasons.js';
 
 function mk(p: Partial<Sample>): Sample {
   return {
@@ -90,7 +91,8 @@ describe('summarizePipeline', () => {
       processCount: 2,
     });
     expect(s.valid).toBe(false);
-    expect(s.invalidReasons).toEqual(['40.0% of requests failed (limit 5%)']);
+    expect(s.invalidReasons).toEqual([{ kind: 'failed-share', share: 0.4, limit: 0.05 }]);
+    expect(invalidReasonsText(s.invalidReasons)).toBe('40.0% of requests failed (limit 5%)');
   });
 
   it('failures do not invalidate a fault-injection run; no SLO means no goodput', () => {
@@ -134,9 +136,12 @@ describe('summarizePipeline', () => {
     });
     expect(s.load.p95ScheduleLagMs).toBe(60);
     expect(s.invalidReasons).toEqual([
-      'load generator fell behind its schedule: p95 dispatch lag 60.0 ms (limit 50.0 ms)',
-      'load generator CPU at 97% of a core (limit 90%): the client, not the server, may have been the bottleneck',
+      { kind: 'schedule-lag', p95LagMs: 60, limitMs: 50 },
+      { kind: 'client-cpu', cpuPct: 97, limitPct: 90 },
     ]);
+    expect(invalidReasonsText(s.invalidReasons)).toBe(
+      'load generator fell behind its schedule: p95 dispatch lag 60.0 ms (limit 50.0 ms); load generator CPU at 97% of a core (limit 90%): the client, not the server, may have been the bottleneck',
+    );
     const fine = summarizePipeline(samples, [trace], { ...opts, faultsInjected: true, profile: 'constant', intendedRate: 10, dispatchLagMs: [...Array.from({ length: 19 }, () => 1), 200] });
     expect(fine.load.p95ScheduleLagMs).toBeCloseTo(10.95, 10);
     expect(fine.load.maxScheduleLagMs).toBe(200);
@@ -145,7 +150,7 @@ describe('summarizePipeline', () => {
 
   it('no successful request is invalid', () => {
     const s = summarizePipeline([mk({ status: 'error', sentMs: 0, endMs: 5, e2eMs: 5 })], [], { ...opts, faultsInjected: true });
-    expect(s.invalidReasons).toEqual(['no request completed successfully']);
+    expect(s.invalidReasons).toEqual([{ kind: 'none-answered' }]);
     expect(s.memory.peakRssBytes).toBeNull();
   });
 
@@ -203,7 +208,7 @@ describe('fallback answers', () => {
     expect(s.fallback?.ttftMs).toMatchObject({ count: 2, min: 50, max: 1000 });
     expect(s.fallback?.primaryE2eMs).toMatchObject({ count: 2, min: 100, max: 300 });
     // Only the error counts as a failure (1 of 5), not the fallback answers.
-    expect(s.invalidReasons).toEqual(['20.0% of requests failed (limit 5%)']);
+    expect(s.invalidReasons).toEqual([{ kind: 'failed-share', share: 0.2, limit: 0.05 }]);
   });
 
   it('leaves the field out when nothing fell back', () => {
