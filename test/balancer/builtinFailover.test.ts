@@ -1,8 +1,7 @@
 // Retries, passive health and error handling of the built-in balancer, against real upstream servers.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBuiltinBalancer, type BalancerHandle, type BuiltinBalancerOptions } from '../../src/server/balancer/index.js';
+import { startTestServer } from '../runners/helpers/testServer.js';
 import { post, startTestUpstream, waitFor, type TestUpstream } from './helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
@@ -144,19 +143,17 @@ describe('built-in balancer failover', () => {
 
   it('resends on a fresh connection when a pooled keep-alive socket was closed by the upstream, without counting a failure', async () => {
     // Mimics an upstream whose idle timeout closes a kept-alive connection just as the balancer reuses it.
-    const server = http.createServer((req, res) => {
+    const server = await startTestServer((req, res) => {
       const socket = req.socket as typeof req.socket & { served?: number };
       socket.served = (socket.served ?? 0) + 1;
       if (socket.served > 1) {
         socket.destroy();
         return;
       }
-      req.resume();
-      req.on('end', () => res.end('ok'));
+      res.end('ok');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      balancer = await startBuiltinBalancer({ tries: 1, upstreams: [{ name: 'only', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }] });
+      balancer = await startBuiltinBalancer({ tries: 1, upstreams: [{ name: 'only', url: server.url }] });
       for (let i = 0; i < 3; i++) {
         const r = await post(balancer.url, { chunks: 0 });
         expect(r.text).toBe('ok');
@@ -168,8 +165,7 @@ describe('built-in balancer failover', () => {
     } finally {
       await balancer?.stop();
       balancer = null;
-      server.closeAllConnections();
-      server.close();
+      await server.close();
     }
   });
 

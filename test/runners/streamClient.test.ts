@@ -166,38 +166,29 @@ describe('streaming client', () => {
   });
 
   it('reuses keep-alive connections, and retries once when a reused one was closed before answering', async () => {
-    const http = await import('node:http');
-    let connections = 0;
     const perSocket = new WeakMap<object, number>();
-    const srv = http.createServer((req, res) => {
+    const srv = await startTestServer((req, res) => {
       const n = (perSocket.get(req.socket) ?? 0) + 1;
       perSocket.set(req.socket, n);
-      req.resume();
-      req.on('end', () => {
-        // Every third request on a connection: hang up without a response, as a server closing an idle socket would.
-        if (n === 3) {
-          req.socket.destroy();
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"text":"ok","usage":{"completion_tokens":1}}');
-      });
+      // Every third request on a connection: hang up without a response, as a server closing an idle socket would.
+      if (n === 3) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"text":"ok","usage":{"completion_tokens":1}}');
     });
-    srv.on('connection', () => connections++);
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as { port: number }).port;
-    client = new StreamClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: null, tokenizer: null }, performance.now());
+    client = new StreamClient({ baseUrl: srv.url, apiKey: null, tokenizer: null }, performance.now());
     try {
       const results = [];
       for (let i = 0; i < 6; i++) results.push(await client.send(spec('/v1/generate', { stream: false })));
       expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
       // 6 requests: 2 on the first connection, the 3rd is cut and retried on a second, and so on.
-      expect(connections).toBe(3);
+      expect(srv.stats.connections).toBe(3);
     } finally {
       client.close();
       client = null;
-      srv.closeAllConnections();
-      await new Promise<void>((r) => srv.close(() => r()));
+      await srv.close();
     }
   });
 });

@@ -3,15 +3,13 @@
 // interval. Each server-side send time is recorded, so the client's measurements are checked against when the
 // bytes actually left, not against timer intentions (timers fire late on a busy machine).
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StreamClient, type RequestSpec } from '../../src/runners/streamClient.js';
 import type { TokenCounter } from '../../src/runners/tokenCounter.js';
 import type { Sample } from '../../src/types.js';
-import { sleep } from './helpers/testServer.js';
+import { sleep, startTestServer } from './helpers/testServer.js';
 
 /** Words and punctuation marks: each fixture chunk is one such "token". */
 const wordCounter: TokenCounter = {
@@ -39,35 +37,31 @@ interface Replay {
 
 /** Serves `events` as SSE, one every `intervalMs`; `closeAfter` hangs up after each stream (llama.cpp does). */
 async function replayServer(events: () => string[], intervalMs: number, closeAfter = false): Promise<Replay> {
-  const state: Replay = { url: '', sentAt: [], connections: 0, close: async () => undefined };
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      void (async () => {
-        const sent: number[] = [];
-        res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'keep-alive' });
-        res.flushHeaders();
-        for (const data of events()) {
-          await sleep(intervalMs);
-          sent.push(performance.now());
-          res.write(`data: ${data}\n\n`);
-        }
-        state.sentAt = sent;
-        res.end(() => {
-          if (closeAfter) req.socket.destroy();
-        });
-      })();
+  let sentAt: number[] = [];
+  const server = await startTestServer(async (req, res) => {
+    const sent: number[] = [];
+    res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'keep-alive' });
+    res.flushHeaders();
+    for (const data of events()) {
+      await sleep(intervalMs);
+      sent.push(performance.now());
+      res.write(`data: ${data}\n\n`);
+    }
+    sentAt = sent;
+    res.end(() => {
+      if (closeAfter) req.socket.destroy();
     });
   });
-  server.on('connection', () => state.connections++);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
-  return state;
+  return {
+    url: server.url,
+    get sentAt() {
+      return sentAt;
+    },
+    get connections() {
+      return server.stats.connections;
+    },
+    close: server.close,
+  };
 }
 
 let replay: Replay | null = null;

@@ -1,8 +1,8 @@
-// Real upstream HTTP servers for balancer tests: they stream SSE chunks with delays, answer with an error
+// Upstreams for balancer tests (on the shared test server scaffold): they stream SSE chunks with delays, answer with an error
 // status on demand, and record what they received. Each request body may override the timing:
 // {"chunks": N, "chunkDelayMs": D, "headerDelayMs": H}. chunks = 0 answers one JSON body.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startTestServer } from '../../runners/helpers/testServer.js';
 
 /** Wall-clock ms with sub-ms resolution; the same clock in every module of this process. */
 export function nowMs(): number {
@@ -67,59 +67,51 @@ export async function startTestUpstream(name: string, defaults: UpstreamDefaults
     bodies: [] as string[],
     failWith: null as number | null,
   };
-  const server = http.createServer((req, res) => {
+  const server = await startTestServer((req, res, body) => {
     state.requests += 1;
     state.inFlight += 1;
     res.on('close', () => {
       state.inFlight -= 1;
       if (!res.writableFinished) state.abortedByPeer += 1;
     });
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(parts).toString('utf8');
-      state.bodies.push(body);
-      if (state.failWith !== null) {
-        res.writeHead(state.failWith, { 'content-type': 'application/json', 'x-llmbench-replica': name });
-        res.end(JSON.stringify({ error: { message: `${name} fails on purpose` } }));
+    state.bodies.push(body);
+    if (state.failWith !== null) {
+      res.writeHead(state.failWith, { 'content-type': 'application/json', 'x-llmbench-replica': name });
+      res.end(JSON.stringify({ error: { message: `${name} fails on purpose` } }));
+      return;
+    }
+    const t = timingOf(body, d);
+    later(t.headerDelayMs, () => {
+      if (res.destroyed) return;
+      if (t.chunks === 0) {
+        const out = JSON.stringify({ replica: name, body });
+        res.writeHead(200, { 'content-type': 'application/json', 'x-llmbench-replica': name });
+        res.end(out);
         return;
       }
-      const t = timingOf(body, d);
-      later(t.headerDelayMs, () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-llmbench-replica': name });
+      res.flushHeaders();
+      let i = 0;
+      const tick = (): void => {
         if (res.destroyed) return;
-        if (t.chunks === 0) {
-          const out = JSON.stringify({ replica: name, body });
-          res.writeHead(200, { 'content-type': 'application/json', 'x-llmbench-replica': name });
-          res.end(out);
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-llmbench-replica': name });
-        res.flushHeaders();
-        let i = 0;
-        const tick = (): void => {
-          if (res.destroyed) return;
-          res.write(`data: ${JSON.stringify({ i, replica: name, sentAtMs: nowMs() })}\n\n`);
-          i += 1;
-          if (i < t.chunks) later(t.chunkDelayMs, tick);
-          else later(t.chunkDelayMs, () => res.end('data: [DONE]\n\n'));
-        };
-        tick();
-      });
+        res.write(`data: ${JSON.stringify({ i, replica: name, sentAtMs: nowMs() })}\n\n`);
+        i += 1;
+        if (i < t.chunks) later(t.chunkDelayMs, tick);
+        else later(t.chunkDelayMs, () => res.end('data: [DONE]\n\n'));
+      };
+      tick();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
   let closed: Promise<void> | null = null;
   return Object.assign(state, {
     name,
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: server.url,
+    port: server.port,
     close(): Promise<void> {
-      closed ??= new Promise<void>((resolve) => {
+      closed ??= (async () => {
         for (const t of timers) clearTimeout(t);
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+        await server.close();
+      })();
       return closed;
     },
   });

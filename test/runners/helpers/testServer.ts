@@ -1,18 +1,20 @@
-// A real local HTTP server for runner tests: 127.0.0.1, port 0, handler per test, always closed.
+// The one fake upstream scaffold for tests: a real HTTP server on 127.0.0.1, port 0, a handler per test, request
+// and connection counters, always closed (open connections included).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface TestServer {
   url: string;
-  /** Requests in flight right now, and the most seen at once. */
-  stats: { inFlight: number; peak: number; total: number };
+  port: number;
+  /** Requests in flight right now, the most seen at once, all requests, and TCP connections accepted. */
+  stats: { inFlight: number; peak: number; total: number; connections: number };
   close(): Promise<void>;
 }
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void | Promise<void>;
 
 export async function startTestServer(handler: Handler): Promise<TestServer> {
-  const stats = { inFlight: 0, peak: 0, total: 0 };
+  const stats = { inFlight: 0, peak: 0, total: 0, connections: 0 };
   const server = http.createServer((req, res) => {
     stats.inFlight++;
     stats.total++;
@@ -23,11 +25,13 @@ export async function startTestServer(handler: Handler): Promise<TestServer> {
     req.on('data', (c: string) => (body += c));
     req.on('end', () => void handler(req, res, body));
   });
+  server.on('connection', () => stats.connections++);
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    port,
     stats,
     close: () =>
       new Promise<void>((resolve) => {
