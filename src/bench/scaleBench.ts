@@ -9,7 +9,7 @@ import { storedRunResult } from '../result/storedResult.js';
 import { writeResultFile } from '../runners/resultFile.js';
 import { collectProvenance } from '../runners/provenance.js';
 import { HdrHistogram } from '../stats/hdrHistogram.js';
-import { createRng, randomNormal } from '../stats/prng.js';
+import { createRng, randomNormal } from '../stats/rng.js';
 import { summarizePipeline } from '../stats/summarize.js';
 import type { PipelineResult, ResultFile, Sample } from '../types.js';
 

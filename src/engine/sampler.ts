@@ -1,38 +1,22 @@
 // Next-token choice: greedy argmax, or temperature + nucleus (top-p) sampling driven by a seeded PRNG
 // owned by the sequence, so a request's seed alone decides its tokens (batch neighbours never draw from it).
 import { randomInt } from 'node:crypto';
+import { mix32, Rng } from '../stats/rng.js';
 import type { SamplingParams } from '../types.js';
 
-/** sfc32, a small fast generator with 128-bit state; exact 32-bit integer arithmetic in JS. */
+/** A request's own draws: the project's generator (stats/rng.ts), seeded by any integer up to 2^53. */
 export class SeededRandom {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly rng: Rng;
 
   constructor(seed: number) {
-    // Spread the seed (any integer up to 2^53) over the state, then discard the first outputs.
-    this.a = 0x9e3779b9;
-    this.b = 0x243f6a88;
-    this.c = 0xb7e15162;
-    this.d = (seed >>> 0) ^ Math.floor(seed / 4294967296);
-    for (let i = 0; i < 15; i++) this.nextU32();
-  }
-
-  nextU32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
+    // Both halves of the seed matter: fold the high 21 bits into the low 32.
+    this.rng = new Rng((seed >>> 0) ^ mix32(Math.floor(seed / 4294967296)));
   }
 
   /** Uniform in [0, 1) with 53 bits. */
   next(): number {
-    const hi = this.nextU32() >>> 5;
-    const lo = this.nextU32() >>> 6;
+    const hi = this.rng.nextU32() >>> 5;
+    const lo = this.rng.nextU32() >>> 6;
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 }

@@ -3,7 +3,7 @@
 // and short numbered lists, so that token bigrams are varied but predictable. Train and held-out text
 // come from different seeds of the same generator: same distribution, different sentences.
 
-import { Rng } from './prng.js';
+import { Rng } from '../stats/rng.js';
 import { capitalize, expand, parseTopic, type Topic } from './corpusGrammar.js';
 import { SHARED_QA, SHARED_TEMPLATES } from './corpusShared.js';
 import { TOPICS_A } from './corpusTopicsA.js';

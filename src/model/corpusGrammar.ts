@@ -4,7 +4,7 @@
 // `{Vd}`/`{Vg}` transitive verb forms, `{I}`/`{Is}`/`{Id}`/`{Ig}` intransitive ones, `{P}` agent,
 // `{Pl}` place phrase, `{U}` topic unit, and shared slots (`{Name}`, `{City}`, `{Day}`, `{Num}` ...).
 
-import type { Rng } from './prng.js';
+import type { Rng } from '../stats/rng.js';
 import { SHARED_WORDS } from './corpusShared.js';
 
 /** Words and templates of one topic, as written in the lexicon files (space/comma separated lists). */

@@ -18,7 +18,7 @@ import { bigramScores, countBigrams, type BigramTable } from './fitBigram.js';
 import { lowRankFactors } from './fitLowRank.js';
 import { DEFAULT_REFINE, refineFactors, type RefineOptions, type SoftmaxFactors } from './fitRefine.js';
 import { EmbeddingFrame, rotateFactors } from './fitEmbedding.js';
-import { deriveSeed, fillNormal } from './prng.js';
+import { deriveSeed, fillNormal } from '../stats/rng.js';
 
 /** Logit given to padded vocabulary rows beyond the tokenizer's vocabulary. */
 export const PAD_LOGIT = -30;

@@ -16,7 +16,7 @@
 // of each head column would fall below one quantization step and be rounded away systematically.
 
 import { orthonormalizeColumns } from './fitLowRank.js';
-import { Rng, fillNormal } from './prng.js';
+import { Rng, fillNormal } from '../stats/rng.js';
 
 /**
  * A unit vector over `count` of the first `n` coordinates (chosen by the seed), Gaussian-random values

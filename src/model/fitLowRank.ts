@@ -6,7 +6,7 @@
 // dot products and axpys. Hot loops index typed arrays with `!`: every index is in range by
 // construction, and the `?? 0` fallback costs a third of the time here.
 
-import { fillNormal } from './prng.js';
+import { fillNormal } from '../stats/rng.js';
 
 /** A sparse V×V matrix in CSR form. */
 export interface SparseMatrix {

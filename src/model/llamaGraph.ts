@@ -7,7 +7,7 @@
 // optimum's Llama exports. In fp16 every activation, the KV cache and the logits are float16, as in
 // `model_fp16.onnx` of transformers.js folders. It is a test fixture of the format users bring, with seeded
 // random weights: what it generates is not meant to read well.
-import { deriveSeed, fillNormal } from './prng.js';
+import { deriveSeed, fillNormal } from '../stats/rng.js';
 import { DT, GraphBuilder, type ModelProto } from './onnxBuilder.js';
 import { toFloat16Bits } from './quantMath.js';
 

@@ -1,7 +1,7 @@
 // Load profiles as pure functions: (profile, seed) -> when each request should be sent. The code that sends
 // requests (driver.ts) only follows a plan; it never decides timing itself.
 import type { LoadSpec } from '../scenarios/types.js';
-import { SeededRng, subSeed } from './rng.js';
+import { deriveSeed, Rng } from '../stats/rng.js';
 
 /** Upper bound on requests one level may schedule, whatever the duration says (memory stays bounded). */
 export const MAX_REQUESTS_PER_LEVEL = 1_000_000;
@@ -29,12 +29,12 @@ export function arrivalTimesMs(o: ArrivalOptions): number[] {
     }
     return times;
   }
-  const rng = new SeededRng(subSeed(o.seed, 'arrivals'));
+  const rng = new Rng(deriveSeed(o.seed, 'arrivals'));
   let t = 0;
   while (times.length < limit && t < o.durationMs) {
     times.push(t);
     // Gamma(k, mean/k) keeps the mean gap at 1/rate while k < 1 makes arrivals burstier (CV = 1/sqrt(k)).
-    t += o.burstiness === 1 ? rng.exponential(meanGapMs) : rng.gamma(o.burstiness, meanGapMs / o.burstiness);
+    t += o.burstiness === 1 ? rng.nextExponential(meanGapMs) : rng.nextGamma(o.burstiness, meanGapMs / o.burstiness);
   }
   return times;
 }
@@ -91,7 +91,7 @@ export function planLevels(load: LoadSpec, seed: number): PlannedLevel[] {
         level,
         plan:
           sweep.over === 'rate'
-            ? openPlan(load, sweep.arrival, level, subSeed(seed, `level-${i}`))
+            ? openPlan(load, sweep.arrival, level, deriveSeed(seed, `level-${i}`))
             : closedPlan(load, Math.round(level)),
       }));
     }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { loadHeldoutText } from '../model/corpusFiles.js';
 import type { ApiKind, LengthDist, WorkloadSpec } from '../scenarios/types.js';
 import { readDataset } from './dataset.js';
-import { SeededRng, subSeed } from './rng.js';
+import { deriveSeed, Rng } from '../stats/rng.js';
 import type { TokenCounter } from './tokenCounter.js';
 
 export interface ChatMessage {
@@ -43,22 +43,22 @@ export interface Workload {
 }
 
 /** Draws one length from a distribution (rounded, clamped to its bounds, at least 1). */
-export function drawLength(dist: LengthDist, rng: SeededRng): number {
+export function drawLength(dist: LengthDist, rng: Rng): number {
   switch (dist.dist) {
     case 'fixed':
       return dist.value;
     case 'uniform':
-      return rng.int(dist.min, dist.max);
+      return rng.nextIntBetween(dist.min, dist.max);
     case 'normal':
     case 'lognormal': {
       let x: number;
       if (dist.dist === 'normal') {
-        x = dist.mean + dist.sd * rng.normal();
+        x = dist.mean + dist.sd * rng.nextNormal();
       } else {
         // Parameters of the underlying normal so that the drawn values have the requested mean and sd.
         const sigma2 = Math.log(1 + (dist.sd * dist.sd) / (dist.mean * dist.mean));
         const mu = Math.log(dist.mean) - sigma2 / 2;
-        x = Math.exp(mu + Math.sqrt(sigma2) * rng.normal());
+        x = Math.exp(mu + Math.sqrt(sigma2) * rng.nextNormal());
       }
       const hi = dist.max ?? Number.MAX_SAFE_INTEGER;
       return Math.max(1, Math.min(hi, Math.max(dist.min, Math.round(x))));
@@ -80,8 +80,8 @@ function wordsFrom(start: number, count: number): string {
 }
 
 /** Consecutive corpus words from a seeded offset, cut to `tokens` model tokens when a tokenizer is known. */
-function syntheticPrompt(tokens: number, rng: SeededRng, tok: TokenCounter | null): { text: string; count: number | null } {
-  return promptAt(rng.int(0, words().length - 1), tokens, tok);
+function syntheticPrompt(tokens: number, rng: Rng, tok: TokenCounter | null): { text: string; count: number | null } {
+  return promptAt(rng.nextIntBetween(0, words().length - 1), tokens, tok);
 }
 
 function promptAt(start: number, tokens: number, tok: TokenCounter | null): { text: string; count: number | null } {
@@ -122,8 +122,8 @@ function withPrefix(req: WorkloadRequest, k: number, tok: TokenCounter | null): 
 
 /** Builds the workload from its spec and the scenario seed. */
 export function buildWorkload(spec: WorkloadSpec, seed: number, tok: TokenCounter | null): Workload {
-  const lengthRng = new SeededRng(subSeed(seed, 'lengths'));
-  const promptRng = new SeededRng(subSeed(seed, 'prompts'));
+  const lengthRng = new Rng(deriveSeed(seed, 'lengths'));
+  const promptRng = new Rng(deriveSeed(seed, 'prompts'));
   const requests: WorkloadRequest[] = [];
   const seen = new Set<string>();
   // Prompts are drawn without replacement: a text already used is drawn again, then made unique by a prefix.

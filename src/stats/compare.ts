@@ -5,7 +5,7 @@ import { isAnswered } from './answered.js';
 import type { PipelineResult, ResultFile, Sample } from '../types.js';
 import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
 import { METRICS, type MetricDef, type MetricUnit } from './metrics.js';
-import { createRng } from './prng.js';
+import { createRng } from './rng.js';
 import {
   columnStatsFromTotals,
   drawStratifiedWeights,

@@ -5,7 +5,7 @@
 import type { Sample } from '../types.js';
 import { isAnswered } from './answered.js';
 import { minSamplesFor } from './distribution.js';
-import { createRng } from './prng.js';
+import { createRng } from './rng.js';
 
 /** Values of one metric, ascending, each tagged with the index of the request it came from. */
 export interface SortedColumn {

@@ -7,9 +7,12 @@ describe('SeededRandom', () => {
     const a = new SeededRandom(42);
     const b = new SeededRandom(42);
     const c = new SeededRandom(43);
-    const xs = Array.from({ length: 5 }, () => a.nextU32());
-    expect(Array.from({ length: 5 }, () => b.nextU32())).toEqual(xs);
-    expect(Array.from({ length: 5 }, () => c.nextU32())).not.toEqual(xs);
+    // Seeds that differ only above bit 32 still give different streams.
+    const d = new SeededRandom(42 + 2 ** 40);
+    const xs = Array.from({ length: 5 }, () => a.next());
+    expect(Array.from({ length: 5 }, () => b.next())).toEqual(xs);
+    expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(xs);
+    expect(Array.from({ length: 5 }, () => d.next())).not.toEqual(xs);
   });
 
   it('gives uniform floats in [0, 1)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, deriveSeed, fillNormal, mix32, normalQuantile } from '../../src/model/prng.js';
+import { Rng, deriveSeed, fillNormal, mix32, normalQuantile } from '../../src/stats/rng.js';
 
 describe('prng', () => {
   it('xoshiro128** gives the reference sequence for a seed (checked against an independent implementation)', () => {

@@ -63,9 +63,9 @@ describe('llmbench gate', () => {
     expect(out).toContain('24 regression checks within the limit or not judged');
     const md = readFileSync(summary, 'utf8');
     expect(md.startsWith('# earlier step\n### llmbench gate: PASS: 28 checks passed')).toBe(true);
-    expect(md).toContain('| ✅ pass | `speedup(outputTokensPerSecond) >= 1.5` | 1.82x |');
+    expect(md).toContain('| ✅ pass | `speedup(outputTokensPerSecond) >= 1.5` | 1.88x |');
     expect(md).toContain('#### int8 vs baseline');
-    expect(md).toContain('| E2E latency p50 | 463 ms | 278 ms |');
+    expect(md).toContain('| E2E latency p50 | 457 ms | 288 ms |');
   });
 
   it('rejects --max-regression without --baseline and bad percentages', async () => {

@@ -21,7 +21,7 @@ describe('edge cases', () => {
     expect(r.comparisons).toEqual([]);
     expect(r.terminal).toContain('Only one pipeline: nothing to compare.');
     expect(r.terminal).toMatch(/│ requests ok\/total +│ 150\/150 +│/);
-    expect(r.terminal).toMatch(/│ TTFT p50 \/ p95 +│ 123 ms \/ 200 ms +│/);
+    expect(r.terminal).toMatch(/│ TTFT p50 \/ p95 +│ 120 ms \/ 216 ms +│/);
     expect(r.markdown).toContain('## All pipelines');
     expect(r.markdown).not.toContain('## Summary');
     const v = evaluateGates(one, ['speedup(outputTokensPerSecond) >= 1.5'], { includeScenarioGates: false });
@@ -38,8 +38,8 @@ describe('edge cases', () => {
     const r = await renderRunReport({ ...study, pipelines: [study.pipelines[0]!, noSamples] });
     const t = r.terminal;
     expect(t).toContain('int8: no per-request samples stored, so no confidence intervals or significance tests.');
-    expect(t).toMatch(/E2E latency p50 +│ 463 ms +│ 278 ms +│ -39\.8% ↓ better │ n\/a \(no per-request samples\) │ n\/a/);
-    expect(t).toMatch(/E2E latency p95 +│ 698 ms +│ autocannon reports p97\.5 \(400 ms\), not p95 │ n\/a/);
+    expect(t).toMatch(/E2E latency p50 +│ 457 ms +│ 288 ms +│ -37\.0% ↓ better │ n\/a \(no per-request samples\) │ n\/a/);
+    expect(t).toMatch(/E2E latency p95 +│ 733 ms +│ autocannon reports p97\.5 \(400 ms\), not p95 │ n\/a/);
     expect(t).not.toContain('Mann-Whitney');
     expect(r.files['latency-cdf.svg']).toBeDefined();
     expect(`${t}${r.markdown}`).not.toMatch(/NaN|undefined/);

@@ -28,7 +28,7 @@ describe('workload notes and warnings', () => {
     expect(workloadNotes(r)).toEqual([
       'baseline: output tokens per request 38.3 delivered of 40 requested (95.8%); 12 requests stopped before max_tokens.',
       "baseline: prompt tokens per request 35 as the server counted them (usage) vs 5 in the workload's tokenizer (a chat template or another tokenizer adds the difference).",
-      'baseline: time to first answer token p50 400 ms vs TTFT p50 123 ms: reasoning or tool-call tokens came first.',
+      'baseline: time to first answer token p50 400 ms vs TTFT p50 120 ms: reasoning or tool-call tokens came first.',
     ]);
     expect(renderTerminal(r, [])).toContain('Workload as delivered:\n  - baseline: output tokens per request 38.3');
     // An older result without these fields has no notes.

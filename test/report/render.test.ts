@@ -42,9 +42,9 @@ describe('terminal report', () => {
 
   it('renders each row as metric | baseline | variant | change | CI | significant', () => {
     const first = report.terminal.slice(0, report.terminal.indexOf('int8-2rep vs baseline'));
-    expect(cells(lineWith(first, 'E2E latency p50'))).toEqual(['E2E latency p50', '463 ms', '278 ms', '-39.8% ↓ better', '[-44.5%, -33.2%]', 'yes']);
-    expect(cells(lineWith(first, 'E2E latency p99'))).toEqual(['E2E latency p99', 'too few samples', '448 ms', 'n/a', '—', '—']);
-    expect(cells(lineWith(first, 'Output tokens/s'))).toEqual(['Output tokens/s', '318 tok/s', '580 tok/s', '+82.4% ↑ better', '[+77.3%, +87.6%]', 'yes']);
+    expect(cells(lineWith(first, 'E2E latency p50'))).toEqual(['E2E latency p50', '457 ms', '288 ms', '-37.0% ↓ better', '[-45.1%, -30.6%]', 'yes']);
+    expect(cells(lineWith(first, 'E2E latency p99'))).toEqual(['E2E latency p99', 'too few samples', '440 ms', 'n/a', '—', '—']);
+    expect(cells(lineWith(first, 'Output tokens/s'))).toEqual(['Output tokens/s', '314 tok/s', '588 tok/s', '+87.6% ↑ better', '[+82.7%, +92.6%]', 'yes']);
     expect(cells(lineWith(first, 'GPU memory peak'))).toEqual(['GPU memory peak (per process)', 'n/a (no GPU)', 'n/a (no GPU)', 'n/a', '—', '—']);
     expect(cells(lineWith(first, 'Peak RSS'))).toEqual(['Peak RSS (server processes)', '1.22 GiB', '448.2 MiB', '-64.1% ↓ better', 'n/a (1 measurement)', 'n/a']);
     expect(cells(lineWith(first, 'Δ perplexity'))).toEqual(['Δ perplexity vs reference', '(reference)', '+0.91%', '—', '—', '—']);
@@ -71,8 +71,8 @@ describe('markdown report', () => {
     expect(refs.sort()).toEqual(Object.keys(report.files).sort());
     expect(refs.sort()).toEqual(['latency-cdf.svg', 'replicas.svg', 'tpot.svg', 'ttft.svg']);
     for (const svg of Object.values(report.files)) expect(svg.startsWith('<svg')).toBe(true);
-    expect(md).toContain('| E2E latency p50 | 463 ms | 278 ms | -39.8% ↓ better | [-44.5%, -33.2%] | yes |');
-    expect(md).toContain('| replica-0 | 119 | 49.6% | 2 | 269 ms | 382 ms |');
+    expect(md).toContain('| E2E latency p50 | 457 ms | 288 ms | -37.0% ↓ better | [-45.1%, -30.6%] | yes |');
+    expect(md).toContain('| replica-0 | 113 | 47.1% | 2 | 287 ms | 397 ms |');
     expect(md).toContain('| int8-2rep | 4.00 s | kill | killed replica-1 (restart after 1500 ms) |');
     expect(md).toContain('- **TTFT**: ');
     expect(md).toContain('| Source | &lt;builtin&gt;/fixture-study.yaml |');
@@ -129,7 +129,7 @@ describe('llmbench report', () => {
     expect(smaller.some((e) => e.name.includes('GPU'))).toBe(false);
     expect(bigger.find((e) => e.name === 'int8 - output tokens/s')?.unit).toBe('tok/s');
     const speedup = bigger.find((e) => e.name === 'int8 vs baseline - output tokens/s improvement');
-    expect(speedup?.value).toBeCloseTo(1.824, 3);
+    expect(speedup?.value).toBeCloseTo(1.876, 3);
     expect(speedup?.range).toMatch(/^1\.\d\dx to 1\.\d\dx \(95% CI\)$/);
     expect(bigger.find((e) => e.name === 'int8 vs baseline - E2E p50 improvement')?.value).toBeCloseTo(p50 / study.pipelines[1]!.summary.e2eMs.p50!, 3);
   });

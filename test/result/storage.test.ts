@@ -11,7 +11,7 @@ import { compactSample, decodeRow, encodeRow } from '../../src/result/requestRow
 import { storedBaseline } from '../../src/result/storedResult.js';
 import { distribution } from '../../src/stats/distribution.js';
 import { bucketOf, bucketRange, HdrHistogram, histogramDistribution } from '../../src/stats/hdrHistogram.js';
-import { createRng } from '../../src/stats/prng.js';
+import { createRng } from '../../src/stats/rng.js';
 import type { Sample } from '../../src/types.js';
 import { STUDY_FIXTURE } from '../fixtures/paths.js';
 

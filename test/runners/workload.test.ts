@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveModelDir } from '../../src/model/resolve.js';
-import { SeededRng, subSeed } from '../../src/runners/rng.js';
+import { deriveSeed, Rng } from '../../src/stats/rng.js';
 import { loadTokenCounter, type TokenCounter } from '../../src/runners/tokenCounter.js';
 import { buildWorkload, drawLength, requestBody } from '../../src/runners/workload.js';
 import type { WorkloadSpec } from '../../src/scenarios/types.js';
@@ -48,7 +48,7 @@ describe('workload', () => {
   });
 
   it('length distributions: fixed, uniform bounds, lognormal mean and sd', () => {
-    const rng = new SeededRng(1);
+    const rng = new Rng(1);
     expect(drawLength({ dist: 'fixed', value: 9 }, rng)).toBe(9);
     const u = Array.from({ length: 2000 }, () => drawLength({ dist: 'uniform', min: 3, max: 5 }, rng));
     expect(new Set(u)).toEqual(new Set([3, 4, 5]));
@@ -106,7 +106,7 @@ describe('workload', () => {
     const spec: WorkloadSpec = { ...synthetic, distinctRequests: 40, promptTokens: { dist: 'uniform', min: 5, max: 200 } };
     const w = buildWorkload(spec, 3, fromFile);
     // The lengths the workload drew: prompt then output length per request, from the seed's length stream.
-    const rng = new SeededRng(subSeed(3, 'lengths'));
+    const rng = new Rng(deriveSeed(3, 'lengths'));
     const drawn = w.requests.map(() => {
       const p = drawLength(spec.kind === 'synthetic' ? spec.promptTokens : { dist: 'fixed', value: 1 }, rng);
       drawLength(spec.outputTokens, rng);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { comparePipelines } from '../../src/stats/compare.js';
-import { createRng, randomNormal } from '../../src/stats/prng.js';
+import { createRng, randomNormal } from '../../src/stats/rng.js';
 import { generateStudyResult, pipelineFromLatencies, simulatedPipeline } from '../fixtures/generateResult.js';
 
 const lognormalSample = (seed: number, n: number, median: number): number[] => {

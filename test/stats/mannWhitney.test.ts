@@ -1,6 +1,6 @@
 import { wilcoxonRankSum } from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/stats/prng.js';
+import { createRng } from '../../src/stats/rng.js';
 import { mannWhitneyU } from '../../src/stats/mannWhitney.js';
 import { erfc, normalSurvival, twoSidedP } from '../../src/stats/normal.js';
 

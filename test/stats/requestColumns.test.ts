@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { distribution, minSamplesFor, percentileSorted } from '../../src/stats/distribution.js';
-import { createRng, randomInt } from '../../src/stats/prng.js';
+import { createRng, randomInt } from '../../src/stats/rng.js';
 import { drawStratifiedWeights, drawWeights, requestColumns, resampleTotals, weightedColumnStats } from '../../src/stats/requestColumns.js';
 import { pipelineFromLatencies } from '../fixtures/generateResult.js';
 

@@ -1,5 +1,6 @@
 // Balancing policies: given the upstreams a request may go to, pick one. Pure apart from their own cursor / seed.
 import { UsageError } from '../../errors.js';
+import { Rng } from '../../stats/rng.js';
 import { BALANCER_POLICIES, type BalancerPolicy } from '../../types.js';
 import type { UpstreamState } from './upstreamPool.js';
 
@@ -40,16 +41,10 @@ function leastConnections(): Policy {
   };
 }
 
-/** Seeded 32-bit generator (mulberry32); reproducible choices for a given seed. */
+/** Uniform draws from the project's seeded generator: reproducible choices for a given seed. */
 function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.nextFloat();
 }
 
 function powerOfTwoChoices(seed: number): Policy {

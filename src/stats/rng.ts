@@ -1,6 +1,7 @@
-// Seeded pseudo-random numbers for generated models and corpora. Everything llmbench generates must be
-// reproducible from a seed, so nothing here touches Math.random, and these streams are the same on every
-// machine. The generator is xoshiro128** (32-bit state words, so every step is exact integer arithmetic
+// The one seeded pseudo-random generator of llmbench: generated models and corpora, workloads and arrival
+// schedules, bootstrap resampling, sampling and balancing choices. Everything must be reproducible from a seed,
+// so nothing here touches Math.random, and these streams are the same on every machine. Independent named
+// streams come from `deriveSeed(seed, "arrivals")`. The generator is xoshiro128** (32-bit state words, so every step is exact integer arithmetic
 // in JS); seeds are expanded with a 32-bit mixing hash so that nearby seeds give unrelated streams.
 
 /** A well-mixed 32-bit hash of `x` (golden-ratio step + murmur3 finalizer), to expand seeds and derive sub-streams. */
@@ -77,6 +78,41 @@ export class Rng {
     const theta = 2 * Math.PI * u2;
     this.spareNormal = r * Math.sin(theta);
     return r * Math.cos(theta);
+  }
+
+  /** Uniform integer in [min, max] (inclusive). */
+  nextIntBetween(min: number, max: number): number {
+    return min + this.nextInt(max - min + 1);
+  }
+
+  /** Exponential with the given mean. */
+  nextExponential(mean: number): number {
+    let u = 0;
+    while (u === 0) u = this.nextFloat();
+    return -Math.log(u) * mean;
+  }
+
+  /** Gamma(shape, scale) by Marsaglia-Tsang; shape < 1 via the boost u^(1/shape). */
+  nextGamma(shape: number, scale: number): number {
+    if (shape < 1) {
+      let u = 0;
+      while (u === 0) u = this.nextFloat();
+      return this.nextGamma(shape + 1, scale) * Math.pow(u, 1 / shape);
+    }
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.nextNormal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = this.nextFloat();
+      if (u < 1 - 0.0331 * x * x * x * x) return d * v * scale;
+      if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v * scale;
+    }
   }
 
   /** A uniformly chosen element of a non-empty array. */
@@ -158,4 +194,26 @@ export function fillNormal(out: Float32Array | Float64Array, std: number, seed: 
     const lo = table[k]!;
     out[i] = std * (lo + frac * (table[k + 1]! - lo));
   }
+}
+
+/** A source of uniform floats in [0, 1), for code that only needs draws (bootstrap resampling). */
+export type Uniform = () => number;
+
+/** Uniform draws from the generator seeded with `seed`. */
+export function createRng(seed: number): Uniform {
+  const rng = new Rng(seed);
+  return () => rng.nextFloat();
+}
+
+/** Uniform integer in [0, n). */
+export function randomInt(u: Uniform, n: number): number {
+  return Math.floor(u() * n);
+}
+
+/** Standard normal deviate (Box-Muller; one of the pair is discarded so a Uniform stays the only state). */
+export function randomNormal(u: Uniform): number {
+  let a = u();
+  while (a <= 0) a = u();
+  const b = u();
+  return Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * b);
 }
