@@ -54,6 +54,13 @@ export function readGenaiConfig(dir: string): Omit<ModelInfo, 'hasPositionIds' |
       }
     }
   }
+  // Static-shape exports for NPUs (a fixed window fed chunk by chunk) and multi-session pipelines need a driver
+  // of their own: refuse them by field rather than run them wrong.
+  for (const field of ['sliding_window', 'pipeline']) {
+    if (decoder[field] !== undefined) {
+      throw new ModelError(`${path}: model.decoder.${field} is not supported (static-shape or multi-session exports)`, 'Export a single dynamic-shape decoder (the model builder\'s cpu, cuda or webgpu targets).');
+    }
+  }
   const modelType = typeof model.type === 'string' ? model.type : '';
   const architecture = checkArchitecture(modelType, path, 'model.type');
   const filename = typeof decoder.filename === 'string' && decoder.filename ? decoder.filename : 'model.onnx';

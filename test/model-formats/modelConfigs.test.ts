@@ -101,6 +101,7 @@ describe('genai_config.json folders', () => {
     ['badheads', { num_attention_heads: 0 }, {}, /model\.decoder\.num_attention_heads must be a positive integer, got 0/],
     ['whisper', {}, { type: 'whisper' }, /model\.type "whisper" is not supported/],
     ['noctx', {}, { context_length: null }, /model\.context_length must be a positive integer, got null/],
+    ['npu', { sliding_window: { window_size: 64, pad_value: 0, alignment: 'left' } }, {}, /model\.decoder\.sliding_window is not supported/],
   ])('%s is refused with the field named', (name, decoder, model, message) => {
     const err = caught(() => readModelFolder(genaiFolder(name, decoder, model)));
     expect(err).toBeInstanceOf(ModelError);
