@@ -48,7 +48,9 @@ export function readModelFolder(dirIn: string): Omit<ModelInfo, 'hasPositionIds'
     throw new ModelError(`model folder not found: ${dir}`, 'Pass a folder with config.json and onnx/model.onnx, or a preset name (tiny, small, gpt2).');
   }
   const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath) && existsSync(join(dir, 'genai_config.json'))) return readGenaiFolder(dir);
+  // Model-builder releases often carry the Hugging Face config.json too, but genai_config.json names the ONNX
+  // file (e.g. phi3-mini-4k-instruct-cpu-int4-rtn-block-32-acc-level-4.onnx) and describes the graph as built.
+  if (existsSync(join(dir, 'genai_config.json'))) return readGenaiFolder(dir);
   if (!existsSync(cfgPath)) {
     throw new ModelError(`${dir}: missing config.json (and no genai_config.json)`, 'A model folder needs config.json (Hugging Face / optimum layout) or genai_config.json (onnxruntime-genai model builder).');
   }

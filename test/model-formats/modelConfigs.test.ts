@@ -108,6 +108,16 @@ describe('genai_config.json folders', () => {
     expect((err as Error).message).toMatch(message);
   });
 
+  it('with config.json next to it (as in Phi-3 ONNX releases), genai_config.json names the file and the shape', () => {
+    const dir = genaiFolder('both', { filename: 'phi3-mini-4k-instruct-cpu-int4-rtn-block-32-acc-level-4.onnx' });
+    writeFileSync(join(dir, 'phi3-mini-4k-instruct-cpu-int4-rtn-block-32-acc-level-4.onnx'), '');
+    // A config.json the optimum path would refuse (sliding window shorter than the context): GQA applies it per row.
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...base, model_type: 'phi3', sliding_window: 2047, num_hidden_layers: 32 }));
+    const info = readModelFolder(dir);
+    expect(info.onnxPath).toBe(join(dir, 'phi3-mini-4k-instruct-cpu-int4-rtn-block-32-acc-level-4.onnx'));
+    expect(info.numLayers).toBe(24);
+  });
+
   it('a folder with neither config says both names', () => {
     const dir = join(root, 'empty');
     mkdirSync(dir, { recursive: true });
