@@ -31,15 +31,18 @@ export function registerModel(program: Command): void {
     .option('--style <style>', 'optimum (config.json, onnx/model.onnx, plain ops) or model-builder (genai_config.json, model.onnx + model.onnx.data, contrib ops)', 'optimum')
     .option('--dtype <dtype>', 'fp32 or fp16', 'fp32')
     .option('--seed <n>', 'weight seed', '1')
+    .option('--rotary <placement>', 'model-builder only: in-attention (GroupQueryAttention do_rotary, no position_ids) or separate (RotaryEmbedding nodes fed position_ids)', 'in-attention')
     .requiredOption('--out <dir>', 'output folder')
-    .action(async (opts: { style: string; dtype: string; seed: string; out: string }) => {
+    .action(async (opts: { style: string; dtype: string; seed: string; rotary: string; out: string }) => {
       const styles = { optimum: writeLlamaFixture, 'model-builder': writeModelBuilderFixture };
       const write = styles[opts.style as keyof typeof styles];
       if (!write) throw new UsageError(`--style: unknown style "${opts.style}"`, `Choose one of: ${Object.keys(styles).join(', ')}.`);
       const dtypes = { fp32: 'float32', fp16: 'float16' } as const;
       const dtype = dtypes[opts.dtype as keyof typeof dtypes];
       if (!dtype) throw new UsageError(`--dtype: unknown dtype "${opts.dtype}"`, 'Choose fp32 or fp16.');
-      const r = await write({ outDir: opts.out, dtype, seed: parseIntOption('--seed', opts.seed, 0) });
+      if (opts.rotary !== 'in-attention' && opts.rotary !== 'separate') throw new UsageError(`--rotary: unknown placement "${opts.rotary}"`, 'Choose in-attention or separate.');
+      if (opts.rotary === 'separate' && opts.style !== 'model-builder') throw new UsageError('--rotary separate applies to --style model-builder only');
+      const r = await write({ outDir: opts.out, dtype, seed: parseIntOption('--seed', opts.seed, 0), rotary: opts.rotary });
       process.stdout.write(`wrote the ${opts.style} llama fixture (${opts.dtype}) to ${r.dir} (${r.onnxFile})\n`);
     });
 }

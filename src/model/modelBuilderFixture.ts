@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { corpusTokenizer } from './corpusTokenizer.js';
 import { llamaTinyConfig } from './llamaFixture.js';
 import { llamaWeights, type LlamaConfig } from './llamaGraph.js';
-import { buildModelBuilderLlama } from './modelBuilderGraph.js';
+import { buildModelBuilderLlama, type RotaryPlacement } from './modelBuilderGraph.js';
 import { encodeModel } from './onnxBuilder.js';
 import { externalizeData } from './onnxTensorData.js';
 import { buildTokenizerConfig, buildTokenizerJson } from './tokenizerJson.js';
@@ -17,10 +17,12 @@ export interface ModelBuilderFixtureOptions {
   outDir: string;
   dtype: 'float32' | 'float16';
   seed?: number;
+  /** Rotary inside GroupQueryAttention (default, no position_ids) or as RotaryEmbedding nodes fed position_ids. */
+  rotary?: RotaryPlacement;
 }
 
 /** genai_config.json as the model builder writes it (fields onnxruntime-genai reads for a decoder-only model). */
-export function genaiConfig(c: LlamaConfig, filename: string): Record<string, unknown> {
+export function genaiConfig(c: LlamaConfig, filename: string, withPositionIds = false): Record<string, unknown> {
   return {
     model: {
       bos_token_id: c.bosTokenId,
@@ -30,7 +32,13 @@ export function genaiConfig(c: LlamaConfig, filename: string): Record<string, un
         filename,
         head_size: c.headDim,
         hidden_size: c.hiddenSize,
-        inputs: { input_ids: 'input_ids', attention_mask: 'attention_mask', past_key_names: 'past_key_values.%d.key', past_value_names: 'past_key_values.%d.value' },
+        inputs: {
+          input_ids: 'input_ids',
+          attention_mask: 'attention_mask',
+          ...(withPositionIds ? { position_ids: 'position_ids' } : {}),
+          past_key_names: 'past_key_values.%d.key',
+          past_value_names: 'past_key_values.%d.value',
+        },
         outputs: { logits: 'logits', present_key_names: 'present.%d.key', present_value_names: 'present.%d.value' },
         num_attention_heads: c.numHeads,
         num_hidden_layers: c.numLayers,
@@ -65,11 +73,12 @@ export async function writeModelBuilderFixture(opts: ModelBuilderFixtureOptions)
   const dir = resolve(opts.outDir);
   const tok = corpusTokenizer(512);
   const config = llamaTinyConfig(tok.model.vocabSize, tok.model.endOfTextId);
-  const model = buildModelBuilderLlama(config, llamaWeights(config, opts.seed ?? 1), opts.dtype);
+  const rotary = opts.rotary ?? 'in-attention';
+  const model = buildModelBuilderLlama(config, llamaWeights(config, opts.seed ?? 1), opts.dtype, rotary);
   await mkdir(dir, { recursive: true });
   externalizeData(model.graph?.initializer ?? [], join(dir, 'model.onnx.data'), 'model.onnx.data');
   const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
-  await writeFile(join(dir, 'genai_config.json'), json(genaiConfig(config, 'model.onnx')));
+  await writeFile(join(dir, 'genai_config.json'), json(genaiConfig(config, 'model.onnx', rotary === 'separate')));
   await writeFile(join(dir, 'tokenizer.json'), json(buildTokenizerJson(tok.model)));
   await writeFile(join(dir, 'tokenizer_config.json'), json(buildTokenizerConfig(tok.model, config.maxPositions)));
   await writeFile(join(dir, 'model.onnx'), encodeModel(model));

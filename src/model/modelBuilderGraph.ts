@@ -13,8 +13,15 @@ import { toFloat16Bits } from './quantMath.js';
 
 const MS_DOMAIN = 'com.microsoft';
 
+/**
+ * Where the rotary embedding runs. `in-attention`: inside GroupQueryAttention (do_rotary=1), no position_ids
+ * input (the builder's cpu/cuda/webgpu targets). `separate`: RotaryEmbedding nodes on separate Q and K
+ * projections, driven by a position_ids input, and GQA with do_rotary=0 (the builder's DirectML target).
+ */
+export type RotaryPlacement = 'in-attention' | 'separate';
+
 /** Builds the model-builder-style graph in float32 or float16. */
-export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16'): ModelProto {
+export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16', rotary: RotaryPlacement = 'in-attention'): ModelProto {
   const D = c.hiddenSize;
   const H = c.numHeads;
   const Hkv = c.numKvHeads;
@@ -33,6 +40,7 @@ export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: '
 
   g.input('input_ids', DT.INT64, ['batch_size', 'sequence_length']);
   g.input('attention_mask', DT.INT64, ['batch_size', 'total_sequence_length']);
+  if (rotary === 'separate') g.input('position_ids', DT.INT64, ['batch_size', 'sequence_length']);
   for (let i = 0; i < c.numLayers; i++) {
     g.input(`past_key_values.${i}.key`, FT, ['batch_size', Hkv, 'past_sequence_length', Dh]);
     g.input(`past_key_values.${i}.value`, FT, ['batch_size', Hkv, 'past_sequence_length', Dh]);
@@ -78,13 +86,24 @@ export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: '
     if (!L) throw new Error(`missing weights for layer ${i}`);
     const p = `model.layers.${i}`;
     const h = skipNorm(`/model/layers.${i}/input_layernorm`, f(`${p}.input_layernorm.weight`, [D], L.inputNorm));
-    const qkvW = packColumns(D, [L.q, L.k, L.v], [H * Dh, Hkv * Dh, Hkv * Dh]);
-    const qkv = g.op('MatMul', [h, f(`${p}.attn.qkv_proj.MatMul.weight`, [D, (H + 2 * Hkv) * Dh], qkvW)], {}, `/model/layers.${i}/attn/qkv_proj/MatMul/output_0`);
+    let attnInputs: string[];
+    if (rotary === 'in-attention') {
+      const qkvW = packColumns(D, [L.q, L.k, L.v], [H * Dh, Hkv * Dh, Hkv * Dh]);
+      const qkv = g.op('MatMul', [h, f(`${p}.attn.qkv_proj.MatMul.weight`, [D, (H + 2 * Hkv) * Dh], qkvW)], {}, `/model/layers.${i}/attn/qkv_proj/MatMul/output_0`);
+      attnInputs = [qkv, '', '', `past_key_values.${i}.key`, `past_key_values.${i}.value`, seqlensK, totalLen, cosCache, sinCache];
+    } else {
+      const proj = (name: string, out: number, data: Float32Array): string => g.op('MatMul', [h, f(`${p}.attn.${name}.MatMul.weight`, [D, out], data)], {}, `/model/layers.${i}/attn/${name}/MatMul/output_0`);
+      const rope = (x: string, heads: number, name: string): string =>
+        g.op('RotaryEmbedding', [x, 'position_ids', cosCache, sinCache], { interleaved: 0, num_heads: heads }, `/model/layers.${i}/attn/${name}/RotaryEmbedding/output_0`, MS_DOMAIN);
+      const q = rope(proj('q_proj', H * Dh, L.q), H, 'q_rotary');
+      const k = rope(proj('k_proj', Hkv * Dh, L.k), Hkv, 'k_rotary');
+      attnInputs = [q, k, proj('v_proj', Hkv * Dh, L.v), `past_key_values.${i}.key`, `past_key_values.${i}.value`, seqlensK, totalLen];
+    }
     const [attn] = g.opMulti(
       'GroupQueryAttention',
-      [qkv, '', '', `past_key_values.${i}.key`, `past_key_values.${i}.value`, seqlensK, totalLen, cosCache, sinCache],
+      attnInputs,
       [`/model/layers.${i}/attn/GroupQueryAttention/output_0`, `present.${i}.key`, `present.${i}.value`],
-      { num_heads: H, kv_num_heads: Hkv, do_rotary: 1, rotary_interleaved: 0, local_window_size: -1, scale: { float: 1 / Math.sqrt(Dh) } },
+      { num_heads: H, kv_num_heads: Hkv, do_rotary: rotary === 'in-attention' ? 1 : 0, rotary_interleaved: 0, local_window_size: -1, scale: { float: 1 / Math.sqrt(Dh) } },
       MS_DOMAIN,
     );
     pending = g.op('MatMul', [attn as string, f(`${p}.attn.o_proj.MatMul.weight`, [H * Dh, D], L.o)], {}, `/model/layers.${i}/attn/o_proj/MatMul/output_0`);

@@ -98,6 +98,32 @@ describe('model-builder-style Llama fixture', () => {
     }
   });
 
+  it('with RotaryEmbedding nodes fed position_ids (GQA do_rotary=0, the DirectML layout) it decodes the same tokens', async () => {
+    const dir = (await writeModelBuilderFixture({ outDir: join(root, 'mb-rope'), dtype: 'float32', rotary: 'separate' })).dir;
+    const ops = new Set((decodeModel(readFileSync(join(dir, 'model.onnx'))).graph?.node ?? []).map((n) => n.opType));
+    expect(ops.has('RotaryEmbedding')).toBe(true);
+    const s = await openDecoderSession(dir, { threads: 1 });
+    const opt = await openDecoderSession(opt32, { threads: 1 });
+    try {
+      expect([s.kvMode, s.info.hasPositionIds, s.info.groupQueryAttention]).toEqual(['slots', true, true]);
+      const prompts = [PROMPT, [9, 8, 7]];
+      const dec = createDecoder(s, 2, 64);
+      const V = s.info.vocabSize;
+      let next = [];
+      for (let r = 0; r < 2; r++) next.push(argmax(await dec.extend(r, prompts[r] as number[]), 0, V));
+      const got: number[][] = next.map((t) => [t]);
+      for (let step = 1; step < 6; step++) {
+        const logits = await dec.decode(next);
+        next = next.map((_, r) => argmax(logits, r * V, V));
+        next.forEach((t, r) => got[r]?.push(t));
+      }
+      for (let r = 0; r < 2; r++) expect(got[r]).toEqual((await generate(opt, prompts[r] as number[], { maxTokens: 6, stopTokenIds: [] })).tokenIds);
+    } finally {
+      await s.runner.dispose();
+      await opt.runner.dispose();
+    }
+  });
+
   it('rows of different lengths decoded in one batch equal each row decoded alone (per-row GQA lengths over the slot cache)', async () => {
     const s = await openDecoderSession(mb32, { threads: 1 });
     const opt = await openDecoderSession(opt32, { threads: 1 });
