@@ -16,7 +16,8 @@ import { type DecoderRunner, OrtRunner } from './runner.js';
 
 /**
  * How the KV cache lives between steps. `slots`: the engine owns the cache in preallocated arrays and ORT
- * returns only each step's new keys/values (needs position_ids, so gaps in the cache are harmless).
+ * returns only each step's new keys/values (needs position_ids, so gaps in the cache are harmless, or
+ * GroupQueryAttention, which takes each row's length from the mask and ignores the slots past it).
  * `dense`: ORT's `present` tensors are fetched and fed back, one sequence per run.
  */
 export type KvMode = 'slots' | 'dense';
