@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { createModel } from '../model/create.js';
+import { writeLlamaFixture } from '../model/llamaFixture.js';
+import { writeModelBuilderFixture } from '../model/modelBuilderFixture.js';
 import { PRESETS, isPresetName } from '../model/presets.js';
 import { PRESET_NAMES } from '../types.js';
 import { parseIntOption } from './options.js';
@@ -22,5 +24,25 @@ export function registerModel(program: Command): void {
         `created ${opts.preset} (seed ${seed}) in ${r.dir}: ${(r.parameters / 1e6).toFixed(2)}M parameters, ` +
           `model.onnx ${(r.onnxBytes / 1e6).toFixed(1)} MB, ${(r.elapsedMs / 1000).toFixed(2)} s\n`,
       );
+    });
+  model
+    .command('fixture')
+    .description('Write the small Llama test model (grouped KV heads, seeded random weights) in the layout of an optimum export or an onnxruntime-genai model-builder folder')
+    .option('--style <style>', 'optimum (config.json, onnx/model.onnx, plain ops) or model-builder (genai_config.json, model.onnx + model.onnx.data, contrib ops)', 'optimum')
+    .option('--dtype <dtype>', 'fp32 or fp16', 'fp32')
+    .option('--seed <n>', 'weight seed', '1')
+    .option('--rotary <placement>', 'model-builder only: in-attention (GroupQueryAttention do_rotary, no position_ids) or separate (RotaryEmbedding nodes fed position_ids)', 'in-attention')
+    .requiredOption('--out <dir>', 'output folder')
+    .action(async (opts: { style: string; dtype: string; seed: string; rotary: string; out: string }) => {
+      const styles = { optimum: writeLlamaFixture, 'model-builder': writeModelBuilderFixture };
+      const write = styles[opts.style as keyof typeof styles];
+      if (!write) throw new UsageError(`--style: unknown style "${opts.style}"`, `Choose one of: ${Object.keys(styles).join(', ')}.`);
+      const dtypes = { fp32: 'float32', fp16: 'float16' } as const;
+      const dtype = dtypes[opts.dtype as keyof typeof dtypes];
+      if (!dtype) throw new UsageError(`--dtype: unknown dtype "${opts.dtype}"`, 'Choose fp32 or fp16.');
+      if (opts.rotary !== 'in-attention' && opts.rotary !== 'separate') throw new UsageError(`--rotary: unknown placement "${opts.rotary}"`, 'Choose in-attention or separate.');
+      if (opts.rotary === 'separate' && opts.style !== 'model-builder') throw new UsageError('--rotary separate applies to --style model-builder only');
+      const r = await write({ outDir: opts.out, dtype, seed: parseIntOption('--seed', opts.seed, 0), rotary: opts.rotary });
+      process.stdout.write(`wrote the ${opts.style} llama fixture (${opts.dtype}) to ${r.dir} (${r.onnxFile})\n`);
     });
 }

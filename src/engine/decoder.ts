@@ -1,6 +1,6 @@
 // Rows of token sequences with their KV cache, advanced by running the decoder graph. The batch engine and
 // `generate` only use the `Decoder` interface; `SlotDecoder` is the fast path (engine-owned cache, ORT returns
-// only new keys/values), `DenseDecoder` the fallback for graphs without position_ids.
+// only new keys/values), `DenseDecoder` the fallback for plain-ops graphs without position_ids.
 import * as ort from 'onnxruntime-node';
 import { DenseDecoder } from './denseDecoder.js';
 import { newKvName } from './graphPatch.js';
@@ -94,7 +94,7 @@ export class SlotDecoder implements Decoder {
     const total = stride + s;
 
     const scratch = { ids: this.buffer('ids', count * s), positions: this.buffer('positions', count * s), mask: this.buffer('mask', count * total) };
-    const feeds = slotFeeds(scratch, arena.lengths, first, count, ids, s, stride, this.keep);
+    const feeds = slotFeeds(scratch, arena.lengths, first, count, ids, s, stride, this.keep, info.hasPositionIds);
     const dims = [count, info.numKvHeads, stride, info.headDim];
     for (const [layer, kind, pastName] of this.kvNames) {
       feeds[pastName] = new ort.Tensor(info.kvDtype, arena.view(layer, kind, first, count), dims);
@@ -164,6 +164,7 @@ export function slotFeeds(
   s: number,
   stride: number,
   keep: ort.Tensor | null,
+  withPositions = true,
 ): Feeds {
   const total = stride + s;
   const { ids: idT, positions: posT, mask: maskT } = scratch;
@@ -181,8 +182,9 @@ export function slotFeeds(
   const feeds: Feeds = {
     input_ids: new ort.Tensor('int64', idT.subarray(0, count * s), [count, s]),
     attention_mask: new ort.Tensor('int64', maskT.subarray(0, count * total), [count, total]),
-    position_ids: new ort.Tensor('int64', posT.subarray(0, count * s), [count, s]),
   };
+  // GroupQueryAttention graphs have no position_ids: they derive positions from the mask's per-row sum.
+  if (withPositions) feeds.position_ids = new ort.Tensor('int64', posT.subarray(0, count * s), [count, s]);
   if (keep) feeds.num_logits_to_keep = keep;
   return feeds;
 }

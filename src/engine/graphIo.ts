@@ -16,10 +16,15 @@ export interface GraphSignature {
   outputs: GraphValue[];
   /** Names of initializers are not listed; inputs that are also initializers are dropped when known. */
   opsetVersion: number | null;
+  /** Operator types the graph's nodes use (`domain:op` outside the default domain), read from the node list only. */
+  opTypes: Set<string>;
 }
 
 const MODEL_GRAPH = 7;
 const MODEL_OPSET = 8;
+const GRAPH_NODE = 1;
+const NODE_OP_TYPE = 4;
+const NODE_DOMAIN = 7;
 const GRAPH_INITIALIZER = 5;
 const GRAPH_INPUT = 11;
 const GRAPH_OUTPUT = 12;
@@ -30,6 +35,7 @@ export function readGraphSignature(bytes: Uint8Array, where: string): GraphSigna
   const outputs: GraphValue[] = [];
   const initNames = new Set<string>();
   let opsetVersion: number | null = null;
+  const opTypes = new Set<string>();
   try {
     for (const f of fields(bytes, 0, bytes.length)) {
       if (f.field === MODEL_OPSET && f.wire === 2) {
@@ -42,13 +48,14 @@ export function readGraphSignature(bytes: Uint8Array, where: string): GraphSigna
         if (g.field === GRAPH_INPUT) inputs.push(toValue(onnx.ValueInfoProto.decode(bytes.subarray(g.start, g.end))));
         else if (g.field === GRAPH_OUTPUT) outputs.push(toValue(onnx.ValueInfoProto.decode(bytes.subarray(g.start, g.end))));
         else if (g.field === GRAPH_INITIALIZER) initNames.add(initializerName(bytes, g.start, g.end));
+        else if (g.field === GRAPH_NODE) opTypes.add(nodeOpType(bytes, g.start, g.end));
       }
     }
   } catch (e) {
     throw new ModelError(`${where}: not a readable ONNX model (${(e as Error).message})`);
   }
   if (inputs.length === 0 && outputs.length === 0) throw new ModelError(`${where}: not an ONNX model (no graph inputs or outputs found)`);
-  return { inputs: inputs.filter((v) => !initNames.has(v.name)), outputs, opsetVersion };
+  return { inputs: inputs.filter((v) => !initNames.has(v.name)), outputs, opsetVersion, opTypes };
 }
 
 /** ONNX element type enum -> the type name onnxruntime uses. */
@@ -77,6 +84,18 @@ function initializerName(bytes: Uint8Array, start: number, end: number): string 
     if (f.field === 8 && f.wire === 2) return new TextDecoder().decode(bytes.subarray(f.start, f.end));
   }
   return '';
+}
+
+/** A node's op type, prefixed with its domain when that is not the default one (`com.microsoft:GroupQueryAttention`). */
+function nodeOpType(bytes: Uint8Array, start: number, end: number): string {
+  let op = '';
+  let domain = '';
+  for (const f of fields(bytes, start, end)) {
+    if (f.wire !== 2) continue;
+    if (f.field === NODE_OP_TYPE) op = new TextDecoder().decode(bytes.subarray(f.start, f.end));
+    else if (f.field === NODE_DOMAIN) domain = new TextDecoder().decode(bytes.subarray(f.start, f.end));
+  }
+  return domain && domain !== 'ai.onnx' ? `${domain}:${op}` : op;
 }
 
 interface Field {

@@ -24,6 +24,11 @@ export interface PatchSpec {
   addNewKv: boolean;
   /** Add LAST_LOGITS (Slice of logits to the last position). */
   addLastLogits: boolean;
+  /**
+   * GroupQueryAttention writes a row's new keys/values at the row's own length (the mask's sum minus the new
+   * tokens), not after the whole past tensor: take them from there.
+   */
+  newKvFromMaskSum?: boolean;
   /** ONNX element type of the graph's logits (float16 exports have float16 logits). Default float32. */
   logitsElemType?: number;
 }
@@ -42,11 +47,13 @@ export function patchBytes(spec: PatchSpec): Uint8Array {
   const g = new GraphBuilder();
   const idx2 = g.i64('llmbench_axis2', [2]);
   const end = g.i64('llmbench_end', [2 ** 62]);
-  const pastLen = spec.addNewKv ? g.op('Gather', [g.op('Shape', ['past_key_values.0.key'], {}, 'llmbench_past_shape'), idx2], { axis: 0 }, 'llmbench_past_len') : '';
+  const pastLen = spec.addNewKv && !spec.newKvFromMaskSum ? g.op('Gather', [g.op('Shape', ['past_key_values.0.key'], {}, 'llmbench_past_shape'), idx2], { axis: 0 }, 'llmbench_past_len') : '';
+  const rowIndex = spec.addNewKv && spec.newKvFromMaskSum ? newKvIndex(g, spec) : '';
   for (let i = 0; spec.addNewKv && i < spec.numLayers; i++) {
     for (const kind of ['key', 'value'] as const) {
       const out = newKvName(i, kind);
-      g.op('Slice', [`present.${i}.${kind}`, pastLen, end, idx2], {}, out);
+      if (rowIndex) g.op('GatherElements', [`present.${i}.${kind}`, rowIndex], { axis: 2 }, out);
+      else g.op('Slice', [`present.${i}.${kind}`, pastLen, end, idx2], {}, out);
       g.output(out, spec.kvElemType, ['batch_size', spec.numKvHeads, 'sequence_length', spec.headDim]);
     }
   }
@@ -57,6 +64,18 @@ export function patchBytes(spec: PatchSpec): Uint8Array {
   // Node names must be unique across the merged graph.
   for (const n of g.nodes) n.name = `llmbench_patch_${n.name ?? ''}`;
   return onnx.ModelProto.encode(onnx.ModelProto.create({ graph: { node: g.nodes, initializer: g.initializers, output: g.outputs } })).finish();
+}
+
+/**
+ * Indices [batch, kv_heads, new, head_size] into `present` along the sequence axis: row b's new tokens sit at
+ * sum(attention_mask[b]) - new .. sum - 1 (GroupQueryAttention's seqlens_k + 1 - new, per row).
+ */
+function newKvIndex(g: GraphBuilder, spec: PatchSpec): string {
+  const s = g.op('Gather', [g.op('Shape', ['input_ids']), g.i64('llmbench_idx1', [1], [])], { axis: 0 });
+  const start = g.op('Sub', [g.op('ReduceSum', ['attention_mask', g.i64('llmbench_axes1', [1])], { keepdims: 0 }), s]); // [B]
+  const rowStart = g.op('Reshape', [start, g.i64('llmbench_shape_b111', [-1, 1, 1, 1])]);
+  const offsets = g.op('Reshape', [g.op('Range', [g.i64('llmbench_zero', [0], []), s, g.i64('llmbench_one', [1], [])]), g.i64('llmbench_shape_11s1', [1, 1, -1, 1])]);
+  return g.op('Expand', [g.op('Add', [rowStart, offsets]), g.i64('llmbench_expand_kv', [1, spec.numKvHeads, 1, spec.headDim])]);
 }
 
 /**

@@ -16,7 +16,8 @@ import { type DecoderRunner, OrtRunner } from './runner.js';
 
 /**
  * How the KV cache lives between steps. `slots`: the engine owns the cache in preallocated arrays and ORT
- * returns only each step's new keys/values (needs position_ids, so gaps in the cache are harmless).
+ * returns only each step's new keys/values (needs position_ids, so gaps in the cache are harmless, or
+ * GroupQueryAttention, which takes each row's length from the mask and ignores the slots past it).
  * `dense`: ORT's `present` tensors are fetched and fed back, one sequence per run.
  */
 export type KvMode = 'slots' | 'dense';
@@ -196,10 +197,13 @@ export function planDecoder(base: ReturnType<typeof readModelFolder>, bytes: Uin
   if (past && typeof past.dims[3] === 'number' && past.dims[3] !== base.headDim) {
     throw new ModelError(`${base.onnxPath}: past_key_values.0.key has head size ${past.dims[3]} but config.json implies ${base.headDim}`);
   }
-  const info: LoadedModelInfo = { ...base, ...graph };
+  const groupQueryAttention = sig.opTypes.has('com.microsoft:GroupQueryAttention');
+  const info: LoadedModelInfo = { ...base, ...graph, groupQueryAttention };
   const canPatch = (sig.opsetVersion ?? 0) >= 10;
-  let kvMode: KvMode = graph.hasPositionIds && canPatch ? 'slots' : 'dense';
-  const note = kvMode === 'dense' ? (graph.hasPositionIds ? `opset ${sig.opsetVersion} is too old to patch` : 'graph has no position_ids input') : null;
+  // GroupQueryAttention reads each row's length from the mask's sum and places rotary positions by it, so a
+  // slot cache (rows right-padded to the stride) works without position_ids.
+  let kvMode: KvMode = (graph.hasPositionIds || groupQueryAttention) && canPatch ? 'slots' : 'dense';
+  const note = kvMode === 'dense' ? (graph.hasPositionIds || groupQueryAttention ? `opset ${sig.opsetVersion} is too old to patch` : 'graph has no position_ids input') : null;
   if (requested === 'dense') kvMode = 'dense';
   if (requested === 'slots' && kvMode !== 'slots') throw new ModelError(`${base.onnxPath}: slot KV cache needs ${note}`);
   const patch: PatchSpec = {
@@ -210,6 +214,7 @@ export function planDecoder(base: ReturnType<typeof readModelFolder>, bytes: Uin
     logitsElemType: sig.outputs.find((v) => v.name === 'logits')?.elemType ?? 1,
     addLastLogits: !graph.hasNumLogitsToKeep && canPatch,
     addNewKv: kvMode === 'slots',
+    newKvFromMaskSum: groupQueryAttention,
   };
   return { info, sig, kvMode, note, patch };
 }

@@ -121,7 +121,7 @@ export class StagedSlotDecoder implements Decoder {
     const stride = st.stride;
     const total = stride + s;
     const scratch = { ids: this.buffer('ids', count * s), positions: this.buffer('positions', count * s), mask: this.buffer('mask', count * total) };
-    const feeds = slotFeeds(scratch, st.lengths, first, count, ids, s, stride, this.keep);
+    const feeds = slotFeeds(scratch, st.lengths, first, count, ids, s, stride, this.keep, this.session.info.hasPositionIds);
     const logitsName = this.session.lastLogitsOutput;
     // runResident copies the feeds before it returns its promise, so the buffers can be reused at once.
     return this.runner.runResident(feeds, [logitsName], { decoderId: this.decoderId, first, count, s, stride }).then((out) => logitsFloat32(out[logitsName] as ort.Tensor));

@@ -4,6 +4,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ModelError } from '../errors.js';
 import type { ModelInfo } from '../types.js';
+import { checkArchitecture, readArchitectureFields } from './archConfig.js';
+import { readGenaiConfig } from './genaiConfig.js';
 
 /** ONNX file names tried, in order, inside a model folder. */
 export const ONNX_CANDIDATES = ['onnx/model.onnx', 'model.onnx', 'onnx/decoder_model_merged.onnx', 'decoder_model_merged.onnx'];
@@ -26,11 +28,16 @@ function onlyVariant(dir: string): string {
 export interface GraphIO {
   hasPositionIds: boolean;
   hasNumLogitsToKeep: boolean;
+  /**
+   * Attention is onnxruntime's GroupQueryAttention (model-builder exports): it takes each row's length from
+   * attention_mask's sum and derives rotary positions from it, so the graph needs no position_ids.
+   */
+  groupQueryAttention?: boolean;
   kvDtype: 'float32' | 'float16';
 }
 
 /** Everything the loader learned about a folder. */
-export type LoadedModelInfo = ModelInfo & { hasNumLogitsToKeep: boolean };
+export type LoadedModelInfo = ModelInfo & { hasNumLogitsToKeep: boolean; groupQueryAttention?: boolean };
 
 type Json = Record<string, unknown>;
 
@@ -41,7 +48,12 @@ export function readModelFolder(dirIn: string): Omit<ModelInfo, 'hasPositionIds'
     throw new ModelError(`model folder not found: ${dir}`, 'Pass a folder with config.json and onnx/model.onnx, or a preset name (tiny, small, gpt2).');
   }
   const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath)) throw new ModelError(`${dir}: missing config.json`, 'A model folder needs config.json (Hugging Face layout).');
+  // Model-builder releases often carry the Hugging Face config.json too, but genai_config.json names the ONNX
+  // file (e.g. phi3-mini-4k-instruct-cpu-int4-rtn-block-32-acc-level-4.onnx) and describes the graph as built.
+  if (existsSync(join(dir, 'genai_config.json'))) return readGenaiFolder(dir);
+  if (!existsSync(cfgPath)) {
+    throw new ModelError(`${dir}: missing config.json (and no genai_config.json)`, 'A model folder needs config.json (Hugging Face / optimum layout) or genai_config.json (onnxruntime-genai model builder).');
+  }
   let cfg: Json;
   try {
     cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Json;
@@ -59,7 +71,7 @@ export function readModelFolder(dirIn: string): Omit<ModelInfo, 'hasPositionIds'
     }
     throw new ModelError(`${cfgPath}: missing numeric field "${field}"${alts.length ? ` (or ${alts.join(', ')})` : ''}`);
   };
-  const architecture: ModelInfo['architecture'] = modelType === 'gpt2' ? 'gpt2' : 'llama';
+  const architecture = checkArchitecture(modelType, cfgPath);
   const numLayers = num('num_hidden_layers', 'n_layer');
   const numHeads = num('num_attention_heads', 'n_head');
   const hiddenSize = num('hidden_size', 'n_embd');
@@ -68,6 +80,8 @@ export function readModelFolder(dirIn: string): Omit<ModelInfo, 'hasPositionIds'
   if (!Number.isInteger(headDim)) throw new ModelError(`${cfgPath}: hidden size ${hiddenSize} is not divisible by ${numHeads} heads`);
   const eos = cfg.eos_token_id;
   const eosTokenIds = Array.isArray(eos) ? eos.filter((x): x is number => typeof x === 'number') : typeof eos === 'number' ? [eos] : [];
+  const maxPositions = num('max_position_embeddings', 'n_positions', 'n_ctx');
+  if (architecture === 'llama') readArchitectureFields(cfg, cfgPath, maxPositions);
   const onnxPath = join(dir, onnxRel);
   return {
     dir,
@@ -79,11 +93,19 @@ export function readModelFolder(dirIn: string): Omit<ModelInfo, 'hasPositionIds'
     numKvHeads,
     headDim,
     hiddenSize,
-    maxPositions: num('max_position_embeddings', 'n_positions', 'n_ctx'),
+    maxPositions,
     bosTokenId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : null,
     eosTokenIds,
     fileBytes: onnxFileBytes(onnxPath),
   };
+}
+
+/** An onnxruntime-genai model-builder folder: genai_config.json names the ONNX file and the decoder's shape. */
+function readGenaiFolder(dir: string): Omit<ModelInfo, 'hasPositionIds' | 'kvDtype'> {
+  const { onnxRel, ...facts } = readGenaiConfig(dir);
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new ModelError(`${dir}: missing tokenizer.json`, 'The tokenizer is needed to encode prompts and count tokens.');
+  const onnxPath = join(dir, onnxRel);
+  return { ...facts, onnxPath, fileBytes: onnxFileBytes(onnxPath) };
 }
 
 /** Bytes of the ONNX file plus external data files next to it (`model.onnx_data` and friends). */

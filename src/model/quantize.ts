@@ -164,7 +164,7 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
   }
 }
 
-/** Copies config, tokenizer and other small files (never ONNX files); records the quantization in config.json. */
+/** Copies config, tokenizer and other small files (never ONNX files); records the quantization in config.json, re-points genai_config.json. */
 async function copyFolderFiles(srcDir: string, outDir: string, s: QuantizeSummary): Promise<void> {
   for (const name of readdirSync(srcDir)) {
     const p = join(srcDir, name);
@@ -172,6 +172,11 @@ async function copyFolderFiles(srcDir: string, outDir: string, s: QuantizeSummar
     if (name === 'config.json') {
       const cfg = JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
       cfg.llmbench_quantization = { method: s.method, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, embeddings: s.embeddings, exclude: s.exclude, weight_range: s.weightRange?.used ?? null, source_sha256: s.sourceHash };
+      await writeFile(join(outDir, name), `${JSON.stringify(cfg, null, 2)}\n`);
+    } else if (name === 'genai_config.json') {
+      // A model-builder folder: point its decoder at the quantized file (written to onnx/model.onnx).
+      const cfg = JSON.parse(await readFile(p, 'utf8')) as { model?: { decoder?: Record<string, unknown> } };
+      if (cfg.model?.decoder) cfg.model.decoder.filename = 'onnx/model.onnx';
       await writeFile(join(outDir, name), `${JSON.stringify(cfg, null, 2)}\n`);
     } else {
       await copyFile(p, join(outDir, name));
