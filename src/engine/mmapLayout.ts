@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
 import { decodeModel, encodeModel } from '../model/onnxBuilder.js';
 import { externalizeData } from '../model/onnxTensorData.js';
-import { isMainModule } from '../model/procMemory.js';
+import { isMainModule } from './mainModule.js';
 import { cacheRoot } from '../model/resolve.js';
 
 /** File name of the external data next to the mapped graph. */

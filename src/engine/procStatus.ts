@@ -1,6 +1,8 @@
-// This process's memory as the Linux kernel counts it (/proc/self), for the server's memory breakdown. Off
-// Linux every reader returns null and the breakdown says it is unavailable.
+// The one reader of Linux /proc: a process's memory as the kernel counts it (the server's memory breakdown,
+// the run's resource monitor, benchmark children) and its command name. Off Linux every reader returns null
+// and callers say the figure is unavailable.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 /** Resident memory of this process, split the way /proc/self/status splits it. */
 export interface ProcStatus {
@@ -24,12 +26,30 @@ export function parseProcStatus(text: string): ProcStatus | null {
   return { rssBytes: rss, anonBytes: kb('RssAnon') ?? rss, fileBytes: kb('RssFile') ?? 0, peakRssBytes: kb('VmHWM') ?? rss };
 }
 
-/** /proc/self/status now, or null off Linux. */
-export function readProcStatus(): ProcStatus | null {
+/** /proc/<pid>/status now (default: this process), or null off Linux or when the process is gone. */
+export function readProcStatus(pid: number | 'self' = 'self'): ProcStatus | null {
   try {
-    return parseProcStatus(readFileSync('/proc/self/status', 'utf8'));
+    return parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return null;
+  }
+}
+
+/** readProcStatus without blocking the event loop (the monitor samples many processes per tick). */
+export async function readProcStatusAsync(pid: number): Promise<ProcStatus | null> {
+  try {
+    return parseProcStatus(await readFile(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** The command name of a process (/proc/<pid>/comm), or its pid when unreadable. */
+export async function readComm(pid: number): Promise<string> {
+  try {
+    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+  } catch {
+    return String(pid);
   }
 }
 
@@ -48,4 +68,11 @@ export function residentBytes(): number | null {
   } catch {
     return null;
   }
+}
+
+/** This process's status where a figure is required (benchmark children on Linux): throws off Linux. */
+export function requireProcStatus(): ProcStatus {
+  const s = readProcStatus();
+  if (!s) throw new Error('reading memory needs Linux /proc/self/status');
+  return s;
 }

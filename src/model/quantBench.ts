@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { QualityReport } from '../types.js';
 import { evaluateModel, folderWeightBytes } from './eval.js';
 import { readModelFolder } from './loader.js';
-import { isMainModule } from './procMemory.js';
+import { isMainModule } from '../engine/mainModule.js';
 import { resolveQuantizedModelDir } from './quantize.js';
 import type { BenchChildRequest, BenchChildResult } from './quantBenchChild.js';
 import type { ProbeRequest, ProbeResult } from './quantBenchProbe.js';

@@ -4,7 +4,8 @@
 import { BatchEngine } from '../engine/batchEngine.js';
 import { generate } from '../engine/generate.js';
 import { loadHeldoutText } from './corpusFiles.js';
-import { isMainModule, procMemory } from './procMemory.js';
+import { isMainModule } from '../engine/mainModule.js';
+import { requireProcStatus } from '../engine/procStatus.js';
 
 /** What the parent asks for. */
 export interface BenchChildRequest {
@@ -40,7 +41,7 @@ async function run(req: BenchChildRequest): Promise<BenchChildResult> {
   const engine = await BatchEngine.load({ modelDir: req.dir, maxBatch: req.batch, threads: req.threads });
   // Garbage from loading (the file bytes the engine read) is not server memory: collect it before measuring.
   collectGarbage();
-  const rssAfterLoadBytes = procMemory().rssBytes;
+  const rssAfterLoadBytes = requireProcStatus().rssBytes;
   const text = loadHeldoutText();
   const ids = engine.tokenizer.encode(text.slice(0, req.promptTokens * 8 * (req.batch + 1)));
   const prompt = ids.slice(0, req.promptTokens);
@@ -70,7 +71,7 @@ async function run(req: BenchChildRequest): Promise<BenchChildResult> {
     if (full && engine.stats.prefillTokens === prefillBefore && engine.running === req.batch) decodeStepMsBatch.push(ms);
   }
   collectGarbage();
-  const end = procMemory();
+  const end = requireProcStatus();
   const sessionCreateMs = engine.session.loadMs;
   await engine.dispose();
   return { dir: req.dir, sessionCreateMs, prefillMs, decodeMsPerTokenB1, decodeStepMsBatch, rssAfterLoadBytes, rssEndBytes: end.rssBytes, peakRssBytes: end.peakRssBytes };

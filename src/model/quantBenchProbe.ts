@@ -4,7 +4,8 @@
 // prepacked copy of the weights; arena growth) apart from the engine's.
 import * as ort from 'onnxruntime-node';
 import { readModelFolder } from './loader.js';
-import { isMainModule, procMemory } from './procMemory.js';
+import { isMainModule } from '../engine/mainModule.js';
+import { requireProcStatus } from '../engine/procStatus.js';
 
 /** One probe configuration. */
 export interface ProbeRequest {
@@ -38,7 +39,7 @@ async function probe(req: ProbeRequest): Promise<ProbeResult> {
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(info.onnxPath, opts);
   const createMs = performance.now() - t0;
-  const afterLoad = procMemory();
+  const afterLoad = requireProcStatus();
   const names = new Set(session.inputNames);
   const i64 = (a: number[], dims: number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(a.map((x) => BigInt(x))), dims);
   let past: Record<string, ort.Tensor> | null = null;
@@ -67,7 +68,7 @@ async function probe(req: ProbeRequest): Promise<ProbeResult> {
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  const end = procMemory();
+  const end = requireProcStatus();
   await session.release();
   return {
     label: req.label,

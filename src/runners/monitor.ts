@@ -1,34 +1,16 @@
 // Samples the memory of a deployment's processes while it runs: RSS of every process in each server's
 // tree (from /proc) and, when nvidia-smi exists, per-process GPU memory.
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import pidtree from 'pidtree';
+import { readComm, readProcStatusAsync } from '../engine/procStatus.js';
 import type { DeployedProcess, ProcessRole, ProcessTrace, ResourceTrace } from '../types.js';
 import { COMPUTE_APPS_ARGS, parseComputeApps, runNvidiaSmi } from './nvidiaSmi.js';
 
 /** Process trees change rarely (a restart, a worker); re-list them this often, not every tick. */
 const TREE_REFRESH_MS = 1000;
 
-/** VmRSS in bytes from the text of /proc/<pid>/status, or null. */
-export function parseVmRss(status: string): number | null {
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  return m ? Number(m[1]) * 1024 : null;
-}
-
 async function rssBytes(pid: number): Promise<number | null> {
-  try {
-    return parseVmRss(await readFile(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-async function comm(pid: number): Promise<string> {
-  try {
-    return (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
-  } catch {
-    return String(pid);
-  }
+  return (await readProcStatusAsync(pid))?.rssBytes ?? null;
 }
 
 interface Tracked {
@@ -84,7 +66,7 @@ export class ResourceMonitor {
       const stack = [...(children.get(root.pid) ?? [])];
       while (stack.length > 0) {
         const pid = stack.pop() as number;
-        out.push({ pid, name: `${root.name}/${await comm(pid)}`, role: root.role });
+        out.push({ pid, name: `${root.name}/${await readComm(pid)}`, role: root.role });
         stack.push(...(children.get(pid) ?? []));
       }
     }

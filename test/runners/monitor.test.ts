@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { gpuAttributable, parseVmRss, ResourceMonitor } from '../../src/runners/monitor.js';
+import { parseProcStatus } from '../../src/engine/procStatus.js';
+import { gpuAttributable, ResourceMonitor } from '../../src/runners/monitor.js';
 import { parseComputeApps } from '../../src/runners/nvidiaSmi.js';
 
 describe('resource monitor', () => {
@@ -23,8 +24,8 @@ describe('resource monitor', () => {
   });
 
   it('parses VmRSS from /proc/<pid>/status', () => {
-    expect(parseVmRss('Name:\tnode\nVmPeak:\t  999 kB\nVmRSS:\t   51200 kB\nVmData: 1 kB\n')).toBe(51200 * 1024);
-    expect(parseVmRss('Name:\tkthreadd\n')).toBeNull();
+    expect(parseProcStatus('Name:\tnode\nVmPeak:\t  999 kB\nVmRSS:\t   51200 kB\nVmData: 1 kB\n')?.rssBytes).toBe(51200 * 1024);
+    expect(parseProcStatus('Name:\tkthreadd\n')).toBeNull();
   });
 
   it('samples RSS of a real process and its children; no nvidia-smi means gpuAvailable false', async () => {
