@@ -1,7 +1,7 @@
 // The model folder's tokenizer.json through @huggingface/tokenizers, with the end-of-sequence ids read from
 // config.json and generation_config.json (never hard-coded), and a streaming detokenizer.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelError } from '../errors.js';
 
@@ -25,9 +25,14 @@ export class TextTokenizer {
     this.vocabSize = maxId + 1;
   }
 
-  /** Loads `dir/tokenizer.json` (and tokenizer_config.json when present). */
-  static load(dir: string): TextTokenizer {
-    const path = join(dir, 'tokenizer.json');
+  /**
+   * Loads `dir/tokenizer.json` (and tokenizer_config.json when present); `dir` may also be the tokenizer.json
+   * file itself (a target's `tokenizer` field), with its folder read for the configs.
+   */
+  static load(dirOrFile: string): TextTokenizer {
+    const isFile = existsSync(dirOrFile) && statSync(dirOrFile).isFile();
+    const dir = isFile ? dirname(dirOrFile) : dirOrFile;
+    const path = isFile ? dirOrFile : join(dir, 'tokenizer.json');
     if (!existsSync(path)) throw new ModelError(`${dir}: missing tokenizer.json`);
     let tok: Tokenizer;
     try {
@@ -43,9 +48,9 @@ export class TextTokenizer {
     return new TextTokenizer(tok, eos, bos);
   }
 
-  /** Token ids of `text` (with the tokenizer's own special-token rules, e.g. a Llama BOS). */
-  encode(text: string): number[] {
-    return this.tok.encode(text).ids;
+  /** Token ids of `text`, by default with the tokenizer's own special-token rules (e.g. a Llama BOS). */
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.tok.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;
   }
 
   /** Text of `ids`; special tokens (EOS) are dropped and spaces are kept exactly as encoded. */

@@ -1,9 +1,8 @@
-// The model's own tokenizer, used to trim synthetic prompts to a token length and to count output tokens
-// when a server does not report usage.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
-import { ModelError } from '../errors.js';
+// The model's own tokenizer as the load side uses it: trimming synthetic prompts to a token length and counting
+// output tokens when a server does not report usage. A view of the engine's TextTokenizer (one tokenizer
+// wrapper in the project), without special tokens.
+import { TextTokenizer } from '../engine/tokenizer.js';
+import { ModelError, isLlmbenchError } from '../errors.js';
 
 /** Encodes and decodes text with one model's tokenizer. */
 export interface TokenCounter {
@@ -16,23 +15,18 @@ export interface TokenCounter {
 
 /** Loads a Hugging Face tokenizer.json, given as the file or as the model folder holding it (with tokenizer_config.json when present). */
 export function loadTokenCounter(modelDir: string): TokenCounter {
-  const isFile = existsSync(modelDir) && statSync(modelDir).isFile();
-  const tokPath = isFile ? modelDir : join(modelDir, 'tokenizer.json');
-  if (!existsSync(tokPath)) throw new ModelError(`no tokenizer.json in ${modelDir}`, 'Point target.tokenizer at a tokenizer.json file or a folder that has one.');
-  const cfgPath = join(isFile ? dirname(modelDir) : modelDir, 'tokenizer_config.json');
-  let tokenizerJson: object;
+  let tok: TextTokenizer;
   try {
-    tokenizerJson = JSON.parse(readFileSync(tokPath, 'utf8')) as object;
+    tok = TextTokenizer.load(modelDir);
   } catch (e) {
-    throw new ModelError(`${tokPath}: not a readable tokenizer.json (${e instanceof Error ? e.message : String(e)})`);
+    if (isLlmbenchError(e)) throw new ModelError(e.message, 'Point target.tokenizer at a tokenizer.json file or a folder that has one.');
+    throw e;
   }
-  const config = existsSync(cfgPath) ? (JSON.parse(readFileSync(cfgPath, 'utf8')) as object) : {};
-  const tok = new Tokenizer(tokenizerJson, config);
-  const encode = (text: string): number[] => tok.encode(text, { add_special_tokens: false }).ids;
+  const encode = (text: string): number[] => tok.encode(text, { addSpecialTokens: false });
   return {
     source: modelDir,
     encode,
-    decode: (ids) => tok.decode(ids, { skip_special_tokens: true }),
+    decode: (ids) => tok.decode(ids),
     count: (text) => (text === '' ? 0 : encode(text).length),
   };
 }
