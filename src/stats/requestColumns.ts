@@ -6,6 +6,7 @@ import type { Sample } from '../types.js';
 import { isAnswered } from './answered.js';
 import { minSamplesFor } from './distribution.js';
 import { createRng } from './prng.js';
+import { bucketedValuesAt } from './rankBuckets.js';
 
 /** Values of one metric, ascending, each tagged with the index of the request it came from. */
 export interface SortedColumn {
@@ -218,13 +219,14 @@ export function weightedColumnStats(
   return columnStatsFromTotals(col, weights, total, sum, stats);
 }
 
-/** weightedColumnStats, given the column's weighted value count and sum (from resampleTotals). */
+/** weightedColumnStats, given the column's weighted value count and sum (from resampleTotals or a ResampleState). */
 export function columnStatsFromTotals(
   col: SortedColumn,
   weights: Uint32Array,
   total: number,
   sum: number,
   stats: readonly ColumnStat[] = COLUMN_STATS,
+  bucketCounts: Float64Array | null = null,
 ): Record<ColumnStat, number> {
   const out: Record<ColumnStat, number> = { p50: NaN, p90: NaN, p95: NaN, p99: NaN, mean: NaN };
   if (total === 0) return out;
@@ -236,7 +238,8 @@ export function columnStatsFromTotals(
     const rank = (p / 100) * (total - 1);
     positions.push(Math.floor(rank), Math.ceil(rank));
   }
-  const vals = valuesAt(col, weights, total, positions);
+  // Per-bucket weights (stats/rankBuckets.ts) find the same values without walking the column.
+  const vals = bucketCounts ? bucketedValuesAt(col, weights, bucketCounts, positions) : valuesAt(col, weights, total, positions);
   wanted.forEach((p, k) => {
     const rank = (p / 100) * (total - 1);
     const a = vals[2 * k] as number;
