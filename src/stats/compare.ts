@@ -300,11 +300,13 @@ function baselineQualityValue(def: MetricDef, base: PipelineResult, variant: Pip
 /** Options of a comparison: bootstrap settings, and optionally which metric keys to compute (default: all). */
 export interface CompareOptions extends Partial<BootstrapOptions> {
   metrics?: readonly string[];
+  /** Run the rank tests (default true); a gate judging one metric by its interval does not read them. */
+  tests?: boolean;
 }
 
 /** Compares one variant with a baseline on every registered metric (or the ones asked for). */
 export function comparePipelines(base: PipelineResult, variant: PipelineResult, opts: CompareOptions = {}): PipelineComparison {
-  const { metrics: only, ...rest } = opts;
+  const { metrics: only, tests: wantTests, ...rest } = opts;
   const bootstrap: BootstrapOptions = { ...DEFAULT_BOOTSTRAP, ...rest };
   const defs = only ? METRICS.filter((d) => only.includes(d.key)) : METRICS;
   const pairs = pairedRows(base.samples, variant.samples);
@@ -346,7 +348,7 @@ export function comparePipelines(base: PipelineResult, variant: PipelineResult, 
       direction,
     };
   }
-  return { baseline: base.name, variant: variant.name, metrics, tests: distributionTests(base, variant, bootstrap), bootstrap, paired: pairs !== null };
+  return { baseline: base.name, variant: variant.name, metrics, tests: wantTests === false ? [] : distributionTests(base, variant, bootstrap), bootstrap, paired: pairs !== null };
 }
 
 /** Every variant of a run compared with its baseline. */

@@ -29,7 +29,7 @@ export function rankBuckets(col: SortedColumn): Uint32Array | null {
  * Values at 0-based positions (ascending) of the expanded resample, given per-bucket weight sums `counts` (the
  * last entry, requests without a value, is ignored): the same values a walk over the whole sorted column finds.
  */
-export function bucketedValuesAt(col: SortedColumn, weights: Uint32Array, counts: Float64Array, positions: readonly number[]): number[] {
+export function bucketedValuesAt(col: SortedColumn, weights: Uint32Array, counts: Uint32Array, positions: readonly number[]): number[] {
   const out = new Array<number>(positions.length).fill(NaN);
   const len = col.values.length;
   const nb = counts.length - 1;

@@ -15,9 +15,9 @@ export class ResampleState {
   readonly weights: Uint32Array;
   /** Per request, the rank bucket of its e2e, ttft and tpot value (stride 3; the extra bucket: no value). */
   readonly bucketOf: Uint32Array;
-  readonly c0: Float64Array;
-  readonly c1: Float64Array;
-  readonly c2: Float64Array;
+  readonly c0: Uint32Array;
+  readonly c1: Uint32Array;
+  readonly c2: Uint32Array;
   private readonly bucketed: readonly boolean[];
 
   constructor(readonly cols: RequestColumns) {
@@ -30,12 +30,12 @@ export class ResampleState {
       // Never null for these columns (one value per request); if it were, the column is walked instead and
       // its slot points every request at a single ignored bucket.
       for (let i = 0; i < n; i++) this.bucketOf[i * 3 + k] = of ? (of[i] as number) : 0;
-      return new Float64Array(of ? bucketCount(cols[name]) + 1 : 1);
+      return new Uint32Array(of ? bucketCount(cols[name]) + 1 : 1);
     });
     this.bucketed = ofs.map((of) => of !== null);
-    this.c0 = counts[0] as Float64Array;
-    this.c1 = counts[1] as Float64Array;
-    this.c2 = counts[2] as Float64Array;
+    this.c0 = counts[0] as Uint32Array;
+    this.c1 = counts[1] as Uint32Array;
+    this.c2 = counts[2] as Uint32Array;
   }
 
   /** Forgets every draw. */
@@ -54,7 +54,7 @@ export class ResampleState {
   }
 
   /** Per-bucket weights of a column, or null when the column must be walked. */
-  bucketCounts(c: ColumnName): Float64Array | null {
+  bucketCounts(c: ColumnName): Uint32Array | null {
     const k = BUCKETED.indexOf(c);
     if (k < 0 || !this.bucketed[k]) return null;
     return k === 0 ? this.c0 : k === 1 ? this.c1 : this.c2;
