@@ -19,7 +19,8 @@ const timed = (label, args) => {
   const r = spawnSync(process.execPath, ['--require', probe, bin, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const seconds = (performance.now() - t0) / 1000;
   const rss = Number(/LLMBENCH_MAX_RSS_KB=(\d+)/.exec(r.stderr ?? '')?.[1] ?? NaN) * 1024;
-  return { label, seconds, rss, code: r.status, stdout: r.stdout, stderr: r.stderr };
+  const cpuSeconds = Number(/LLMBENCH_CPU_US=(\d+)/.exec(r.stderr ?? '')?.[1] ?? NaN) / 1e6;
+  return { label, seconds, cpuSeconds, load: loadavg()[0], rss, code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 try {
   const file = join(work, 'soak.yaml');
@@ -38,9 +39,9 @@ try {
   const lines = [
     `machine: ${cpus()[0]?.model ?? '?'} x ${cpus().length}, load average ${loadavg()[0].toFixed(2)}; node ${process.version}`,
     '',
-    '| command | exit | wall s | peak RSS MB |',
-    '|---|---|---|---|',
-    ...rows.map((r) => `| ${r.label} | ${r.code} | ${r.seconds.toFixed(1)} | ${(r.rss / 1e6).toFixed(0)} |`),
+    '| command | exit | wall s | CPU s | load avg at end | peak RSS MB |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.label} | ${r.code} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${r.load.toFixed(1)} | ${(r.rss / 1e6).toFixed(0)} |`),
     '',
     ...report.split('\n').filter((l) => /trivial|requests|req\/s|lag|INVALID|incomplete/i.test(l)).slice(0, 12),
   ];

@@ -158,7 +158,7 @@ function checkGateRaw(result: ResultFile, gate: Gate, bootstrap: Partial<Bootstr
       const text = formatValue(v.value, def.unit);
       return { expression: gate.source, source: 'gate', pipeline: p.name, actual: v.value, actualText: text, pass, reason: `${p.name}: ${def.key} = ${text}, ${pass ? 'meets' : 'needs'} ${want}`, quiet: false };
     }
-    const c = comparePipelines(base, p, { ...bootstrap, metrics: [gate.metric] });
+    const c = comparePipelines(base, p, { ...bootstrap, metrics: [gate.metric], tests: false });
     const m = c.metrics[gate.metric] as MetricChange;
     const d = derived(gate, m, c.bootstrap.confidence);
     const label = `${gate.kind}(${gate.metric})`;

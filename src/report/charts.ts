@@ -3,7 +3,6 @@
 import { isAnswered } from '../stats/answered.js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { measuredSamples } from '../stats/requestColumns.js';
 import { percentileSorted } from '../stats/distribution.js';
 import type { PipelineResult, ResultFile } from '../types.js';
 
@@ -21,16 +20,20 @@ const CONFIG = { background: 'white', font: 'Helvetica, Arial, sans-serif', axis
 
 type Row = Record<string, string | number>;
 
-function okValues(p: PipelineResult, pick: (s: PipelineResult['samples'][number]) => number | null): number[] {
-  return measuredSamples(p.samples)
-    .filter(isAnswered)
-    .map(pick)
-    .filter((v): v is number => v !== null && Number.isFinite(v))
-    .sort((a, b) => a - b);
+function okValues(p: PipelineResult, pick: (s: PipelineResult['samples'][number]) => number | null): Float64Array {
+  const out = new Float64Array(p.samples.length);
+  let k = 0;
+  for (const s of p.samples) {
+    if (s.warmup || !isAnswered(s)) continue;
+    const v = pick(s);
+    if (v !== null && Number.isFinite(v)) out[k++] = v;
+  }
+  // A typed array sorts numerically in native code: several times faster than Array#sort on a million values.
+  return out.subarray(0, k).sort();
 }
 
 /** Evenly spaced quantiles of a sorted array, as CDF points. */
-function cdfRows(pipeline: string, sorted: number[], field: string): Row[] {
+function cdfRows(pipeline: string, sorted: Float64Array, field: string): Row[] {
   const k = Math.min(CDF_POINTS, sorted.length);
   const rows: Row[] = [];
   for (let i = 0; i < k; i++) {

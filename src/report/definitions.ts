@@ -1,4 +1,5 @@
 // Metric definitions printed in every report, so a reader never has to guess what a number means.
+import { bootstrapSubsetSize, DEFAULT_BOOTSTRAP, MIN_SUBSET, RESAMPLE_BUDGET } from '../stats/compare.js';
 
 /** [term, definition] pairs, in the order the report lists them. */
 export const METRIC_DEFINITIONS: ReadonlyArray<readonly [string, string]> = [
@@ -29,6 +30,6 @@ export function methodNotes(resamples: number, seed: number, confidence: number,
     'Throughput has one value per window, so it is resampled with a ratio estimator: by Little\'s law, throughput = (work / summed request time) x (requests in flight). The in-flight level is held fixed and the reported value is scaled by the resample\'s ratio of ok requests (or output tokens) to summed E2E. This assumes the load kept the same number of requests in flight (closed loop or saturated open loop).',
     'A change is significant when its interval excludes 0. The Mann-Whitney U test (two-sided, normal approximation with tie and continuity correction) checks whether one latency distribution sits above the other as a whole; "slower in x% of request pairs" is U / (n1 n2).',
     'Memory, goodput and quality have no interval: memory is one measurement per process, goodput is an SLO count, quality comes from a deterministic evaluation.',
-    'A pipeline with more than 10,000 measured requests (or a baseline that kept a subset of them) is bootstrapped m-out-of-n: the rounds resample a seeded subset of m requests (m = 10,000, or 20 million / rounds when more rounds are needed, at least 2,000) and each round\'s deviation is scaled by sqrt(m / n) around the full-sample value; the rank test uses the same subset. ITL percentiles come from a pooled histogram (within 0.2%) and have no interval when per-request gaps were not kept.',
+    `A pipeline with more than m measured requests (or a baseline that kept a subset of them) is bootstrapped m-out-of-n: the rounds resample a seeded subset of m requests (here m = ${bootstrapSubsetSize(resamples, DEFAULT_BOOTSTRAP.maxRequests).toLocaleString('en-US')}: ${(RESAMPLE_BUDGET / 1e6).toFixed(0)} million request draws / ${resamples} rounds, at most ${DEFAULT_BOOTSTRAP.maxRequests.toLocaleString('en-US')}, at least ${MIN_SUBSET.toLocaleString('en-US')}) and each round's deviation is scaled by sqrt(m / n) around the full-sample value; the rank test uses a subset of up to ${DEFAULT_BOOTSTRAP.maxRequests.toLocaleString('en-US')}. ITL percentiles come from a pooled histogram (within 0.2%) and have no interval when per-request gaps were not kept.`,
   ];
 }

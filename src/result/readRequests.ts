@@ -36,36 +36,58 @@ function checkHeader(path: string, line: string, pipeline: string): void {
  * million rows); a chunk that does not parse is retried line by line to name the bad line.
  */
 export async function readRequestRows(path: string, pipeline: string, onRow: (row: RequestRow) => void, incomplete: boolean): Promise<RowsRead> {
-  const file = createReadStream(path);
+  // Large chunks: fewer string concatenations and JSON.parse calls per million rows (16 KiB is the default).
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
   // A sync-flush finish lets a stream that ends without its gzip trailer (killed run) yield what it holds.
-  const gunzip = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH });
+  const gunzip = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: 1 << 18 });
   let lineNo = 0;
   let rows = 0;
   let rest = '';
   let badTail: string | null = null;
-  const take = (lines: string[]): void => {
-    if (lines.length === 0) return;
+  /** Parses a block of whole lines: one JSON.parse for the block; line by line only when that fails. */
+  const takeBlock = (block: string): void => {
+    if (block.length === 0) return;
     if (badTail !== null) throw fileError(path, badTail);
+    let count = 1;
+    for (let at = block.indexOf('\n'); at >= 0; at = block.indexOf('\n', at + 1)) count++;
     let parsed: unknown[] | null = null;
     try {
-      parsed = JSON.parse(`[${lines.join(',')}]`) as unknown[];
+      // Rows hold no raw newlines (JSON escapes them), so every newline separates two rows.
+      parsed = JSON.parse(`[${block.replaceAll('\n', ',')}]`) as unknown[];
     } catch {
       parsed = null;
     }
+    if (parsed === null || parsed.length !== count) {
+      takeLines(block.split('\n'));
+      return;
+    }
+    for (let i = 0; i < count; i++) {
+      lineNo++;
+      const row = parsed[i];
+      const problem = rowProblem(row);
+      if (problem !== null) {
+        if (badTail !== null) throw fileError(path, badTail);
+        badTail = `line ${lineNo}: ${problem}`;
+        continue;
+      }
+      if (badTail !== null) throw fileError(path, badTail);
+      onRow(row as RequestRow);
+      rows++;
+    }
+  };
+  /** Parses lines one by one, to name a bad one. */
+  const takeLines = (lines: string[]): void => {
+    if (lines.length === 0) return;
+    if (badTail !== null) throw fileError(path, badTail);
     for (let i = 0; i < lines.length; i++) {
       lineNo++;
       let row: unknown;
       let problem: string | null;
-      if (parsed !== null && parsed.length === lines.length) {
-        row = parsed[i];
+      try {
+        row = JSON.parse(lines[i] as string);
         problem = rowProblem(row);
-      } else {
-        try {
-          row = JSON.parse(lines[i] as string);
-          problem = rowProblem(row);
-        } catch {
-          problem = 'not valid JSON';
-        }
+      } catch {
+        problem = 'not valid JSON';
       }
       if (problem !== null) {
         if (badTail !== null) throw fileError(path, badTail);
@@ -91,12 +113,14 @@ export async function readRequestRows(path: string, pipeline: string, onRow: (ro
         continue;
       }
       rest = text.slice(cut + 1);
-      const lines = text.slice(0, cut).split('\n');
+      let block = text.slice(0, cut);
       if (lineNo === 0) {
-        checkHeader(path, lines.shift() as string, pipeline);
+        const eol = block.indexOf('\n');
+        checkHeader(path, eol < 0 ? block : block.slice(0, eol), pipeline);
+        block = eol < 0 ? '' : block.slice(eol + 1);
         lineNo = 1;
       }
-      take(lines);
+      takeBlock(block);
     }
   } catch (e) {
     if (e instanceof LlmbenchError) throw e;
@@ -108,7 +132,7 @@ export async function readRequestRows(path: string, pipeline: string, onRow: (ro
   if (streamError && !incomplete) throw fileError(path, `damaged (${streamError.message})`);
   if (rest.length > 0) {
     if (lineNo === 0) checkHeader(path, rest, pipeline);
-    else take([rest]);
+    else takeLines([rest]);
     if (lineNo === 0) lineNo = 1;
   }
   if (lineNo === 0) {

@@ -125,7 +125,7 @@ export function decodeRow(row: RequestRow, names: Map<string, string> = new Map(
   const first = numOrNull(row[5]);
   const mismatch = row[19] as [number, number] | null;
   const itlCount = num(row[12]);
-  return {
+  const s: Sample = {
     index: num(row[1]),
     warmup: (flags & 1) === 1,
     status: STATUS[(flags >> 1) & 3] as SampleStatus,
@@ -149,10 +149,12 @@ export function decodeRow(row: RequestRow, names: Map<string, string> = new Map(
     run: num(row[0]),
     answerTtftMs: row[20] === null ? null : ms(num(row[20])),
     clientPromptTokens: numOrNull(row[21]),
-    ...(row[22] === null ? {} : { requestedTokens: num(row[22]) }),
     finishReason: intern(names, row[23]),
-    ...(typeof row[24] === 'string' ? { fallbackReason: intern(names, row[24]) as string } : {}),
   };
+  // Assigned, not spread in: a spread per row costs a temporary object on a million-row read.
+  if (row[22] !== null) s.requestedTokens = num(row[22]);
+  if (typeof row[24] === 'string') s.fallbackReason = intern(names, row[24]) as string;
+  return s;
 }
 
 /** The sample as it will read back from storage (integer microseconds, gaps summarized). */

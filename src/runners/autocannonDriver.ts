@@ -1,7 +1,6 @@
 // `driver: autocannon`: plain (non-streaming) HTTP load with autocannon, for requests/s and latency of a
 // route such as /v1/generate. autocannon aggregates into its own histograms, so there are no per-request
 // samples (no TTFT, TPOT or ITL) from this driver.
-import autocannon from 'autocannon';
 import type { AutocannonStats } from '../types.js';
 import type { DrivePlan } from './schedule.js';
 
@@ -24,7 +23,9 @@ export const AUTOCANNON_NOTE =
   'samples, so no TTFT/TPOT/ITL, and latency is measured from when autocannon sent each request';
 
 /** Runs autocannon for one plan and returns its aggregates. */
-export function runAutocannon(o: AutocannonOptions): Promise<AutocannonStats> {
+export async function runAutocannon(o: AutocannonOptions): Promise<AutocannonStats> {
+  // Loaded on use: importing autocannon costs every llmbench command (report, gate) a few hundred ms at start.
+  const { default: autocannon } = await import('autocannon');
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
   const closed = o.plan.kind === 'closed';

@@ -6,17 +6,8 @@ import type { PipelineResult, ResultFile, Sample } from '../types.js';
 import { mannWhitneyU, type MannWhitneyResult } from './mannWhitney.js';
 import { METRICS, type MetricDef, type MetricUnit } from './metrics.js';
 import { createRng } from './rng.js';
-import {
-  columnStatsFromTotals,
-  drawStratifiedWeights,
-  measuredSamples,
-  requestColumns,
-  resampleTotals,
-  subsampleMeasured,
-  type ColumnName,
-  type ColumnStat,
-  type RequestColumns,
-} from './requestColumns.js';
+import { columnStatsFromTotals, measuredSamples, requestColumns, subsampleMeasured, type ColumnName, type ColumnStat } from './requestColumns.js';
+import { drawResample, ResampleState } from './resampleState.js';
 
 /** Bootstrap settings. */
 export interface BootstrapOptions {
@@ -32,11 +23,20 @@ export interface BootstrapOptions {
   maxRequests: number;
 }
 
-/** Settings every report uses unless told otherwise, so re-rendering a result reproduces its intervals. */
-/** Request draws per pipeline per comparison the bootstrap aims to stay under (resamples x subset size). */
-const RESAMPLE_BUDGET = 20_000_000;
-const MIN_SUBSET = 2000;
+/**
+ * Request draws per pipeline per comparison the bootstrap aims to stay under (resamples x subset size). A draw
+ * costs 15-30 ns on a busy 2-core machine and a report of two variants bootstraps four pipelines, so 8 million
+ * keeps a report's bootstrap near a second; it means m = 4,000 at 2,000 rounds and 1,000 at 10,000.
+ */
+export const RESAMPLE_BUDGET = 8_000_000;
+export const MIN_SUBSET = 1000;
 
+/** Requests per pipeline a bootstrap of `resamples` rounds resamples (m of m-out-of-n when a pipeline has more). */
+export function bootstrapSubsetSize(resamples: number, maxRequests: number): number {
+  return Math.max(MIN_SUBSET, Math.min(maxRequests, Math.floor(RESAMPLE_BUDGET / Math.max(1, resamples))));
+}
+
+/** Settings every report uses unless told otherwise, so re-rendering a result reproduces its intervals. */
 export const DEFAULT_BOOTSTRAP: Readonly<BootstrapOptions> = { resamples: 2000, seed: 7, confidence: 0.95, maxRequests: 10_000 };
 
 /** One metric, baseline vs variant. */
@@ -103,11 +103,11 @@ const STAT_KEYS = Object.fromEntries(
 ) as Record<ColumnName, Record<ColumnStat, StatKey>>;
 
 /** Statistics of one (re)sample that the CI methods need (only the columns and statistics asked for). */
-function resampleStats(cols: RequestColumns, w: Uint32Array, needs: ColumnNeeds): Map<StatKey, number> {
+function resampleStats(state: ResampleState, needs: ColumnNeeds): Map<StatKey, number> {
   const out = new Map<StatKey, number>();
-  const t = resampleTotals(cols, w);
+  const t = state.totals();
   for (const [c, stats] of needs) {
-    const s = columnStatsFromTotals(cols[c], w, t.count[c], t.sum[c], stats);
+    const s = columnStatsFromTotals(state.cols[c], state.weights, t.count[c], t.sum[c], stats, state.bucketCounts(c));
     const keys = STAT_KEYS[c];
     for (const k of stats) out.set(keys[k], s[k]);
   }
@@ -145,12 +145,13 @@ export function pairedRows(base: readonly Sample[], variant: readonly Sample[]):
   const mb = measuredSamples(base);
   const mv = measuredSamples(variant);
   if (mb.length === 0 || mb.length !== mv.length) return null;
-  const key = (s: Sample): string => `${s.run ?? 0}:${s.index}`;
-  const rowOfVariant = new Map<string, number>();
+  // A number key (repeat, index) instead of a string: this runs on every request of a million-request run.
+  const key = (s: Sample): number => (s.run ?? 0) * 2 ** 32 + s.index;
+  const rowOfVariant = new Map<number, number>();
   mv.forEach((s, i) => rowOfVariant.set(key(s), i));
   if (rowOfVariant.size !== mv.length) return null;
   const out = new Uint32Array(mb.length);
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   for (let i = 0; i < mb.length; i++) {
     const k = key(mb[i] as Sample);
     const j = rowOfVariant.get(k);
@@ -194,7 +195,7 @@ function bootstrapChanges(
   const out = new Map<string, { changes: number[] } | { why: string }>();
   // Work is resamples x requests: a gate that needs 10,000 resamples for a family-wise level draws from a
   // smaller subset (never below MIN_SUBSET) so that it costs about what a 2,000-round report does.
-  const m = Math.max(MIN_SUBSET, Math.min(opts.maxRequests, Math.floor(RESAMPLE_BUDGET / Math.max(1, opts.resamples))));
+  const m = bootstrapSubsetSize(opts.resamples, opts.maxRequests);
   const subB = subsampleMeasured(base.samples, m, opts.seed);
   // Paired pipelines keep the same requests in both subsets, so the pairing survives the subsampling.
   const subV = pairs ? sameRequests(subB, variant.samples) : subsampleMeasured(variant.samples, m, opts.seed + 1);
@@ -223,28 +224,33 @@ function bootstrapChanges(
     for (const d of wanted) out.set(d.key, { why: 'no per-request samples' });
     return out;
   }
-  const fullB = resampleStats(colsB, new Uint32Array(colsB.n).fill(1), needs);
-  const fullV = resampleStats(colsV, new Uint32Array(colsV.n).fill(1), needs);
+  const stB = new ResampleState(colsB);
+  const stV = new ResampleState(colsV);
+  const fullB = resampleStats(stB.drawAll(), needs);
+  const fullV = resampleStats(stV.drawAll(), needs);
   const lists = new Map<string, number[]>(wanted.map((d) => [d.key, []]));
+  // Reported values, read once rather than per round.
+  const valueB = new Map(wanted.map((d) => [d.key, d.read(base).value ?? NaN]));
+  const valueV = new Map(wanted.map((d) => [d.key, d.read(variant).value ?? NaN]));
   const rng = createRng(opts.seed);
-  const wB = new Uint32Array(colsB.n);
-  const wV = new Uint32Array(colsV.n);
   for (let r = 0; r < opts.resamples; r++) {
-    const sB = resampleStats(colsB, drawStratifiedWeights(rng, colsB.strata, wB), needs);
-    if (subPairs) for (let i = 0; i < subPairs.length; i++) wV[subPairs[i] as number] = wB[i] as number;
-    const sV = resampleStats(colsV, subPairs ? wV : drawStratifiedWeights(rng, colsV.strata, wV), needs);
+    // Same rng sequence as drawing the baseline's weights, then (unpaired) the variant's.
+    drawResample(rng, colsB.strata, stB, subPairs, stV);
+    if (!subPairs) drawResample(rng, colsV.strata, stV);
+    const sB = resampleStats(stB, needs);
+    const sV = resampleStats(stV, needs);
     for (const d of wanted) {
       const key = statKeyOf(d) as StatKey;
       let b = sB.get(key) as number;
       let v = sV.get(key) as number;
       if (d.ci.kind === 'throughput') {
         const rate = (s: Map<StatKey, number>): number => (s.get(key) as number) / (s.get('busyMs') as number);
-        b = (d.read(base).value ?? NaN) * (1 + (rate(sB) / rate(fullB) - 1) * scaleB);
-        v = (d.read(variant).value ?? NaN) * (1 + (rate(sV) / rate(fullV) - 1) * scaleV);
+        b = (valueB.get(d.key) as number) * (1 + (rate(sB) / rate(fullB) - 1) * scaleB);
+        v = (valueV.get(d.key) as number) * (1 + (rate(sV) / rate(fullV) - 1) * scaleV);
       } else {
         // m-out-of-n: the subset round's deviation, shrunk to the full sample's spread, around its value.
-        if (scaleB < 1) b = (d.read(base).value ?? NaN) + (b - (fullB.get(key) as number)) * scaleB;
-        if (scaleV < 1) v = (d.read(variant).value ?? NaN) + (v - (fullV.get(key) as number)) * scaleV;
+        if (scaleB < 1) b = (valueB.get(d.key) as number) + (b - (fullB.get(key) as number)) * scaleB;
+        if (scaleV < 1) v = (valueV.get(d.key) as number) + (v - (fullV.get(key) as number)) * scaleV;
       }
       const c = ((v - b) / b) * 100;
       if (Number.isFinite(c)) (lists.get(d.key) as number[]).push(c);
@@ -294,11 +300,13 @@ function baselineQualityValue(def: MetricDef, base: PipelineResult, variant: Pip
 /** Options of a comparison: bootstrap settings, and optionally which metric keys to compute (default: all). */
 export interface CompareOptions extends Partial<BootstrapOptions> {
   metrics?: readonly string[];
+  /** Run the rank tests (default true); a gate judging one metric by its interval does not read them. */
+  tests?: boolean;
 }
 
 /** Compares one variant with a baseline on every registered metric (or the ones asked for). */
 export function comparePipelines(base: PipelineResult, variant: PipelineResult, opts: CompareOptions = {}): PipelineComparison {
-  const { metrics: only, ...rest } = opts;
+  const { metrics: only, tests: wantTests, ...rest } = opts;
   const bootstrap: BootstrapOptions = { ...DEFAULT_BOOTSTRAP, ...rest };
   const defs = only ? METRICS.filter((d) => only.includes(d.key)) : METRICS;
   const pairs = pairedRows(base.samples, variant.samples);
@@ -340,7 +348,7 @@ export function comparePipelines(base: PipelineResult, variant: PipelineResult, 
       direction,
     };
   }
-  return { baseline: base.name, variant: variant.name, metrics, tests: distributionTests(base, variant, bootstrap), bootstrap, paired: pairs !== null };
+  return { baseline: base.name, variant: variant.name, metrics, tests: wantTests === false ? [] : distributionTests(base, variant, bootstrap), bootstrap, paired: pairs !== null };
 }
 
 /** Every variant of a run compared with its baseline. */

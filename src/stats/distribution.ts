@@ -14,7 +14,7 @@ export function minSamplesFor(p: number): number {
 }
 
 /** Percentile p in [0, 100] of an ascending-sorted array (see stats/quantile.ts). */
-export function percentileSorted(sorted: readonly number[], p: number): number {
+export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
   return quantileSorted(sorted, p / 100);
 }
 

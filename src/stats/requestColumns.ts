@@ -5,6 +5,7 @@
 import type { Sample } from '../types.js';
 import { isAnswered } from './answered.js';
 import { minSamplesFor } from './distribution.js';
+import { bucketedValuesAt } from './rankBuckets.js';
 import { createRng } from './rng.js';
 
 /** Values of one metric, ascending, each tagged with the index of the request it came from. */
@@ -48,9 +49,17 @@ export type ColumnStat = 'p50' | 'p90' | 'p95' | 'p99' | 'mean';
 export const COLUMN_STATS: readonly ColumnStat[] = ['p50', 'p90', 'p95', 'p99', 'mean'];
 
 /** Requests that count: measured (not warm-up). Latency columns use only the ok ones. */
-export function measuredSamples(samples: readonly Sample[]): Sample[] {
-  return samples.filter((s) => !s.warmup);
+export function measuredSamples(samples: readonly Sample[]): readonly Sample[] {
+  // A gate compares the same pipelines several times (each rule, then the regression checks): filter a large
+  // pipeline once. Keyed by the array and its length, so a pipeline still growing (a run in progress) refilters.
+  const hit = measuredCache.get(samples);
+  if (hit && hit.length === samples.length) return hit.measured;
+  const measured = samples.filter((s) => !s.warmup);
+  measuredCache.set(samples, { length: samples.length, measured });
+  return measured;
 }
+const measuredCache = new WeakMap<readonly Sample[], { length: number; measured: Sample[] }>();
+const subsetCache = new WeakMap<readonly Sample[], Map<string, { length: number; subset: Sample[] }>>();
 
 function sortedColumn(n: number, entries: Array<[number, number]>): SortedColumn {
   entries.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -125,9 +134,19 @@ export function requestColumns(samples: readonly Sample[]): RequestColumns {
  * At most `max` of the measured requests, a seeded uniform subset in their original order (all of them when
  * there are no more). The bootstrap and rank tests of a very large run work on this subset.
  */
-export function subsampleMeasured(samples: readonly Sample[], max: number, seed: number): Sample[] {
+export function subsampleMeasured(samples: readonly Sample[], max: number, seed: number): readonly Sample[] {
   const measured = measuredSamples(samples);
   if (measured.length <= max) return measured;
+  const key = `${max}:${seed}`;
+  const cached = subsetCache.get(samples)?.get(key);
+  if (cached && cached.length === samples.length) return cached.subset;
+  const subset = drawSubset(measured, max, seed);
+  if (!subsetCache.has(samples)) subsetCache.set(samples, new Map());
+  subsetCache.get(samples)?.set(key, { length: samples.length, subset });
+  return subset;
+}
+
+function drawSubset(measured: readonly Sample[], max: number, seed: number): Sample[] {
   const rng = createRng(seed);
   const idx = Uint32Array.from({ length: measured.length }, (_, i) => i);
   // Partial Fisher-Yates: the first `max` slots become a uniform subset without replacement.
@@ -218,13 +237,14 @@ export function weightedColumnStats(
   return columnStatsFromTotals(col, weights, total, sum, stats);
 }
 
-/** weightedColumnStats, given the column's weighted value count and sum (from resampleTotals). */
+/** weightedColumnStats, given the column's weighted value count and sum (from resampleTotals or a ResampleState). */
 export function columnStatsFromTotals(
   col: SortedColumn,
   weights: Uint32Array,
   total: number,
   sum: number,
   stats: readonly ColumnStat[] = COLUMN_STATS,
+  bucketCounts: Uint32Array | null = null,
 ): Record<ColumnStat, number> {
   const out: Record<ColumnStat, number> = { p50: NaN, p90: NaN, p95: NaN, p99: NaN, mean: NaN };
   if (total === 0) return out;
@@ -236,7 +256,8 @@ export function columnStatsFromTotals(
     const rank = (p / 100) * (total - 1);
     positions.push(Math.floor(rank), Math.ceil(rank));
   }
-  const vals = valuesAt(col, weights, total, positions);
+  // Per-bucket weights (stats/rankBuckets.ts) find the same values without walking the column.
+  const vals = bucketCounts ? bucketedValuesAt(col, weights, bucketCounts, positions) : valuesAt(col, weights, total, positions);
   wanted.forEach((p, k) => {
     const rank = (p / 100) * (total - 1);
     const a = vals[2 * k] as number;
