@@ -24,7 +24,14 @@ export interface Decoder {
   moveRow(from: number, to: number): void;
   clearRow(row: number): void;
   /** Bytes of KV cache held now (allocated) and the part holding cached tokens; null where unknown (staged workers). */
-  kvBytes(): { allocated: number; inUse: number } | null;
+  kvBytes(): KvUsage | null;
+}
+
+/** KV cache bytes allocated and in use, and the positions per row the allocation holds now. */
+export interface KvUsage {
+  allocated: number;
+  inUse: number;
+  slotsPerRow: number;
 }
 
 /** Decoder over a KvArena; requires a session opened in `slots` mode. */
@@ -77,8 +84,8 @@ export class SlotDecoder implements Decoder {
     this.arena.clearRow(row);
   }
 
-  kvBytes(): { allocated: number; inUse: number } {
-    return { allocated: this.arena.allocatedBytes, inUse: this.arena.usedBytes };
+  kvBytes(): KvUsage {
+    return { allocated: this.arena.allocatedBytes, inUse: this.arena.usedBytes, slotsPerRow: this.arena.stride };
   }
 
   /** Runs rows [first, first+count) with s new tokens each (ids is [count x s]). */

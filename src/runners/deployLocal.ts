@@ -53,6 +53,8 @@ function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { ar
     '--timeout-ms', String(s.timeoutMs),
     ...(s.stages ? ['--stages', s.stages.explicit ? formatStagesOption(s.stages.explicit) : String(s.stages.count)] : []),
     ...deadlineArgs(s),
+    ...(s.maxContext !== null ? ['--max-context', String(s.maxContext)] : []),
+    ...(s.kvDtype !== null ? ['--kv-dtype', s.kvDtype] : []),
     '--replica-name', `replica-${replica}`,
     '--drain-ms', '2000',
     '--exit-with-parent',

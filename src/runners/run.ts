@@ -21,6 +21,7 @@ import { makeRunId, RESULT_SCHEMA_VERSION, writeResultFile } from './resultFile.
 import type { ShardSpec } from './shard.js';
 import { judgeLevel } from './sweep.js';
 import { loadTokenCounter, type TokenCounter } from './tokenCounter.js';
+import { withWorkloadContext } from './servingContext.js';
 import { buildWorkload, type Workload } from './workload.js';
 
 export interface RunOptions {
@@ -248,7 +249,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
   const runId = makeRunId(scenario.name, startedAt) + shardTag;
   const dir = o.outDir ?? join('results', runId);
 
-  const prepared: PreparedPipeline[] = [];
+  let prepared: PreparedPipeline[] = [];
   for (const spec of scenario.pipelines) {
     progress(`[${spec.name}] preparing`);
     prepared.push(await preparePipeline(spec, (m) => progress(`[${spec.name}] ${m}`)));
@@ -258,6 +259,9 @@ export async function runScenario(scenario: Scenario, o: RunOptions = {}): Promi
   const workloadTokDir = baseline?.tokenizerDir ?? prepared.find((p) => p.tokenizerDir !== null)?.tokenizerDir ?? null;
   const workload = buildWorkload(scenario.workload, scenario.seed, tokenizerFor(workloadTokDir, tokenizers));
   checkContext(workload, prepared);
+  const w = scenario.workload;
+  prepared = withWorkloadContext(prepared, workload, { promptTokens: w.kind === 'synthetic' ? w.promptTokens : null, outputTokens: w.outputTokens }, (d) => tokenizerFor(d, tokenizers) as TokenCounter);
+  for (const p of prepared) if (p.spec.kind === 'local' && p.spec.serving.maxContext !== null) progress(`[${p.spec.name}] KV cache bound: ${p.spec.serving.maxContext} tokens per sequence${p.spec.serving.maxContext === p.maxPositions ? " (the model's context)" : ''}`);
   const prompts = workload.reusePrompts
     ? `${workload.requests.length} prompts, reused in turn (workload.reusePrompts)`
     : 'a distinct prompt for every request';

@@ -153,6 +153,8 @@ function servingSpec(raw: RawLocal['serving'], ctx: FinalizeContext, at: string,
     timeoutMs: raw.timeoutMs,
     stages,
     deadline: deadlineSpec(raw, ctx, at, problems),
+    maxContext: raw.maxContext ?? null,
+    kvDtype: raw.kvDtype ?? null,
   };
 }
 

@@ -139,6 +139,8 @@ const serving = z.strictObject({
   stages: z.union([posInt.max(64), z.array(stage).min(1).max(64)]).optional(),
   deadline: deadline.optional().describe('answer from serving.fallback when the primary misses this deadline'),
   fallback: fallback.optional().describe('who answers past serving.deadline: a canned text or a cheaper model in the same server'),
+  maxContext: posInt.min(2).max(1_048_576).optional().describe("tokens per sequence (prompt + output) the KV cache is bounded to; longer requests get 400 (default: the workload's longest request, capped by the model's context)"),
+  kvDtype: z.enum(['float32', 'float16']).optional().describe('KV cache element type between steps; float16 halves KV memory of a float32 model (default: the graph\'s)'),
 });
 
 const balancer = z.strictObject({

@@ -12,6 +12,23 @@ import type { StepEngine } from './scheduler.js';
 import type { ServerTokenizer } from './serverState.js';
 import type { ServeOptions } from './serveOptions.js';
 
+/** What /metrics says about the KV cache: its bound (rows x positions) and the positions per row allocated now. */
+export interface KvGauges {
+  maxPositions: number;
+  rows: number;
+  /** Bytes the cache would take with every row at maxPositions (its ceiling, from the model's shape). */
+  maxBytes: number;
+  /** Positions per row the arrays hold now (null where the cache lives elsewhere, e.g. stage workers). */
+  slotsPerRow: number | null;
+}
+
+function kvGauges(engine: BatchEngine): KvGauges {
+  const { info } = engine;
+  const elemBytes = engine.kvDtype === 'float16' ? 2 : 4;
+  const perToken = 2 * info.numLayers * info.numKvHeads * info.headDim * elemBytes;
+  return { maxPositions: engine.maxContext, rows: engine.maxBatch, maxBytes: engine.maxBatch * engine.maxContext * perToken, slotsPerRow: engine.kvBytes()?.slotsPerRow ?? null };
+}
+
 /** A loaded engine as the server uses it. */
 export interface ServingEngine {
   modelDir: string;
@@ -22,6 +39,10 @@ export interface ServingEngine {
   weightFileBytes: number;
   /** KV and onnxruntime-run memory, read at breakdown time. */
   memory: EngineMemory;
+  /** Tokens per sequence (prompt + output) the KV cache is bounded to. */
+  maxContext: number;
+  /** The KV cache's bound and what it holds now (for /metrics). */
+  kv: () => KvGauges;
   dispose(): Promise<void>;
 }
 
@@ -35,6 +56,7 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     device: opts.device,
     threads: opts.threads,
     maxBatch: opts.maxBatch,
+    maxContext: opts.maxContext ?? undefined,
     mmapWeights: opts.mmapWeights,
     // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
     openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, split: stages, onProgress }),
@@ -53,6 +75,8 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     },
     stepper: engine,
     weightFileBytes: engine.info.fileBytes,
+    maxContext: engine.maxContext,
+    kv: () => kvGauges(engine),
     memory: {
       kvAllocatedBytes: () => engine.kvBytes()?.allocated ?? 0,
       kvInUseBytes: () => engine.kvBytes()?.inUse ?? 0,

@@ -8,6 +8,8 @@ export interface SchedulerGauges {
   running(): number;
   /** The process's memory breakdown (null while loading). */
   memory?: () => MemoryBreakdown | null;
+  /** The KV cache's bound and current allocation (null while loading). */
+  kv?: () => { maxPositions: number; rows: number; maxBytes: number; slotsPerRow: number | null } | null;
 }
 
 /** Every metric the server updates. */
@@ -81,6 +83,9 @@ export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): 
   const part = (name: string, help: string, key: Exclude<keyof MemoryBreakdown, 'replicas'>): void => {
     r.gauge(name, help, () => gauges.memory?.()?.[key] ?? 0);
   };
+  r.gauge('llmbench_kv_cache_max_positions', 'Tokens per sequence (prompt + output) the KV cache is bounded to (--max-context, else the model context).', () => gauges.kv?.()?.maxPositions ?? 0);
+  r.gauge('llmbench_kv_cache_max_bytes', 'KV cache bytes with every batch row at the bound (rows x max positions x bytes per token): its ceiling.', () => gauges.kv?.()?.maxBytes ?? 0);
+  r.gauge('llmbench_kv_cache_positions', 'Positions per batch row the KV arrays hold now (they grow with the longest row, up to the bound).', () => gauges.kv?.()?.slotsPerRow ?? 0);
   part('llmbench_kv_cache_bytes', 'KV cache arrays allocated (zero-filled, so resident).', 'kvAllocatedBytes');
   part('llmbench_kv_cache_used_bytes', 'Part of the KV cache holding cached tokens.', 'kvInUseBytes');
   part('llmbench_weight_file_bytes', 'Bytes of the model weights on disk.', 'weightFileBytes');
