@@ -84,7 +84,7 @@ export class DenseDecoder implements Decoder {
     let longest = 0;
     for (let r = 0; r < this.rows; r++) longest = Math.max(longest, this.length(r));
     for (const st of this.state) for (const t of st?.past ?? []) bytes += (t.data as ArrayBufferView).byteLength;
-    return { allocated: bytes, inUse: bytes, slotsPerRow: longest };
+    return { allocated: bytes, inUse: bytes, slotsPerRow: longest, relayout: null };
   }
 
   private emptyRow(): RowState {

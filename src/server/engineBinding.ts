@@ -20,13 +20,24 @@ export interface KvGauges {
   maxBytes: number;
   /** Positions per row the arrays hold now (null where the cache lives elsewhere, e.g. stage workers). */
   slotsPerRow: number | null;
+  /** KV re-layouts (growth, new rows) and the longest the event loop was held by one of their slices. */
+  relayouts: number;
+  maxRelayoutSliceMs: number;
 }
 
 function kvGauges(engine: BatchEngine): KvGauges {
   const { info } = engine;
   const elemBytes = engine.kvDtype === 'float16' ? 2 : 4;
   const perToken = 2 * info.numLayers * info.numKvHeads * info.headDim * elemBytes;
-  return { maxPositions: engine.maxContext, rows: engine.maxBatch, maxBytes: engine.maxBatch * engine.maxContext * perToken, slotsPerRow: engine.kvBytes()?.slotsPerRow ?? null };
+  const usage = engine.kvBytes();
+  return {
+    maxPositions: engine.maxContext,
+    rows: engine.maxBatch,
+    maxBytes: engine.maxBatch * engine.maxContext * perToken,
+    slotsPerRow: usage?.slotsPerRow ?? null,
+    relayouts: usage?.relayout?.relayouts ?? 0,
+    maxRelayoutSliceMs: usage?.relayout?.maxSliceMs ?? 0,
+  };
 }
 
 /** A loaded engine as the server uses it. */
