@@ -31,6 +31,8 @@ export interface BatchEngineOptions {
   /** See SessionOptions.mmapWeights and keepPresentOutputs. */
   mmapWeights?: boolean;
   keepPresentOutputs?: boolean;
+  /** See SessionOptions.kvDtype. */
+  kvDtype?: 'float32' | 'float16' | null;
   /** Opens the decoder session instead of a single ORT session (e.g. a layer-split staged runner). */
   openSession?: (dir: string) => Promise<DecoderSession>;
 }
@@ -90,7 +92,7 @@ export class BatchEngine {
     const tokenizer = TextTokenizer.load(dir);
     const session = opts.openSession
       ? await opts.openSession(dir)
-      : await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode, mmapWeights: opts.mmapWeights, keepPresentOutputs: opts.keepPresentOutputs });
+      : await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode, mmapWeights: opts.mmapWeights, keepPresentOutputs: opts.keepPresentOutputs, kvDtype: opts.kvDtype });
     session.info.eosTokenIds = [...new Set([...session.info.eosTokenIds, ...tokenizer.eosTokenIds])];
     const maxContext = opts.maxContext ?? session.info.maxPositions;
     if (!Number.isInteger(maxContext) || maxContext < 2) {

@@ -2,6 +2,7 @@
 // The rest of the server sees only the narrow views it needs (StepEngine, ServerTokenizer, ModelInfo).
 import { BatchEngine } from '../engine/batchEngine.js';
 import { ENGINES, type EngineKind } from '../engine/engines.js';
+import { UsageError } from '../errors.js';
 import { StreamDecoder } from '../engine/tokenizer.js';
 import { resolveQuantizedModelDir } from '../model/quantize.js';
 import { resolveModelDir } from '../model/resolve.js';
@@ -61,6 +62,7 @@ export interface ServingEngine {
 export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<ServingEngine> {
   const modelDir = opts.quantize ? await resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress, ...(opts.quantBlockSize ? { blockSize: opts.quantBlockSize } : {}) }) : await resolveModelDir(opts.model, onProgress);
   const stages = opts.stages;
+  if (stages && opts.kvDtype) throw new UsageError('--kv-dtype cannot be combined with --stages (stage workers keep the graph\'s KV type)', 'Drop one of the two.');
   const kind: EngineKind = stages ? 'staged' : 'single';
   const engine = await BatchEngine.load({
     modelDir,
@@ -68,9 +70,10 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     threads: opts.threads,
     maxBatch: opts.maxBatch,
     maxContext: opts.maxContext ?? undefined,
+    kvDtype: opts.kvDtype,
     mmapWeights: opts.mmapWeights,
     // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
-    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, split: stages, onProgress }),
+    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, split: stages, onProgress }),
   });
   const runner = engine.session.runner;
   if (runner instanceof OrtRunner) runner.trackRss = true;
