@@ -33,6 +33,7 @@ interface ServeFlags {
   mmap: boolean;
   maxContext?: string;
   kvDtype?: string;
+  variant?: string;
 }
 
 const DEVICES: readonly DeviceName[] = ['cpu', 'cuda', 'webgpu'];
@@ -62,6 +63,7 @@ export function registerServe(program: Command): void {
     .option('--fallback-max-batch <n>', 'batch rows of the fallback model (default: --max-batch)')
     .option('--max-context <n>', "tokens per sequence (prompt + output) the KV cache is bounded to; longer requests get 400 (default: the model's context)")
     .option('--kv-dtype <type>', "KV cache element type between steps: float32 | float16 (default: the graph's; float16 halves the KV memory of a float32 model)")
+    .option('--variant <name>', 'which onnx/model_<name>.onnx of a transformers.js folder to serve (fp16, q4, q4f16, quantized, int8, uint8, bnb4...; fp32 = onnx/model.onnx)')
     .option('--no-mmap', 'read the weights into memory instead of mapping a page-aligned copy of them (CPU; for comparison)')
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (for launchers)').hideHelp())
     .addHelpText(
@@ -102,6 +104,7 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         mmapWeights: flags.mmap,
         maxContext: flags.maxContext === undefined ? null : parseIntOption('--max-context', flags.maxContext, 2, 1_048_576),
         kvDtype: kvDtypeOf(flags.kvDtype),
+        variant: flags.variant ?? null,
       });
       const { stopRequested, release } = stopSignal(flags.exitWithParent === true);
       try {

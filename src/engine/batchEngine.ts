@@ -33,6 +33,8 @@ export interface BatchEngineOptions {
   keepPresentOutputs?: boolean;
   /** See SessionOptions.kvDtype. */
   kvDtype?: 'float32' | 'float16' | null;
+  /** See SessionOptions.variant. */
+  variant?: string | null;
   /** Opens the decoder session instead of a single ORT session (e.g. a layer-split staged runner). */
   openSession?: (dir: string) => Promise<DecoderSession>;
 }
@@ -92,7 +94,7 @@ export class BatchEngine {
     const tokenizer = TextTokenizer.load(dir);
     const session = opts.openSession
       ? await opts.openSession(dir)
-      : await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode, mmapWeights: opts.mmapWeights, keepPresentOutputs: opts.keepPresentOutputs, kvDtype: opts.kvDtype });
+      : await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode, mmapWeights: opts.mmapWeights, keepPresentOutputs: opts.keepPresentOutputs, kvDtype: opts.kvDtype, variant: opts.variant });
     session.info.eosTokenIds = [...new Set([...session.info.eosTokenIds, ...tokenizer.eosTokenIds])];
     const maxContext = opts.maxContext ?? session.info.maxPositions;
     if (!Number.isInteger(maxContext) || maxContext < 2) {

@@ -45,6 +45,8 @@ export interface SessionOptions {
   keepPresentOutputs?: boolean;
   /** KV cache element type between steps; null/undefined: the graph's. float16 on a float32 graph adds Cast nodes. */
   kvDtype?: 'float32' | 'float16' | null;
+  /** Which onnx/model_<variant>.onnx to load (null: onnx/model.onnx, or the folder's only variant). */
+  variant?: string | null;
 }
 
 /** An open decoder: model facts, the runner, and how to read its outputs. */
@@ -71,7 +73,7 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
   const device = opts.device ?? 'cpu';
   const threads = opts.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`threads must be a positive integer, got ${threads}`);
-  const base = readModelFolder(modelDir);
+  const base = readModelFolder(modelDir, opts.variant ?? null);
   const executionProviders = await executionProvidersFor(device);
 
   // Read the file into a buffer with room for the patch, so a large model is not copied a second time.

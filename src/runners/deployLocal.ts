@@ -44,6 +44,7 @@ function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { ar
     '--model', spec.model.source,
     ...(spec.model.quantize ? ['--quantize', spec.model.quantize] : []),
     ...(spec.model.quantize && spec.model.blockSize ? ['--block-size', String(spec.model.blockSize)] : []),
+    ...(spec.model.variant ? ['--variant', spec.model.variant] : []),
     '--host', '127.0.0.1',
     '--port', String(port),
     '--device', kind,

@@ -159,6 +159,7 @@ function servingSpec(raw: RawLocal['serving'], ctx: FinalizeContext, at: string,
 }
 
 function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems: string[]): LocalPipelineSpec {
+  if (raw.model.variant !== undefined && raw.model.quantize !== undefined) problems.push(`${at}.model.variant: cannot be combined with model.quantize (the quantizer reads onnx/model.onnx); quantize the variant's folder instead`);
   const serving = servingSpec(raw.serving, ctx, at, problems);
   const fb = raw.balancer?.fallback;
   const balancer: BalancerSpec = raw.balancer
@@ -191,6 +192,7 @@ function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems
       source: resolveModelSource(raw.model.source, `${at}.model.source`, ctx, problems),
       quantize: (raw.model.quantize ?? null) as QuantMethod | null,
       blockSize: raw.model.blockSize ?? null,
+      variant: raw.model.variant ?? null,
     },
     serving,
     balancer,

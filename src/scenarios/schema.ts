@@ -179,6 +179,11 @@ const localPipeline = z.strictObject({
       .refine((n) => n >= 16 && n <= 256 && (n & (n - 1)) === 0, { error: 'must be a power of two from 16 to 256' })
       .optional()
       .describe('block size of weight-only quantization (int4, int8-weight); default 32'),
+    variant: z
+      .string()
+      .regex(/^[A-Za-z0-9]+$/, { error: 'letters and digits only (the <variant> of onnx/model_<variant>.onnx)' })
+      .optional()
+      .describe('which onnx/model_<variant>.onnx of a transformers.js folder to serve: fp16, q4, q4f16, quantized, int8, uint8, bnb4...; fp32 = onnx/model.onnx'),
   }),
   serving: serving.prefault({}),
   balancer: balancer.optional(),

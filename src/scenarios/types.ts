@@ -142,7 +142,7 @@ export interface LocalPipelineSpec {
   name: string;
   baseline: boolean;
   /** `source` is a preset name or an absolute model folder. */
-  model: { source: string; quantize: QuantMethod | null; blockSize: number | null };
+  model: { source: string; quantize: QuantMethod | null; blockSize: number | null; variant: string | null };
   serving: ServingSpec;
   balancer: BalancerSpec;
   faults: FaultSpec[];

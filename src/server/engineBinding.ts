@@ -71,6 +71,7 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     maxBatch: opts.maxBatch,
     maxContext: opts.maxContext ?? undefined,
     kvDtype: opts.kvDtype,
+    variant: opts.variant,
     mmapWeights: opts.mmapWeights,
     // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
     openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, split: stages, onProgress }),

@@ -156,7 +156,7 @@ async function loadFallbackEngine(
 ): Promise<ServingEngine> {
   onProgress?.(`loading fallback model ${fb.model}${fb.quantize ? ` (${fb.quantize})` : ''}`);
   try {
-    return await loadServingEngine({ ...opts, model: fb.model, quantize: fb.quantize, quantBlockSize: null, maxBatch, stages: null, maxContext: null }, onProgress);
+    return await loadServingEngine({ ...opts, model: fb.model, quantize: fb.quantize, quantBlockSize: null, maxBatch, stages: null, maxContext: null, variant: null }, onProgress);
   } catch (e) {
     if (e instanceof LlmbenchError) throw new LlmbenchError(e.code, `--fallback model:${fb.model}: ${e.message}`, e.hint, e.exitCode);
     throw new LlmbenchError('MODEL', `--fallback model:${fb.model}: cannot load: ${e instanceof Error ? e.message : String(e)}`, 'Check the folder or preset name given to --fallback.');
