@@ -70,11 +70,9 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     threads: opts.threads,
     maxBatch: opts.maxBatch,
     maxContext: opts.maxContext ?? undefined,
-    kvDtype: opts.kvDtype,
-    variant: opts.variant,
     mmapWeights: opts.mmapWeights,
     // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
-    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, split: stages, onProgress }),
+    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant, split: stages, onProgress }),
   });
   const runner = engine.session.runner;
   if (runner instanceof OrtRunner) runner.trackRss = true;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchEngine } from '../../src/engine/batchEngine.js';
 import { writeLlamaFixture } from '../../src/model/llamaFixture.js';
 import { listVariants, readModelFolder } from '../../src/model/loader.js';
+import { startInferenceServer } from '../../src/server/inferenceServer.js';
 import { resolveServeOptions } from '../../src/server/serveOptions.js';
 
 let root: string;
@@ -67,6 +68,17 @@ describe('--variant', () => {
       } finally {
         await engine.dispose();
       }
+    }
+  }, 60_000);
+
+  it('a server started with --variant fp16 serves the float16 graph', async () => {
+    const h = await startInferenceServer(resolveServeOptions({ model: both, port: 0, threads: 1, maxBatch: 1, variant: 'fp16' }));
+    try {
+      expect(h.state.model?.info.kvDtype).toBe('float16');
+      const r = await fetch(`${h.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: [5, 6, 7], max_tokens: 3, temperature: 0, ignore_eos: true }) });
+      expect(r.status).toBe(200);
+    } finally {
+      await h.close();
     }
   }, 60_000);
 

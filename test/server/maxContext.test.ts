@@ -7,15 +7,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLlamaFixture } from '../../src/model/llamaFixture.js';
+import { startInferenceServer } from '../../src/server/inferenceServer.js';
+import { resolveServeOptions } from '../../src/server/serveOptions.js';
 import { metricValue, scrape } from './helpers/tinyServer.js';
 
 let root: string;
 let child: ChildProcessWithoutNullStreams | null = null;
 let url: string;
+let fixtureDir: string;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'llmbench-maxctx-'));
   const { dir } = await writeLlamaFixture({ outDir: join(root, 'llama'), dtype: 'float32', maxPositions: 2048 });
+  fixtureDir = dir;
   const bin = fileURLToPath(new URL('../../bin/llmbench.js', import.meta.url));
   const proc = spawn(process.execPath, [bin, 'serve', '--model', dir, '--port', '0', '--threads', '1', '--max-batch', '2', '--max-context', '512']);
   child = proc;
@@ -78,4 +82,20 @@ describe('serve --max-context', () => {
     expect(positions).toBeLessThanOrEqual(512);
     expect(metricValue(m, 'llmbench_kv_cache_bytes')).toBeLessThanOrEqual(metricValue(m, 'llmbench_kv_cache_max_bytes'));
   });
+});
+
+describe('serve --kv-dtype float16 (float32 model)', () => {
+  it('halves the KV bound and the arena, and still answers', async () => {
+    const h = await startInferenceServer(resolveServeOptions({ model: fixtureDir, port: 0, threads: 1, maxBatch: 2, maxContext: 512, kvDtype: 'float16' }));
+    try {
+      const r = await fetch(`${h.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: ids(100), max_tokens: 8, temperature: 0, ignore_eos: true }) });
+      expect(r.status).toBe(200);
+      const m = await scrape(h.url);
+      expect(metricValue(m, 'llmbench_kv_cache_max_bytes')).toBe((2 * 512 * 512) / 2);
+      // One row of 128 slots: 2 layers x 2 kinds x 2 heads x 128 x 16 dims x 2 bytes.
+      expect(metricValue(m, 'llmbench_kv_cache_bytes')).toBe(2 * 2 * 2 * 128 * 16 * 2);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
 });
