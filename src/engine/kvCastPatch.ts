@@ -2,8 +2,9 @@
 // become float16 and are Cast to float32 where the graph reads them, and each step's new keys/values leave as
 // float16 outputs (Cast of the Concat's new half, or of a Slice of `present` past the old length). Attention
 // still computes in float32; only what is stored is rounded. Why in the graph rather than converting in JS:
-// every step reads the whole cache, and onnxruntime's Cast converts it in native code inside the run (see
-// README's measurement), while JS would convert every cached element on the event loop each step.
+// every step reads the whole cache, and onnxruntime's Cast converts it in native code inside the run, while JS
+// would convert every cached element on the event loop each step. Measured on 8M elements (a loaded 2-core
+// machine, medians of 5): a JS lookup-table loop 245 ms, an onnxruntime run of Cast (+ a ReduceSum) 111 ms.
 import { ModelError } from '../errors.js';
 import { decodeModel, DT, encodeModel, type NodeProto, onnx, type TensorProto, valueInfo } from '../model/onnxBuilder.js';
 import { newKvName, type PatchSpec } from './graphPatch.js';
