@@ -78,6 +78,13 @@ function checkContext(workload: Workload, prepared: PreparedPipeline[]): void {
         'Lower workload.promptTokens / outputTokens.',
       );
     }
+    const bound = p.spec.kind === 'local' ? p.spec.serving.maxContext : null;
+    if (bound !== null && p.maxPositions !== null && bound > p.maxPositions) {
+      throw new LlmbenchError('RUN', `pipeline "${p.spec.name}": serving.maxContext ${bound} exceeds the model's context of ${p.maxPositions}`, `Set serving.maxContext to ${p.maxPositions} or less.`);
+    }
+    if (bound !== null && need > bound) {
+      throw new LlmbenchError('RUN', `pipeline "${p.spec.name}": the workload needs up to ${need} positions (prompt + max_tokens) but serving.maxContext is ${bound}`, 'Raise serving.maxContext (or leave it out: the default fits the workload), or lower workload.promptTokens / outputTokens.');
+    }
   }
 }
 
