@@ -17,12 +17,13 @@ const { values: a } = parseArgs({
     'max-batch': { type: 'string', default: '8' },
     'block-size': { type: 'string', default: '16' },
     'no-mmap': { type: 'boolean', default: false },
+    'kv-dtype': { type: 'string' },
   },
 });
 const MIB = 1024 * 1024;
-const extraArgs = a['no-mmap'] ? ['--no-mmap'] : [];
+const extraArgs = [...(a['no-mmap'] ? ['--no-mmap'] : []), ...(a['kv-dtype'] ? ['--kv-dtype', a['kv-dtype']] : [])];
 const variants = a.variants.split(',').map((v) => ({
-  label: `${v}${a['no-mmap'] ? ' (--no-mmap)' : ''}`,
+  label: `${v}${a['no-mmap'] ? ' (--no-mmap)' : ''}${a['kv-dtype'] ? ` (KV ${a['kv-dtype']})` : ''}`,
   quantize: v === 'fp32' ? null : v,
   blockSize: v === 'int4' ? Number(a['block-size']) : null,
   extraArgs,

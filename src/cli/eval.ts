@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { evaluateModelDetailed } from '../model/eval.js';
 import { formatEvalReport } from '../model/evalReport.js';
 import { resolveModelDir } from '../model/resolve.js';
+import { UsageError } from '../errors.js';
 import { parseIntOption } from './options.js';
 
 export function registerEval(program: Command): void {
@@ -15,7 +16,9 @@ export function registerEval(program: Command): void {
     .option('--max-tokens <n>', 'tokens per greedy continuation (3 prompts; 0 skips them)', '16')
     .option('--eval-tokens <n>', 'next-token predictions scored on the held-out text', '512')
     .option('--window <n>', 'tokens per teacher-forced window (capped at the model context)', '256')
-    .action(async (model: string, opts: { reference?: string; json: boolean; maxTokens: string; evalTokens: string; window: string }) => {
+    .option('--kv-dtype <type>', "keep the model's KV cache as float16 (float32 models; the reference keeps its own): scores then run one token at a time through the cache")
+    .action(async (model: string, opts: { reference?: string; json: boolean; maxTokens: string; evalTokens: string; window: string; kvDtype?: string }) => {
+      if (opts.kvDtype !== undefined && opts.kvDtype !== 'float16' && opts.kvDtype !== 'float32') throw new UsageError(`--kv-dtype: unknown type "${opts.kvDtype}"`, 'Choose one of: float32, float16.');
       const progress = (m: string): void => void process.stderr.write(`${m}\n`);
       const dir = await resolveModelDir(model, progress);
       const refDir = opts.reference === undefined ? null : await resolveModelDir(opts.reference, progress);
@@ -23,6 +26,7 @@ export function registerEval(program: Command): void {
         maxTokens: parseIntOption('--max-tokens', opts.maxTokens, 0, 4096),
         maxEvalTokens: parseIntOption('--eval-tokens', opts.evalTokens, 1, 1_000_000),
         windowTokens: parseIntOption('--window', opts.window, 2, 1_000_000),
+        sessionOptions: { kvDtype: (opts.kvDtype as 'float32' | 'float16' | undefined) ?? null },
       });
       process.stdout.write(opts.json ? `${JSON.stringify(d.report)}\n` : formatEvalReport(d));
     });

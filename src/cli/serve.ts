@@ -3,7 +3,7 @@ import { parseStagesOption } from '../engine/stagedOptions.js';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { runServe } from '../server/serveCommand.js';
-import { resolveServeOptions, SERVE_DEFAULTS } from '../server/serveOptions.js';
+import { resolveServeOptions, SERVE_DEFAULTS, type ServeOptions } from '../server/serveOptions.js';
 import { DEADLINE_SCOPES, parseFallbackOption, type DeadlineOptions, type DeadlineScope } from '../server/fallbackOptions.js';
 import { QUANT_METHODS, type DeviceName, type QuantMethod } from '../types.js';
 import { parseIntOption } from './options.js';
@@ -31,6 +31,9 @@ interface ServeFlags {
   fallbackMaxBatch?: string;
   exitWithParent?: boolean;
   mmap: boolean;
+  maxContext?: string;
+  kvDtype?: string;
+  variant?: string;
 }
 
 const DEVICES: readonly DeviceName[] = ['cpu', 'cuda', 'webgpu'];
@@ -58,6 +61,9 @@ export function registerServe(program: Command): void {
     .option('--fallback <spec>', 'who answers past the deadline: canned:TEXT, or model:DIR|preset (loaded in this server)')
     .option('--fallback-quantize <method>', `serve a quantized copy of the fallback model: ${QUANT_METHODS.join(' | ')}`)
     .option('--fallback-max-batch <n>', 'batch rows of the fallback model (default: --max-batch)')
+    .option('--max-context <n>', "tokens per sequence (prompt + output) the KV cache is bounded to; longer requests get 400 (default: the model's context)")
+    .option('--kv-dtype <type>', "KV cache element type between steps: float32 | float16 (default: the graph's; float16 halves the KV memory of a float32 model)")
+    .option('--variant <name>', 'which onnx/model_<name>.onnx of a transformers.js folder to serve (fp16, q4, q4f16, quantized, int8, uint8, bnb4...; fp32 = onnx/model.onnx)')
     .option('--no-mmap', 'read the weights into memory instead of mapping a page-aligned copy of them (CPU; for comparison)')
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (for launchers)').hideHelp())
     .addHelpText(
@@ -96,6 +102,9 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         stages: flags.stages === undefined ? null : parseStagesOption(flags.stages),
         deadline: deadlineOf(flags, maxBatch),
         mmapWeights: flags.mmap,
+        maxContext: flags.maxContext === undefined ? null : parseIntOption('--max-context', flags.maxContext, 2, 1_048_576),
+        kvDtype: kvDtypeOf(flags.kvDtype),
+        variant: flags.variant ?? null,
       });
       const { stopRequested, release } = stopSignal(flags.exitWithParent === true);
       try {
@@ -108,6 +117,12 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         release();
       }
     });
+}
+
+function kvDtypeOf(v: string | undefined): ServeOptions['kvDtype'] {
+  if (v === undefined) return null;
+  if (v !== 'float32' && v !== 'float16') throw new UsageError(`--kv-dtype: unknown type "${v}"`, 'Choose one of: float32, float16.');
+  return v;
 }
 
 /** --deadline-ms and --fallback go together; every mistake is a usage error before anything loads. */

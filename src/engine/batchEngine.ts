@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import type { LoadedModelInfo } from '../model/loader.js';
 import { resolveModelDir } from '../model/resolve.js';
 import type { DeviceName, FinishReason, SequenceRequest, TokenEvent } from '../types.js';
-import { createDecoder, type Decoder } from './decoder.js';
+import { createDecoder, type Decoder, type KvUsage } from './decoder.js';
 import { Sampler } from './sampler.js';
 import { type DecoderSession, type KvMode, openDecoderSession } from './session.js';
 import { TextTokenizer } from './tokenizer.js';
@@ -31,6 +31,10 @@ export interface BatchEngineOptions {
   /** See SessionOptions.mmapWeights and keepPresentOutputs. */
   mmapWeights?: boolean;
   keepPresentOutputs?: boolean;
+  /** See SessionOptions.kvDtype. */
+  kvDtype?: 'float32' | 'float16' | null;
+  /** See SessionOptions.variant. */
+  variant?: string | null;
   /** Opens the decoder session instead of a single ORT session (e.g. a layer-split staged runner). */
   openSession?: (dir: string) => Promise<DecoderSession>;
 }
@@ -90,10 +94,17 @@ export class BatchEngine {
     const tokenizer = TextTokenizer.load(dir);
     const session = opts.openSession
       ? await opts.openSession(dir)
-      : await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode, mmapWeights: opts.mmapWeights, keepPresentOutputs: opts.keepPresentOutputs });
+      : await openDecoderSession(dir, { device: opts.device, threads: opts.threads, kvMode: opts.kvMode, mmapWeights: opts.mmapWeights, keepPresentOutputs: opts.keepPresentOutputs, kvDtype: opts.kvDtype, variant: opts.variant });
     session.info.eosTokenIds = [...new Set([...session.info.eosTokenIds, ...tokenizer.eosTokenIds])];
-    const maxContext = Math.min(opts.maxContext ?? session.info.maxPositions, session.info.maxPositions);
-    if (!Number.isInteger(maxContext) || maxContext < 2) throw new UsageError(`maxContext must be an integer >= 2, got ${opts.maxContext}`);
+    const maxContext = opts.maxContext ?? session.info.maxPositions;
+    if (!Number.isInteger(maxContext) || maxContext < 2) {
+      await session.runner.dispose();
+      throw new UsageError(`maxContext must be an integer >= 2, got ${opts.maxContext}`);
+    }
+    if (maxContext > session.info.maxPositions) {
+      await session.runner.dispose();
+      throw new UsageError(`max context ${maxContext} exceeds the model's context of ${session.info.maxPositions} positions (${dir}/config.json)`, `Use --max-context ${session.info.maxPositions} or less.`);
+    }
     const chunk = opts.prefillChunk ?? 64;
     if (!Number.isInteger(chunk) || chunk < 1) throw new UsageError(`prefillChunk must be a positive integer, got ${chunk}`);
     const decoder = createDecoder(session, opts.maxBatch, maxContext);
@@ -111,8 +122,13 @@ export class BatchEngine {
   }
 
   /** KV cache bytes held now and the part holding tokens (null where the decoder cannot tell). */
-  kvBytes(): { allocated: number; inUse: number } | null {
+  kvBytes(): KvUsage | null {
     return this.decoder.kvBytes();
+  }
+
+  /** Element type of the KV cache kept between steps. */
+  get kvDtype(): 'float32' | 'float16' {
+    return this.session.info.kvDtype;
   }
 
   /** Sequences added and not yet admitted. */

@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { DenseDecoder } from './denseDecoder.js';
 import { newKvName } from './graphPatch.js';
-import { KvArena, type KvArray } from './kvArena.js';
+import { KvArena, type KvArray, type RelayoutStats } from './kvArena.js';
 import type { Feeds } from './runner.js';
 import type { DecoderSession } from './session.js';
 import { logitsFloat32 } from './logits.js';
@@ -24,7 +24,16 @@ export interface Decoder {
   moveRow(from: number, to: number): void;
   clearRow(row: number): void;
   /** Bytes of KV cache held now (allocated) and the part holding cached tokens; null where unknown (staged workers). */
-  kvBytes(): { allocated: number; inUse: number } | null;
+  kvBytes(): KvUsage | null;
+}
+
+/** KV cache bytes allocated and in use, and the positions per row the allocation holds now. */
+export interface KvUsage {
+  allocated: number;
+  inUse: number;
+  slotsPerRow: number;
+  /** Re-layout timing where the decoder owns an arena. */
+  relayout: RelayoutStats | null;
 }
 
 /** Decoder over a KvArena; requires a session opened in `slots` mode. */
@@ -77,8 +86,8 @@ export class SlotDecoder implements Decoder {
     this.arena.clearRow(row);
   }
 
-  kvBytes(): { allocated: number; inUse: number } {
-    return { allocated: this.arena.allocatedBytes, inUse: this.arena.usedBytes };
+  kvBytes(): KvUsage {
+    return { allocated: this.arena.allocatedBytes, inUse: this.arena.usedBytes, slotsPerRow: this.arena.stride, relayout: this.arena.relayoutStats };
   }
 
   /** Runs rows [first, first+count) with s new tokens each (ids is [count x s]). */
@@ -89,7 +98,8 @@ export class SlotDecoder implements Decoder {
     for (let r = 0; r < this.rows; r++) need = Math.max(need, arena.lengths[r] as number);
     for (let r = first; r < first + count; r++) need = Math.max(need, (arena.lengths[r] as number) + s);
     if (need > this.maxSlots) throw new RangeError(`row would hold ${need} tokens, more than ${this.maxSlots}`);
-    this.fitStride(need);
+    // New rows and a new stride are laid out in slices with event-loop turns between them (see KvArena.prepare).
+    await arena.prepare(first + count, nextStride(arena.stride, need, this.maxSlots));
     const stride = arena.stride;
     const total = stride + s;
 
@@ -107,17 +117,6 @@ export class SlotDecoder implements Decoder {
     return logitsFloat32(out[this.session.lastLogitsOutput] as ort.Tensor);
   }
 
-  /**
-   * Keeps the stride a little above the longest row: attention (and ORT's concat of past + new) costs in
-   * proportion to the stride, and every change of stride moves the whole cache once. Strides are multiples
-   * of 64 so a token's slot sits in the same SIMD lane whatever the stride: the masked slack then adds
-   * exact zeros to the same partial sums, and a row's logits come out the same alone or in a batch.
-   */
-  private fitStride(need: number): void {
-    const next = nextStride(this.arena.stride, need, this.maxSlots);
-    if (next !== null) this.arena.setStride(next);
-  }
-
   private buffer(which: 'ids' | 'positions' | 'mask', n: number): BigInt64Array {
     let b = this[which];
     if (b.length < n) {
@@ -128,7 +127,13 @@ export class SlotDecoder implements Decoder {
   }
 }
 
-/** The stride to move to for rows needing `need` slots, or null to keep `current` (grow on demand, shrink when over 2x). */
+/**
+ * The stride to move to for rows needing `need` slots, or null to keep `current` (grow on demand, shrink when
+ * over 2x). A little above the longest row: attention (and ORT's concat of past + new) costs in proportion to
+ * the stride, and every change of stride moves the whole cache once. Multiples of 64 so a token's slot sits in
+ * the same SIMD lane whatever the stride: the masked slack then adds exact zeros to the same partial sums, and
+ * a row's logits come out the same alone or in a batch.
+ */
 export function nextStride(current: number, need: number, maxSlots: number): number | null {
   const target = Math.min(maxSlots, roundUp(need + Math.max(16, need >> 3), 64));
   return current < need || current > 2 * target ? Math.max(need, target) : null;

@@ -2,7 +2,7 @@
 // the past length, so a cache with gaps or left padding would shift them). Each row keeps ORT's own `present`
 // tensors and runs alone; correct for any KV-cache export, but every step copies the whole cache out of ORT.
 import * as ort from 'onnxruntime-node';
-import type { Decoder } from './decoder.js';
+import type { Decoder, KvUsage } from './decoder.js';
 import type { Feeds } from './runner.js';
 import type { DecoderSession } from './session.js';
 import { logitsFloat32 } from './logits.js';
@@ -78,11 +78,13 @@ export class DenseDecoder implements Decoder {
     this.state[row] = null;
   }
 
-  kvBytes(): { allocated: number; inUse: number } {
+  kvBytes(): KvUsage {
     // Each row holds ORT's `present` tensors, exactly its tokens' keys and values.
     let bytes = 0;
+    let longest = 0;
+    for (let r = 0; r < this.rows; r++) longest = Math.max(longest, this.length(r));
     for (const st of this.state) for (const t of st?.past ?? []) bytes += (t.data as ArrayBufferView).byteLength;
-    return { allocated: bytes, inUse: bytes };
+    return { allocated: bytes, inUse: bytes, slotsPerRow: longest, relayout: null };
   }
 
   private emptyRow(): RowState {

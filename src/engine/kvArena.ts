@@ -6,6 +6,24 @@
 // the memory a cache takes follows what the running sequences need, not the model's full context and batch.
 // New room is zero-filled on purpose: allocated KV is then resident KV, and the server's memory breakdown can
 // count it exactly.
+// Every re-layout (stride change, new rows) is a sequence of small steps (one (row, head) block moved, or at most
+// FILL_CHUNK_ELEMS zeroed); `prepare` runs them in slices of a few milliseconds and yields to the event loop
+// between slices, so a server's other streams and sockets are never stalled by one large copy.
+
+/** Elements zeroed per step of a re-layout (64K elements, 256 KiB: well under a millisecond even where fresh pages fault in). */
+const FILL_CHUNK_ELEMS = 1 << 16;
+
+/** Timing of re-layouts run by `prepare`, since the arena was made. */
+export interface RelayoutStats {
+  /** Re-layouts (stride changes and row reservations that had work to do). */
+  relayouts: number;
+  /** Slices they were split into. */
+  slices: number;
+  /** Longest synchronous slice, ms: the longest the event loop was held by KV growth. */
+  maxSliceMs: number;
+  /** Wall time from the start to the end of re-layouts, summed (includes the turns given to the event loop). */
+  totalMs: number;
+}
 
 /** Storage for float32 (Float32Array) or float16 (raw Uint16Array bits) caches. */
 export type KvArray = Float32Array | Uint16Array;
@@ -42,6 +60,8 @@ export class KvArena {
 
   /** One resizable buffer per array (keys, then values): growth commits pages in place, so no old copy is left for the GC. */
   private readonly buffers: ResizableBuffer[] = [];
+
+  readonly relayoutStats: RelayoutStats = { relayouts: 0, slices: 0, maxSliceMs: 0, totalMs: 0 };
 
   constructor(readonly shape: KvArenaShape) {
     const maxBytes = shape.rows * shape.heads * shape.maxSlots * shape.headDim * (shape.dtype === 'float16' ? 2 : 4);
@@ -80,17 +100,20 @@ export class KvArena {
    * Resizes every array to `rows` x `slots` (contents up to the smaller size kept in place). New elements are
    * written with zeros on purpose: allocated KV is then resident KV, and the memory breakdown counts it exactly.
    */
-  private resize(rows: number, slots: number): void {
+  private *resize(rows: number, slots: number): Generator<void> {
     const n = rows * this.shape.heads * slots * this.shape.headDim;
     for (const [list, offset] of [[this.keys, 0], [this.values, this.shape.layers]] as const) {
-      list.forEach((a, i) => {
+      for (let i = 0; i < list.length; i++) {
         // Read before resizing: shrinking the buffer leaves the old fixed-length view out of bounds (length 0).
-        const had = a.length;
+        const had = (list[i] as KvArray).length;
         (this.buffers[offset + i] as ResizableBuffer).resize(n * this.elemBytes);
         const v = this.viewOf(offset + i, n);
-        if (n > had) v.fill(0, had);
         list[i] = v;
-      });
+        for (let at = had; at < n; at += FILL_CHUNK_ELEMS) {
+          v.fill(0, at, Math.min(n, at + FILL_CHUNK_ELEMS));
+          yield;
+        }
+      }
     }
     this.rowCap = rows;
     this.capacity = slots;
@@ -98,9 +121,49 @@ export class KvArena {
 
   /** Makes room for rows [0, n) (existing rows keep their place: the layout is row-major). */
   private reserveRows(n: number): void {
+    drain(this.reserveRowsSteps(n));
+  }
+
+  private *reserveRowsSteps(n: number): Generator<void> {
     if (n <= this.rowCap) return;
     if (n > this.shape.rows) throw new RangeError(`row ${n - 1} exceeds ${this.shape.rows} rows`);
-    this.resize(n, this.capacity);
+    yield* this.resize(n, this.capacity);
+  }
+
+  /**
+   * Makes room for rows [0, rows) and moves to `stride` (when given), in slices of about `sliceMs` with a turn
+   * of the event loop between them. Nothing else may touch the arena until it resolves (the engine's step is
+   * the only user, and it awaits this before building its feeds).
+   */
+  async prepare(rows: number, stride: number | null, sliceMs = 2): Promise<void> {
+    const steps = this.prepareSteps(rows, stride);
+    const t0 = performance.now();
+    let sliceStart = t0;
+    let slices = 0;
+    let worked = false;
+    const endSlice = (): void => {
+      const ms = performance.now() - sliceStart;
+      if (ms > this.relayoutStats.maxSliceMs) this.relayoutStats.maxSliceMs = ms;
+      slices += 1;
+    };
+    for (let r = steps.next(); !r.done; r = steps.next()) {
+      worked = true;
+      if (performance.now() - sliceStart >= sliceMs) {
+        endSlice();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    if (!worked) return;
+    endSlice();
+    this.relayoutStats.relayouts += 1;
+    this.relayoutStats.slices += slices;
+    this.relayoutStats.totalMs += performance.now() - t0;
+  }
+
+  private *prepareSteps(rows: number, stride: number | null): Generator<void> {
+    yield* this.reserveRowsSteps(rows);
+    if (stride !== null) yield* this.strideSteps(stride);
   }
 
   /** Elements of one row in the current layout. */
@@ -141,8 +204,13 @@ export class KvArena {
     for (let r = firstRow; r < firstRow + count; r++) this.lengths[r] = (this.lengths[r] as number) + s;
   }
 
-  /** Changes the slot stride, moving every filled slot of every row (in place, no scratch memory). */
+  /** Changes the slot stride, moving every filled slot of every row (in place, no scratch memory), in one go. */
   setStride(newStride: number): void {
+    drain(this.strideSteps(newStride));
+  }
+
+  /** The stride change as small steps (one block moved per step). */
+  private *strideSteps(newStride: number): Generator<void> {
     const old = this.stride;
     if (newStride === old) return;
     if (newStride > this.shape.maxSlots) throw new RangeError(`stride ${newStride} exceeds ${this.shape.maxSlots} slots`);
@@ -150,20 +218,27 @@ export class KvArena {
     const { heads, headDim } = this.shape;
     const blocks = this.rowCap * heads;
     // Growing past the arrays' room: resize first, then move blocks outwards in place.
-    if (newStride > this.capacity) this.resize(this.rowCap, newStride);
-    for (const a of [...this.keys, ...this.values]) {
-      if (old === 0) break;
+    if (newStride > this.capacity) yield* this.resize(this.rowCap, newStride);
+    for (let i = 0; old !== 0 && i < 2 * this.shape.layers; i++) {
+      // Looked up per array: resize replaced the views.
+      const a = (i < this.shape.layers ? this.keys[i] : this.values[i - this.shape.layers]) as KvArray;
       // Each (row, head) block moves from b*old to b*new. Growing, destinations lie after sources, so go
       // last to first; shrinking, first to last. copyWithin handles overlap within a block.
       if (newStride > old) {
-        for (let b = blocks - 1; b >= 0; b--) copyBlock(a, b, old, newStride, this.lengths[Math.floor(b / heads)] as number, headDim);
+        for (let b = blocks - 1; b >= 0; b--) {
+          copyBlock(a, b, old, newStride, this.lengths[Math.floor(b / heads)] as number, headDim);
+          yield;
+        }
       } else {
-        for (let b = 0; b < blocks; b++) copyBlock(a, b, old, newStride, this.lengths[Math.floor(b / heads)] as number, headDim);
+        for (let b = 0; b < blocks; b++) {
+          copyBlock(a, b, old, newStride, this.lengths[Math.floor(b / heads)] as number, headDim);
+          yield;
+        }
       }
     }
     this.stride = newStride;
     // Shrunk below half the room: hand the tail back.
-    if (2 * newStride < this.capacity) this.resize(this.rowCap, newStride);
+    if (2 * newStride < this.capacity) yield* this.resize(this.rowCap, newStride);
   }
 
   /** Moves row `from` (its filled slots) to row `to`; `from` becomes empty. */
@@ -172,6 +247,7 @@ export class KvArena {
     const { heads, headDim } = this.shape;
     const len = this.lengths[from] as number;
     if (len > 0) this.reserveRows(Math.max(from, to) + 1);
+    // Row moves stay synchronous: a move copies one row's filled slots (the rows were reserved when prefilled).
     for (const a of [...this.keys, ...this.values]) {
       for (let h = 0; h < heads; h++) {
         const src = ((from * heads + h) * this.stride) * headDim;
@@ -187,6 +263,11 @@ export class KvArena {
   clearRow(row: number): void {
     this.lengths[row] = 0;
   }
+}
+
+/** Runs every step of a re-layout at once. */
+function drain(steps: Generator<void>): void {
+  for (let r = steps.next(); !r.done; r = steps.next());
 }
 
 function copyBlock(a: KvArray, b: number, oldStride: number, newStride: number, filled: number, headDim: number): void {

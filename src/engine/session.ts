@@ -11,6 +11,7 @@ import type { Decoder } from './decoder.js';
 import { elemTypeName, readGraphSignature } from './graphIo.js';
 import { ensureMmapLayout } from './mmapLayout.js';
 import { LAST_LOGITS, newKvName, type PatchSpec, patchBytes, patchDecoderBytes, directNewKv } from './graphPatch.js';
+import { float16KvGraph } from './kvCastPatch.js';
 import { executionProvidersFor } from './providers.js';
 import { type DecoderRunner, OrtRunner } from './runner.js';
 
@@ -43,6 +44,10 @@ export interface SessionOptions {
   cpuArena?: boolean;
   /** Keep the full `present.*` outputs in a slots-mode graph (only for code that fetches them; see below). */
   keepPresentOutputs?: boolean;
+  /** KV cache element type between steps; null/undefined: the graph's. float16 on a float32 graph adds Cast nodes. */
+  kvDtype?: 'float32' | 'float16' | null;
+  /** Which onnx/model_<variant>.onnx to load (null: onnx/model.onnx, or the folder's only variant). */
+  variant?: string | null;
 }
 
 /** An open decoder: model facts, the runner, and how to read its outputs. */
@@ -57,6 +62,8 @@ export interface DecoderSession {
   loadMs: number;
   /** Why `dense` was chosen, when it was. */
   note: string | null;
+  /** The KV cache is stored at lower precision than the graph computes in (--kv-dtype float16 on a float32 graph). */
+  kvCast?: boolean;
   /** A session-specific decoder (a staged session keeps each stage's KV cache inside its worker). */
   createDecoder?(rows: number, maxSlots: number): Decoder;
 }
@@ -67,7 +74,7 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
   const device = opts.device ?? 'cpu';
   const threads = opts.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`threads must be a positive integer, got ${threads}`);
-  const base = readModelFolder(modelDir);
+  const base = readModelFolder(modelDir, opts.variant ?? null);
   const executionProviders = await executionProvidersFor(device);
 
   // Read the file into a buffer with room for the patch, so a large model is not copied a second time.
@@ -80,7 +87,16 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
   const addLastLogits = patch.addLastLogits;
   let baseBytes = bytes;
   let spec = patch;
-  if (kvMode === 'slots' && mmapDir && !opts.keepPresentOutputs) {
+  const kvCast = opts.kvDtype === 'float16' && info.kvDtype === 'float32';
+  if (opts.kvDtype === 'float32' && info.kvDtype === 'float16') {
+    throw new UsageError(`--kv-dtype float32: ${base.onnxPath} computes keys/values in float16`, 'Leave --kv-dtype unset for float16 models (their KV cache is already float16).');
+  }
+  if (kvCast) {
+    if (kvMode !== 'slots') throw new ModelError(`${base.onnxPath}: --kv-dtype float16 needs the slot KV cache (${note ?? 'dense mode requested'})`);
+    baseBytes = float16KvGraph(bytes, patch, base.onnxPath);
+    spec = { ...patch, addNewKv: false };
+    info.kvDtype = 'float16';
+  } else if (kvMode === 'slots' && mmapDir && !opts.keepPresentOutputs) {
     // Only with mapped weights, where the graph bytes are small to rewrite; before the patch is appended
     // (protobufjs replaces, rather than merges, a repeated singular field when decoding). Measured on gpt2
     // int4, 8 rows decoded to 160 tokens in one process: RSS growth over the runs 246 -> 141 MiB (KV: 113 MiB).
@@ -135,6 +151,7 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
     threads,
     loadMs: performance.now() - t0,
     note,
+    kvCast,
   };
 }
 

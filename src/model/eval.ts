@@ -113,7 +113,8 @@ export async function evaluateModelDetailed(dir: string, refDir: string | null, 
   let ref: EvalModel | null = null;
   try {
     if (refDir !== null) {
-      ref = await openEvalModel(refDir, opts.sessionOptions);
+      // The reference keeps its graph's KV type: --kv-dtype is what is being evaluated.
+      ref = await openEvalModel(refDir, { ...opts.sessionOptions, kvDtype: null });
       if (ref.info.vocabSize !== model.info.vocabSize) {
         throw new ModelError(`${refDir}: vocabulary size ${ref.info.vocabSize} differs from the model's ${model.info.vocabSize}`);
       }

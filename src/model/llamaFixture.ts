@@ -19,13 +19,17 @@ export interface LlamaFixtureOptions {
   outDir: string;
   dtype: 'float32' | 'float16';
   seed?: number;
+  /** Context length (rotary tables and config.json); default 512. */
+  maxPositions?: number;
+  /** Other shape changes (benches use a wider model); default: llamaTinyConfig. */
+  shape?: Partial<Pick<LlamaConfig, 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim'>>;
 }
 
 /** Writes the folder; fp32 as onnx/model.onnx, fp16 as onnx/model_fp16.onnx (transformers.js names). */
 export async function writeLlamaFixture(opts: LlamaFixtureOptions): Promise<{ dir: string; onnxFile: string; config: LlamaConfig }> {
   const dir = resolve(opts.outDir);
   const tok = corpusTokenizer(512);
-  const config = llamaTinyConfig(tok.model.vocabSize, tok.model.endOfTextId);
+  const config = { ...llamaTinyConfig(tok.model.vocabSize, tok.model.endOfTextId), ...(opts.maxPositions ? { maxPositions: opts.maxPositions } : {}), ...opts.shape };
   const model = buildLlamaModel(config, llamaWeights(config, opts.seed ?? 1), opts.dtype);
   const onnxFile = opts.dtype === 'float16' ? 'onnx/model_fp16.onnx' : 'onnx/model.onnx';
   await mkdir(join(dir, 'onnx'), { recursive: true });

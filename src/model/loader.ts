@@ -10,6 +10,31 @@ import { readGenaiConfig } from './genaiConfig.js';
 /** ONNX file names tried, in order, inside a model folder. */
 export const ONNX_CANDIDATES = ['onnx/model.onnx', 'model.onnx', 'onnx/decoder_model_merged.onnx', 'decoder_model_merged.onnx'];
 
+/** Precision variants a folder offers: the <variant> of every onnx/model_<variant>.onnx (and merged decoders). */
+export function listVariants(dir: string): string[] {
+  const onnxDir = join(dir, 'onnx');
+  if (!existsSync(onnxDir)) return [];
+  const found = readdirSync(onnxDir)
+    .map((f) => /^(?:model|decoder_model_merged)_([A-Za-z0-9]+)\.onnx$/.exec(f)?.[1])
+    .filter((v): v is string => v !== undefined);
+  return [...new Set(found)].sort();
+}
+
+/** The ONNX file of a chosen variant (model.variant / --variant); "fp32" or "default" is onnx/model.onnx. */
+function variantFile(dir: string, variant: string): string {
+  if (variant === 'fp32' || variant === 'default') {
+    const plain = ONNX_CANDIDATES.find((p) => existsSync(join(dir, p)));
+    if (plain) return plain;
+  }
+  for (const p of [`onnx/model_${variant}.onnx`, `onnx/decoder_model_merged_${variant}.onnx`, `model_${variant}.onnx`]) if (existsSync(join(dir, p))) return p;
+  const have = listVariants(dir);
+  const plain = ONNX_CANDIDATES.some((p) => existsSync(join(dir, p)));
+  throw new ModelError(
+    `${dir}: no variant "${variant}" (looked for onnx/model_${variant}.onnx, onnx/decoder_model_merged_${variant}.onnx)`,
+    `Variants in this folder: ${[...(plain ? ['fp32 (onnx/model.onnx)'] : []), ...have].join(', ') || 'none'}.`,
+  );
+}
+
 /**
  * transformers.js folders may hold only precision variants (onnx/model_fp16.onnx, model_q4.onnx, ...): a
  * single one is used; several are an error listing them, since the choice changes what is measured.
@@ -19,7 +44,7 @@ function onlyVariant(dir: string): string {
   const variants = existsSync(onnxDir) ? readdirSync(onnxDir).filter((f) => /^(model|decoder_model_merged)_[A-Za-z0-9]+\.onnx$/.test(f)).sort() : [];
   if (variants.length === 1) return join('onnx', variants[0] as string);
   if (variants.length > 1) {
-    throw new ModelError(`${dir}: several ONNX variants and no onnx/model.onnx: ${variants.join(', ')}`, 'Keep the one variant to benchmark in the folder (or copy it to onnx/model.onnx).');
+    throw new ModelError(`${dir}: several ONNX variants and no onnx/model.onnx: ${variants.join(', ')}`, `Pick one with --variant (model.variant in a scenario): ${listVariants(dir).join(', ')}.`);
   }
   throw new ModelError(`${dir}: no ONNX file (looked for ${ONNX_CANDIDATES.join(', ')}, onnx/model_<variant>.onnx)`, 'Export the model to ONNX with KV cache (e.g. optimum-cli export onnx --task text-generation-with-past).');
 }
@@ -42,7 +67,7 @@ export type LoadedModelInfo = ModelInfo & { hasNumLogitsToKeep: boolean; groupQu
 type Json = Record<string, unknown>;
 
 /** Reads config.json and locates the ONNX file; throws ModelError naming what is missing. */
-export function readModelFolder(dirIn: string): Omit<ModelInfo, 'hasPositionIds' | 'kvDtype'> {
+export function readModelFolder(dirIn: string, variant: string | null = null): Omit<ModelInfo, 'hasPositionIds' | 'kvDtype'> {
   const dir = resolve(dirIn);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new ModelError(`model folder not found: ${dir}`, 'Pass a folder with config.json and onnx/model.onnx, or a preset name (tiny, small, gpt2).');
@@ -60,7 +85,7 @@ export function readModelFolder(dirIn: string): Omit<ModelInfo, 'hasPositionIds'
   } catch (e) {
     throw new ModelError(`${cfgPath}: not valid JSON (${(e as Error).message})`);
   }
-  const onnxRel = ONNX_CANDIDATES.find((p) => existsSync(join(dir, p))) ?? onlyVariant(dir);
+  const onnxRel = variant !== null ? variantFile(dir, variant) : (ONNX_CANDIDATES.find((p) => existsSync(join(dir, p))) ?? onlyVariant(dir));
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new ModelError(`${dir}: missing tokenizer.json`, 'The tokenizer is needed to encode prompts and count tokens.');
 
   const modelType = String(cfg.model_type ?? '');

@@ -30,7 +30,7 @@ export async function preparePipeline(spec: PipelineSpec, onProgress: (msg: stri
   const modelDir = spec.model.quantize
     ? await resolveQuantizedModelDir(spec.model.source, spec.model.quantize, { onProgress, ...(spec.model.blockSize ? { blockSize: spec.model.blockSize } : {}) })
     : sourceDir;
-  const info = readModelFolder(modelDir);
+  const info = readModelFolder(modelDir, spec.model.variant);
   return {
     spec,
     modelDir,

@@ -12,9 +12,9 @@ import { assessQuality } from './quality.js';
 import { makeRunId } from './resultFile.js';
 import { RunStore } from './runStore.js';
 import type { ShardSpec } from './shard.js';
+import { withWorkloadContext } from './servingContext.js';
 import { loadTokenCounter, type TokenCounter } from './tokenCounter.js';
 import { buildWorkload, type Workload } from './workload.js';
-
 
 export interface RunOptions {
   /** Folder for this run's files; default results/<run-id> under the current directory. */
@@ -61,6 +61,13 @@ function checkContext(workload: Workload, prepared: PreparedPipeline[]): void {
         'Lower workload.promptTokens / outputTokens.',
       );
     }
+    const bound = p.spec.kind === 'local' ? p.spec.serving.maxContext : null;
+    if (bound !== null && p.maxPositions !== null && bound > p.maxPositions) {
+      throw new LlmbenchError('RUN', `pipeline "${p.spec.name}": serving.maxContext ${bound} exceeds the model's context of ${p.maxPositions}`, `Set serving.maxContext to ${p.maxPositions} or less.`);
+    }
+    if (bound !== null && need > bound) {
+      throw new LlmbenchError('RUN', `pipeline "${p.spec.name}": the workload needs up to ${need} positions (prompt + max_tokens) but serving.maxContext is ${bound}`, 'Raise serving.maxContext (or leave it out: the default fits the workload), or lower workload.promptTokens / outputTokens.');
+    }
   }
 }
 
@@ -76,7 +83,7 @@ interface RunPlan {
 
 /** Prepares every pipeline (model builds, quantization), builds the one workload, and probes capacity if asked. */
 async function planRun(scenario: Scenario, o: RunOptions, progress: (m: string) => void, signal: AbortSignal): Promise<RunPlan> {
-  const prepared: PreparedPipeline[] = [];
+  let prepared: PreparedPipeline[] = [];
   for (const spec of scenario.pipelines) {
     progress(`[${spec.name}] preparing`);
     prepared.push(await preparePipeline(spec, (m) => progress(`[${spec.name}] ${m}`)));
@@ -86,6 +93,9 @@ async function planRun(scenario: Scenario, o: RunOptions, progress: (m: string) 
   const workloadTokDir = baseline?.tokenizerDir ?? prepared.find((p) => p.tokenizerDir !== null)?.tokenizerDir ?? null;
   const workload = buildWorkload(scenario.workload, scenario.seed, tokenizerFor(workloadTokDir, tokenizers));
   checkContext(workload, prepared);
+  const w = scenario.workload;
+  prepared = withWorkloadContext(prepared, workload, { promptTokens: w.kind === 'synthetic' ? w.promptTokens : null, outputTokens: w.outputTokens }, (d) => tokenizerFor(d, tokenizers) as TokenCounter);
+  for (const p of prepared) if (p.spec.kind === 'local' && p.spec.serving.maxContext !== null) progress(`[${p.spec.name}] KV cache bound: ${p.spec.serving.maxContext} tokens per sequence${p.spec.serving.maxContext === p.maxPositions ? " (the model's context)" : ''}`);
   const prompts = workload.reusePrompts
     ? `${workload.requests.length} prompts, reused in turn (workload.reusePrompts)`
     : 'a distinct prompt for every request';

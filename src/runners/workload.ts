@@ -109,7 +109,7 @@ function promptAt(start: number, tokens: number, tok: TokenCounter | null): { te
 }
 
 /** A prefix that makes a re-sent dataset prompt unique from its first token on (prefix caches match from the start). */
-function uniquePrefix(k: number): string {
+export function uniquePrefix(k: number): string {
   return `[request ${k}] `;
 }
 

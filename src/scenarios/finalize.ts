@@ -153,10 +153,15 @@ function servingSpec(raw: RawLocal['serving'], ctx: FinalizeContext, at: string,
     timeoutMs: raw.timeoutMs,
     stages,
     deadline: deadlineSpec(raw, ctx, at, problems),
+    maxContext: raw.maxContext ?? null,
+    kvDtype: raw.kvDtype ?? null,
   };
 }
 
 function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems: string[]): LocalPipelineSpec {
+  if (raw.serving.kvDtype !== undefined && raw.serving.stages !== undefined) problems.push(`${at}.serving.kvDtype: cannot be combined with serving.stages (stage workers keep the graph's KV type)`);
+  if (raw.model.variant !== undefined && raw.serving.stages !== undefined) problems.push(`${at}.model.variant: cannot be combined with serving.stages yet (the layer split reads onnx/model.onnx)`);
+  if (raw.model.variant !== undefined && raw.model.quantize !== undefined) problems.push(`${at}.model.variant: cannot be combined with model.quantize (the quantizer reads onnx/model.onnx); quantize the variant's folder instead`);
   const serving = servingSpec(raw.serving, ctx, at, problems);
   const fb = raw.balancer?.fallback;
   const balancer: BalancerSpec = raw.balancer
@@ -189,6 +194,7 @@ function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems
       source: resolveModelSource(raw.model.source, `${at}.model.source`, ctx, problems),
       quantize: (raw.model.quantize ?? null) as QuantMethod | null,
       blockSize: raw.model.blockSize ?? null,
+      variant: raw.model.variant ?? null,
     },
     serving,
     balancer,

@@ -139,6 +139,8 @@ const serving = z.strictObject({
   stages: z.union([posInt.max(64), z.array(stage).min(1).max(64)]).optional(),
   deadline: deadline.optional().describe('answer from serving.fallback when the primary misses this deadline'),
   fallback: fallback.optional().describe('who answers past serving.deadline: a canned text or a cheaper model in the same server'),
+  maxContext: posInt.min(2).max(1_048_576).optional().describe("tokens per sequence (prompt + output) the KV cache is bounded to; longer requests get 400 (default: the workload's longest request, capped by the model's context)"),
+  kvDtype: z.enum(['float32', 'float16']).optional().describe('KV cache element type between steps; float16 halves KV memory of a float32 model (default: the graph\'s)'),
 });
 
 const balancer = z.strictObject({
@@ -177,6 +179,11 @@ const localPipeline = z.strictObject({
       .refine((n) => n >= 16 && n <= 256 && (n & (n - 1)) === 0, { error: 'must be a power of two from 16 to 256' })
       .optional()
       .describe('block size of weight-only quantization (int4, int8-weight); default 32'),
+    variant: z
+      .string()
+      .regex(/^[A-Za-z0-9]+$/, { error: 'letters and digits only (the <variant> of onnx/model_<variant>.onnx)' })
+      .optional()
+      .describe('which onnx/model_<variant>.onnx of a transformers.js folder to serve: fp16, q4, q4f16, quantized, int8, uint8, bnb4...; fp32 = onnx/model.onnx'),
   }),
   serving: serving.prefault({}),
   balancer: balancer.optional(),

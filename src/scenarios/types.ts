@@ -98,6 +98,10 @@ export interface ServingSpec {
   stages: { count: number; explicit: StageSpec[] | null } | null;
   /** Deadline with a fallback answer inside each server; null = none. */
   deadline: ServingDeadlineSpec | null;
+  /** Tokens per sequence the KV cache is bounded to (`--max-context`); null: the workload's longest request, capped by the model's context. */
+  maxContext: number | null;
+  /** Element type of the KV cache kept between steps (`--kv-dtype`); null: the graph's. */
+  kvDtype: 'float32' | 'float16' | null;
 }
 
 /** `serving.deadline` + `serving.fallback`. */
@@ -138,7 +142,7 @@ export interface LocalPipelineSpec {
   name: string;
   baseline: boolean;
   /** `source` is a preset name or an absolute model folder. */
-  model: { source: string; quantize: QuantMethod | null; blockSize: number | null };
+  model: { source: string; quantize: QuantMethod | null; blockSize: number | null; variant: string | null };
   serving: ServingSpec;
   balancer: BalancerSpec;
   faults: FaultSpec[];

@@ -2,6 +2,7 @@
 // The rest of the server sees only the narrow views it needs (StepEngine, ServerTokenizer, ModelInfo).
 import { BatchEngine } from '../engine/batchEngine.js';
 import { ENGINES, type EngineKind } from '../engine/engines.js';
+import { UsageError } from '../errors.js';
 import { StreamDecoder } from '../engine/tokenizer.js';
 import { resolveQuantizedModelDir } from '../model/quantize.js';
 import { resolveModelDir } from '../model/resolve.js';
@@ -11,6 +12,34 @@ import type { EngineMemory } from './memoryBreakdown.js';
 import type { StepEngine } from './scheduler.js';
 import type { ServerTokenizer } from './serverState.js';
 import type { ServeOptions } from './serveOptions.js';
+
+/** What /metrics says about the KV cache: its bound (rows x positions) and the positions per row allocated now. */
+export interface KvGauges {
+  maxPositions: number;
+  rows: number;
+  /** Bytes the cache would take with every row at maxPositions (its ceiling, from the model's shape). */
+  maxBytes: number;
+  /** Positions per row the arrays hold now (null where the cache lives elsewhere, e.g. stage workers). */
+  slotsPerRow: number | null;
+  /** KV re-layouts (growth, new rows) and the longest the event loop was held by one of their slices. */
+  relayouts: number;
+  maxRelayoutSliceMs: number;
+}
+
+function kvGauges(engine: BatchEngine): KvGauges {
+  const { info } = engine;
+  const elemBytes = engine.kvDtype === 'float16' ? 2 : 4;
+  const perToken = 2 * info.numLayers * info.numKvHeads * info.headDim * elemBytes;
+  const usage = engine.kvBytes();
+  return {
+    maxPositions: engine.maxContext,
+    rows: engine.maxBatch,
+    maxBytes: engine.maxBatch * engine.maxContext * perToken,
+    slotsPerRow: usage?.slotsPerRow ?? null,
+    relayouts: usage?.relayout?.relayouts ?? 0,
+    maxRelayoutSliceMs: usage?.relayout?.maxSliceMs ?? 0,
+  };
+}
 
 /** A loaded engine as the server uses it. */
 export interface ServingEngine {
@@ -22,6 +51,10 @@ export interface ServingEngine {
   weightFileBytes: number;
   /** KV and onnxruntime-run memory, read at breakdown time. */
   memory: EngineMemory;
+  /** Tokens per sequence (prompt + output) the KV cache is bounded to. */
+  maxContext: number;
+  /** The KV cache's bound and what it holds now (for /metrics). */
+  kv: () => KvGauges;
   dispose(): Promise<void>;
 }
 
@@ -29,15 +62,17 @@ export interface ServingEngine {
 export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<ServingEngine> {
   const modelDir = opts.quantize ? await resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress, ...(opts.quantBlockSize ? { blockSize: opts.quantBlockSize } : {}) }) : await resolveModelDir(opts.model, onProgress);
   const stages = opts.stages;
+  if (stages && opts.kvDtype) throw new UsageError('--kv-dtype cannot be combined with --stages (stage workers keep the graph\'s KV type)', 'Drop one of the two.');
   const kind: EngineKind = stages ? 'staged' : 'single';
   const engine = await BatchEngine.load({
     modelDir,
     device: opts.device,
     threads: opts.threads,
     maxBatch: opts.maxBatch,
+    maxContext: opts.maxContext ?? undefined,
     mmapWeights: opts.mmapWeights,
     // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
-    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, split: stages, onProgress }),
+    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant, split: stages, onProgress }),
   });
   const runner = engine.session.runner;
   if (runner instanceof OrtRunner) runner.trackRss = true;
@@ -53,6 +88,8 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     },
     stepper: engine,
     weightFileBytes: engine.info.fileBytes,
+    maxContext: engine.maxContext,
+    kv: () => kvGauges(engine),
     memory: {
       kvAllocatedBytes: () => engine.kvBytes()?.allocated ?? 0,
       kvInUseBytes: () => engine.kvBytes()?.inUse ?? 0,

@@ -32,14 +32,16 @@ function promptIdsOf(model: ServedModel, req: ParsedRequest): number[] {
 }
 
 function maxTokensOf(model: ServedModel, promptTokens: number, requested: number | null): number {
-  const ctx = model.info.maxPositions;
+  const ctx = model.maxContext;
+  // OpenAI's wording, so clients that parse it keep working; the server's bound is named when it is the tighter one.
+  const whose = ctx < model.info.maxPositions ? `This server's maximum context length (--max-context) is ${ctx} tokens (the model's is ${model.info.maxPositions})` : `This model's maximum context length is ${ctx} tokens`;
   if (promptTokens >= ctx) {
-    throw badRequest(`This model's maximum context length is ${ctx} tokens; the prompt alone has ${promptTokens} tokens, leaving no room to generate`, 'prompt', 'context_length_exceeded');
+    throw badRequest(`${whose}; the prompt alone has ${promptTokens} tokens, leaving no room to generate`, 'prompt', 'context_length_exceeded');
   }
   if (requested === null) return ctx - promptTokens;
   if (promptTokens + requested > ctx) {
     throw badRequest(
-      `This model's maximum context length is ${ctx} tokens; you requested ${promptTokens + requested} tokens (${promptTokens} in the prompt, ${requested} for the completion)`,
+      `${whose}; you requested ${promptTokens + requested} tokens (${promptTokens} in the prompt, ${requested} for the completion)`,
       'max_tokens',
       'context_length_exceeded',
     );

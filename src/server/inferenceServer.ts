@@ -75,6 +75,7 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
     queueDepth: () => scheduler?.queueDepth ?? 0,
     running: () => scheduler?.runningCount ?? 0,
     memory: () => ledger.snapshot(),
+    kv: () => engine?.kv() ?? null,
   });
   const state: ServerState = {
     replicaName: opts.replicaName,
@@ -112,6 +113,7 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
     id: modelId,
     aliases: new Set([modelId, opts.model, basename(engine.modelDir), engine.modelDir]),
     info: engine.info,
+    maxContext: engine.maxContext,
     tokenizer: engine.tokenizer,
     scheduler,
   };
@@ -154,7 +156,7 @@ async function loadFallbackEngine(
 ): Promise<ServingEngine> {
   onProgress?.(`loading fallback model ${fb.model}${fb.quantize ? ` (${fb.quantize})` : ''}`);
   try {
-    return await loadServingEngine({ ...opts, model: fb.model, quantize: fb.quantize, quantBlockSize: null, maxBatch, stages: null }, onProgress);
+    return await loadServingEngine({ ...opts, model: fb.model, quantize: fb.quantize, quantBlockSize: null, maxBatch, stages: null, maxContext: null, variant: null }, onProgress);
   } catch (e) {
     if (e instanceof LlmbenchError) throw new LlmbenchError(e.code, `--fallback model:${fb.model}: ${e.message}`, e.hint, e.exitCode);
     throw new LlmbenchError('MODEL', `--fallback model:${fb.model}: cannot load: ${e instanceof Error ? e.message : String(e)}`, 'Check the folder or preset name given to --fallback.');

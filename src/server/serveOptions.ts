@@ -33,6 +33,12 @@ export interface ServeOptions {
   deadline: DeadlineOptions | null;
   /** CPU: map the weights from a page-aligned copy (no second copy while loading); false reads them in. */
   mmapWeights: boolean;
+  /** Tokens per sequence (prompt + output) the KV cache is bounded to; null: the model's context. */
+  maxContext: number | null;
+  /** KV cache element type between steps; null: the graph's (float16 on a float32 graph adds Cast nodes). */
+  kvDtype: 'float32' | 'float16' | null;
+  /** Which onnx/model_<variant>.onnx to serve; null: onnx/model.onnx or the folder's only variant. */
+  variant: string | null;
 }
 
 /** Defaults for everything but the model. */
@@ -53,6 +59,9 @@ export const SERVE_DEFAULTS: Omit<ServeOptions, 'model'> = {
   stages: null,
   deadline: null,
   mmapWeights: true,
+  maxContext: null,
+  kvDtype: null,
+  variant: null,
 };
 
 /** Fills defaults and checks values that the CLI parser cannot (throws UsageError). */
@@ -64,6 +73,10 @@ export function resolveServeOptions(partial: Partial<ServeOptions> & { model: st
   if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1) throw new UsageError(`--max-batch: expected an integer >= 1, got ${o.maxBatch}`);
   if (!Number.isInteger(o.maxQueue) || o.maxQueue < 0) throw new UsageError(`--max-queue: expected an integer >= 0, got ${o.maxQueue}`);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new UsageError(`--port: expected 0..65535, got ${o.port}`);
+  if (o.maxContext !== null && (!Number.isInteger(o.maxContext) || o.maxContext < 2)) throw new UsageError(`--max-context: expected an integer >= 2, got ${o.maxContext}`);
+  if (o.variant !== null && !/^[A-Za-z0-9]+$/.test(o.variant)) throw new UsageError(`--variant: letters and digits only (the <variant> of onnx/model_<variant>.onnx), got "${o.variant}"`);
+  if (o.variant !== null && o.quantize !== null) throw new UsageError('--variant cannot be combined with --quantize (the quantizer reads onnx/model.onnx)', 'Quantize without --variant, or serve the variant as it is.');
+  if (o.variant !== null && o.stages !== null) throw new UsageError('--variant cannot be combined with --stages yet (the layer split reads onnx/model.onnx)');
   if (o.deadline) checkDeadline(o.deadline.deadlineMs, o.timeoutMs);
   return o;
 }

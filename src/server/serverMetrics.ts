@@ -1,4 +1,5 @@
 // The inference server's metrics: what /metrics exposes, named after what they count, with units in the names.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MemoryBreakdown } from '../types.js';
 import { MetricsRegistry, type Counter, type Histogram } from './metricsRegistry.js';
 
@@ -8,6 +9,8 @@ export interface SchedulerGauges {
   running(): number;
   /** The process's memory breakdown (null while loading). */
   memory?: () => MemoryBreakdown | null;
+  /** The KV cache's bound and current allocation (null while loading). */
+  kv?: () => { maxPositions: number; rows: number; maxBytes: number; slotsPerRow: number | null; relayouts: number; maxRelayoutSliceMs: number } | null;
 }
 
 /** Every metric the server updates. */
@@ -47,6 +50,8 @@ function batchBuckets(maxBatch: number): number[] {
 /** Creates the server's metrics; gauges read the scheduler and the process at scrape time. */
 export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): ServerMetrics {
   const r = new MetricsRegistry();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   let peakBatch = 0;
   const m: ServerMetrics = {
     registry: r,
@@ -81,6 +86,13 @@ export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): 
   const part = (name: string, help: string, key: Exclude<keyof MemoryBreakdown, 'replicas'>): void => {
     r.gauge(name, help, () => gauges.memory?.()?.[key] ?? 0);
   };
+  r.gauge('llmbench_kv_cache_max_positions', 'Tokens per sequence (prompt + output) the KV cache is bounded to (--max-context, else the model context).', () => gauges.kv?.()?.maxPositions ?? 0);
+  r.gauge('llmbench_kv_cache_max_bytes', 'KV cache bytes with every batch row at the bound (rows x max positions x bytes per token): its ceiling.', () => gauges.kv?.()?.maxBytes ?? 0);
+  r.gauge('llmbench_kv_cache_positions', 'Positions per batch row the KV arrays hold now (they grow with the longest row, up to the bound).', () => gauges.kv?.()?.slotsPerRow ?? 0);
+  r.gauge('llmbench_kv_relayouts', 'KV cache re-layouts (stride growth or shrink, new rows), each run in slices with event-loop turns between them.', () => gauges.kv?.()?.relayouts ?? 0);
+  r.gauge('llmbench_kv_relayout_max_slice_seconds', 'Longest synchronous slice of a KV re-layout: the longest KV growth held the event loop.', () => (gauges.kv?.()?.maxRelayoutSliceMs ?? 0) / 1000);
+  // onnxruntime-node runs a session synchronously on the event loop, so this includes every engine step's run.
+  r.gauge('llmbench_event_loop_delay_max_seconds', 'Longest event-loop delay seen since start (perf_hooks, 1 ms resolution; includes onnxruntime runs, which block the loop).', () => loopDelay.max / 1e9);
   part('llmbench_kv_cache_bytes', 'KV cache arrays allocated (zero-filled, so resident).', 'kvAllocatedBytes');
   part('llmbench_kv_cache_used_bytes', 'Part of the KV cache holding cached tokens.', 'kvInUseBytes');
   part('llmbench_weight_file_bytes', 'Bytes of the model weights on disk.', 'weightFileBytes');

@@ -26,6 +26,8 @@ export interface ServedModel {
   /** Names a request's `model` may use for this model (id, the --model argument, the folder name). */
   aliases: ReadonlySet<string>;
   info: ModelInfo;
+  /** Tokens per sequence (prompt + output) this server admits: --max-context, else the model's context. */
+  maxContext: number;
   tokenizer: ServerTokenizer;
   scheduler: Scheduler;
 }

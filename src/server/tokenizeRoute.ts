@@ -23,6 +23,6 @@ export const tokenizeRoute: Route = {
     const r = tokenizeBody.safeParse(body);
     if (!r.success) throw badRequest(`expected {"prompt": "<text>"} or {"messages": [...]}`, 'prompt');
     const tokens = 'prompt' in r.data ? model.tokenizer.encode(r.data.prompt) : model.tokenizer.encode(renderChatPrompt(r.data.messages));
-    sendJson(res, 200, { tokens, count: tokens.length, max_model_len: model.info.maxPositions });
+    sendJson(res, 200, { tokens, count: tokens.length, max_model_len: model.maxContext });
   },
 };

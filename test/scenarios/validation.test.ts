@@ -54,6 +54,37 @@ pipelines:
       ],
     ],
     [
+      'KV and variant fields: bad values and combinations the servers cannot run',
+      `name: x
+pipelines:
+  - name: a
+    model: { source: tiny, variant: fp16, quantize: int8 }
+    serving: { maxContext: 1, kvDtype: bfloat16 }
+  - name: b
+    model: { source: tiny, variant: "../x" }
+`,
+      [
+        'pipelines[0].serving.maxContext: must be >= 2',
+        'pipelines[0].serving.kvDtype: expected one of float32, float16',
+        'pipelines[1].model.variant: letters and digits only (the <variant> of onnx/model_<variant>.onnx)',
+      ],
+    ],
+    [
+      'KV dtype or variant with stages, variant with quantize',
+      `name: x
+pipelines:
+  - name: a
+    model: { source: tiny, variant: fp16, quantize: int8 }
+  - name: c
+    model: { source: tiny }
+    serving: { kvDtype: float16, stages: 2 }
+`,
+      [
+        'pipelines[0].model.variant: cannot be combined with model.quantize (the quantizer reads onnx/model.onnx); quantize the variant\'s folder instead',
+        "pipelines[1].serving.kvDtype: cannot be combined with serving.stages (stage workers keep the graph's KV type)",
+      ],
+    ],
+    [
       'rate required for open loop',
       `name: x\nload: { profile: poisson }\n${base.split('\n').slice(2).join('\n')}`,
       ['load.rate: required for profile poisson (or set rateFromCapacity)'],
