@@ -76,7 +76,7 @@ function runChild<T>(script: string, request: unknown, timeoutMs: number): Promi
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
 const log = (m: string): void => void process.stderr.write(`${m}\n`);
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   const fp32 = await resolveModelDir(args.model, log);

@@ -1,0 +1,2 @@
+// npm run bench:kv — the benchmark runs when its compiled module loads.
+await import('../dist/bench/kvBench.js');
