@@ -22,6 +22,7 @@ interface ServeFlags {
   timeoutMs: string;
   apiKey?: string;
   replicaName: string;
+  replicas: string;
   drainMs: string;
   stages?: string;
   deadlineMs?: string;
@@ -54,6 +55,7 @@ export function registerServe(program: Command): void {
     .option('--timeout-ms <n>', 'per-request limit from arrival to last token (0 = none); past it: 504 or an SSE error event', String(SERVE_DEFAULTS.timeoutMs))
     .option('--api-key <key>', 'require "Authorization: Bearer <key>" on /v1/* routes')
     .option('--replica-name <name>', 'value of the x-llmbench-replica response header', SERVE_DEFAULTS.replicaName)
+    .option('--replicas <n>', 'replicas in this one process, each on its own port (port, port+1, ...; 0: free ports) with its own KV cache and batch, sharing one copy of the weights; named NAME-0, NAME-1, ...', String(SERVE_DEFAULTS.replicas))
     .option('--drain-ms <n>', 'on SIGTERM/SIGINT, how long running requests may finish before they are cancelled', String(SERVE_DEFAULTS.drainMs))
     .option('--stages <n|ranges>', 'split the model by layers into stages, each in its own worker: a count, or FIRST-LAST[@DEVICE][/THREADS],... (threads are per stage)')
     .option('--deadline-ms <n>', 'answer from --fallback when the primary model misses this deadline (ms from arrival); its generation is cancelled')
@@ -74,7 +76,7 @@ Endpoints: POST /v1/completions, /v1/chat/completions (OpenAI shapes; "stream": 
 GET /health (503 until the model is loaded), GET /metrics (Prometheus text), GET /memory (this process's memory
 breakdown as JSON: runtime, weights mapped and copied, KV cache, onnxruntime runs, JS heap, other).
 Chat template: one "System: ..." / "User: ..." / "Assistant: ..." line per message, then "Assistant:".
-Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
+Ready line on stdout: llmbench-ready {"url":...,"urls":[...],"pid":...,"model":...} (urls: every replica's)`,
     )
     .action(async (flags: ServeFlags) => {
       if (flags.quantize !== undefined && !(QUANT_METHODS as readonly string[]).includes(flags.quantize)) {
@@ -98,6 +100,7 @@ Ready line on stdout: llmbench-ready {"url":...,"pid":...,"model":...}`,
         timeoutMs: timeoutMs === 0 ? null : timeoutMs,
         apiKey: flags.apiKey ?? null,
         replicaName: flags.replicaName,
+        replicas: parseIntOption('--replicas', flags.replicas, 1, 16),
         drainMs: parseIntOption('--drain-ms', flags.drainMs, 0, 600_000),
         stages: flags.stages === undefined ? null : parseStagesOption(flags.stages),
         deadline: deadlineOf(flags, maxBatch),

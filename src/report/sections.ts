@@ -65,7 +65,7 @@ function pipelineSpecTable(result: ResultFile): string {
       p.baseline ? 'baseline' : 'variant',
       external ? `external: ${text(at(sp, 'target.url'))}` : text(at(sp, 'model.source') ?? at(sp, 'model.preset') ?? at(sp, 'model')),
       text(at(sp, 'model.quantize') ?? at(sp, 'model.quantization') ?? (external ? '—' : 'none')),
-      text(at(sp, 'serving.replicas')),
+      at(sp, 'serving.replicaMode') === 'shared' ? `${text(at(sp, 'serving.replicas'))} (one process, shared weights)` : text(at(sp, 'serving.replicas')),
       text(at(sp, 'serving.threads')),
       text(at(sp, 'serving.maxBatch')),
       stages === undefined || stages === null ? '—' : text(stages),

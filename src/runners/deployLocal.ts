@@ -32,8 +32,17 @@ export function serverEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** Replica server processes a pipeline runs: one per replica, or one holding them all (replicaMode shared). */
+export function serverProcessCount(spec: LocalPipelineSpec): number {
+  return spec.serving.replicaMode === 'shared' ? 1 : spec.serving.replicas;
+}
+
 function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { args: string[]; env: NodeJS.ProcessEnv } {
   const s = spec.serving;
+  // Shared: one process serves every replica (replica-0, replica-1, ...) over one session; it gets the CPU
+  // threads the separate processes would have had together, used by one run at a time.
+  const shared = s.replicaMode === 'shared';
+  const threads = shared ? s.threads * s.replicas : s.threads;
   const device = s.devices[replica] ?? 'cpu';
   const [kind, index] = device.split(':') as [string, string | undefined];
   const env = serverEnv();
@@ -48,7 +57,7 @@ function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { ar
     '--host', '127.0.0.1',
     '--port', String(port),
     '--device', kind,
-    '--threads', String(s.threads),
+    '--threads', String(threads),
     '--max-batch', String(s.maxBatch),
     '--max-queue', String(s.maxQueue),
     '--timeout-ms', String(s.timeoutMs),
@@ -56,7 +65,7 @@ function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { ar
     ...deadlineArgs(s),
     ...(s.maxContext !== null ? ['--max-context', String(s.maxContext)] : []),
     ...(s.kvDtype !== null ? ['--kv-dtype', s.kvDtype] : []),
-    '--replica-name', `replica-${replica}`,
+    ...(shared ? ['--replica-name', 'replica', '--replicas', String(s.replicas)] : ['--replica-name', `replica-${replica}`]),
     '--drain-ms', '2000',
     '--exit-with-parent',
   ];
@@ -108,9 +117,11 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
   const restarts = new Set<NodeJS.Timeout>();
   let stopped = false;
 
+  const shared = spec.serving.replicaMode === 'shared';
   const startReplica = async (i: number, port: number): Promise<ManagedProcess> => {
     const { args, env } = serveArgs(spec, i, port);
-    return spawnLlmbench({ name: `${spec.name}/replica-${i}`, role: 'server', args, env, readyTimeoutMs });
+    const name = shared ? `${spec.name}/replicas-0-${spec.serving.replicas - 1}` : `${spec.name}/replica-${i}`;
+    return spawnLlmbench({ name, role: 'server', args, env, readyTimeoutMs });
   };
 
   const stopAll = async (): Promise<void> => {
@@ -120,16 +131,26 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
     // The front door first, so nothing new reaches a replica that is shutting down.
     if (balancer) await balancer.stop();
     untrackBalancer?.();
-    await Promise.all([...replicas, ...backups].map((r) => r?.stop(STOP_GRACE_MS)));
+    await Promise.all([...new Set([...replicas, ...backups])].map((r) => r?.stop(STOP_GRACE_MS)));
   };
 
   try {
-    o.onProgress?.(`starting ${spec.serving.replicas} server${spec.serving.replicas > 1 ? 's' : ''} for ${spec.name}`);
-    const started = await Promise.allSettled(Array.from({ length: spec.serving.replicas }, (_, i) => startReplica(i, 0)));
+    const n = spec.serving.replicas;
+    o.onProgress?.(shared ? `starting one server with ${n} replicas sharing its weights for ${spec.name}` : `starting ${n} server${n > 1 ? 's' : ''} for ${spec.name}`);
+    const started = await Promise.allSettled(Array.from({ length: serverProcessCount(spec) }, (_, i) => startReplica(i, 0)));
     for (const r of started) replicas.push(r.status === 'fulfilled' ? r.value : null);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const r of replicas) urls.push((r as ManagedProcess).ready.url);
+    if (shared) {
+      const proc = replicas[0] as ManagedProcess;
+      const all = proc.ready.urls ?? [];
+      if (all.length !== spec.serving.replicas) throw new LlmbenchError('RUN', `pipeline "${spec.name}": the shared server announced ${all.length} replica URLs, expected ${spec.serving.replicas}`);
+      urls.push(...all);
+      // Every replica lives in the same process.
+      for (let i = 1; i < all.length; i++) replicas.push(proc);
+    } else {
+      for (const r of replicas) urls.push((r as ManagedProcess).ready.url);
+    }
     const fb = spec.balancer.fallback;
     if (fb && spec.balancer.kind !== 'none') {
       o.onProgress?.(`starting ${fb.replicas} backup server${fb.replicas > 1 ? 's' : ''} (${fb.model.source}${fb.model.quantize ? ` ${fb.model.quantize}` : ''}) for ${spec.name}`);
@@ -181,7 +202,7 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
     replicas: replicaList,
     processes(): DeployedProcess[] {
       const out: DeployedProcess[] = [];
-      for (const r of [...replicas, ...backups]) if (r) out.push({ pid: r.pid, name: r.name.split('/').pop() as string, role: 'server' });
+      for (const r of new Set([...replicas, ...backups])) if (r) out.push({ pid: r.pid, name: r.name.split('/').pop() as string, role: 'server' });
       if (balancer?.pid) out.push({ pid: balancer.pid, name: balancer.kind === 'nginx' ? 'nginx' : 'balancer', role: balancer.kind === 'nginx' ? 'nginx' : 'balancer' });
       return out;
     },
@@ -189,6 +210,7 @@ export async function deployLocal(spec: LocalPipelineSpec, o: LocalDeployOptions
       const i = replicaList.findIndex((r) => r.name === replica);
       const proc = replicas[i];
       if (i < 0 || !proc) throw new LlmbenchError('RUN', `pipeline "${spec.name}": no running replica "${replica}" to kill`);
+      if (shared) throw new LlmbenchError('RUN', `pipeline "${spec.name}": replicas share one process (serving.replicaMode shared); killing "${replica}" would kill them all`, 'Use serving.replicaMode: process for fault injection.');
       proc.killNow();
       await proc.exited;
       replicas[i] = null;

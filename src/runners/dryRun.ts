@@ -52,7 +52,7 @@ export function dryRunPlan(s: Scenario): string {
       const extra = p.target.extraBody ? `, extra body ${JSON.stringify(p.target.extraBody)}` : '';
       lines.push(`  ${p.name} (${role}): external ${p.target.url}${p.target.allowRemote ? ' (remote allowed)' : ''}, model ${p.target.model ?? '(the server\'s first)'}${extra}`);
     } else {
-      lines.push(`  ${p.name} (${role}): local ${p.model.source}${p.model.quantize ? ` ${p.model.quantize}` : ''}, ${p.serving.replicas} replica(s), balancer ${p.balancer.kind}`);
+      lines.push(`  ${p.name} (${role}): local ${p.model.source}${p.model.quantize ? ` ${p.model.quantize}` : ''}, ${p.serving.replicas} replica(s)${p.serving.replicaMode === 'shared' ? ' in one process (shared weights)' : ''}, balancer ${p.balancer.kind}`);
     }
   }
   const prompts = w.reusePrompts ? `${w.requests.length} prompts reused in turn` : 'a distinct prompt for every request';

@@ -62,21 +62,33 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
-/** GET /memory of every replica that still answers (a killed one is simply missing). */
+/**
+ * GET /memory of every replica that still answers (a killed one is simply missing), one entry per server
+ * process: replicas that share a process (same pid) are one entry named after all of them.
+ */
 async function serverBreakdowns(replicas: Deployment['replicas']): Promise<Array<{ process: string; breakdown: MemoryBreakdown }> | null> {
   const got = await Promise.all(
     replicas.map(async (r) => {
       try {
         const res = await fetch(`${r.url}/memory`, { signal: AbortSignal.timeout(5000) });
         if (!res.ok) return null;
-        return { process: r.name, breakdown: ((await res.json()) as { breakdown: MemoryBreakdown }).breakdown };
+        const body = (await res.json()) as { pid?: number; breakdown: MemoryBreakdown };
+        return { name: r.name, pid: body.pid ?? null, breakdown: body.breakdown };
       } catch {
         return null;
       }
     }),
   );
-  const ok = got.filter((g): g is { process: string; breakdown: MemoryBreakdown } => g !== null);
-  return ok.length > 0 ? ok : null;
+  const byProcess = new Map<string, { names: string[]; breakdown: MemoryBreakdown }>();
+  got.forEach((g, i) => {
+    if (!g) return;
+    const key = g.pid === null ? `replica ${i}` : `pid ${g.pid}`;
+    const seen = byProcess.get(key);
+    if (seen) seen.names.push(g.name);
+    else byProcess.set(key, { names: [g.name], breakdown: g.breakdown });
+  });
+  const out = [...byProcess.values()].map((p) => ({ process: p.names.join('+'), breakdown: p.breakdown }));
+  return out.length > 0 ? out : null;
 }
 
 /** Runs one repeat of one pipeline: deploy, warm up, drive each level, tear down. */

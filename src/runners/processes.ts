@@ -16,6 +16,8 @@ const STDERR_KEEP = 6000;
 /** What a child announced in its ready line. */
 export interface ReadyInfo {
   url: string;
+  /** Every replica's URL when one server process holds several (`serve --replicas N`). */
+  urls?: string[];
   pid: number;
   model?: string;
 }

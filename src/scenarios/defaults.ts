@@ -23,6 +23,7 @@ export const SCENARIO_DEFAULTS = {
   sweep: { over: 'rate', arrival: 'poisson' },
   serving: {
     replicas: 1,
+    replicaMode: 'process',
     threads: 1,
     device: 'cpu',
     maxBatch: 1,

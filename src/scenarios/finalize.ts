@@ -146,6 +146,7 @@ function servingSpec(raw: RawLocal['serving'], ctx: FinalizeContext, at: string,
   }
   return {
     replicas: raw.replicas,
+    replicaMode: raw.replicaMode,
     threads: raw.threads,
     devices,
     maxBatch: raw.maxBatch,

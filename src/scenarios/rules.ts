@@ -49,6 +49,7 @@ export function loadRules(l: LoadFields, ctx: Ctx): void {
 interface LocalFields {
   serving: {
     replicas: number;
+    replicaMode?: 'process' | 'shared' | undefined;
     device: string | string[];
     stages?: number | Array<{ layers: [number, number] }> | undefined;
     timeoutMs: number;
@@ -83,6 +84,7 @@ export function localPipelineRules(p: LocalFields, ctx: Ctx): void {
       problem(ctx, ['faults', i, 'kill'], `no replica "${f.kill}" (this pipeline has ${names})`);
     }
   });
+  if (p.serving.replicaMode === 'shared') sharedReplicaRules(p, ctx);
   if (Array.isArray(p.serving.stages)) {
     let next = 0;
     p.serving.stages.forEach((s, i) => {
@@ -92,6 +94,15 @@ export function localPipelineRules(p: LocalFields, ctx: Ctx): void {
       next = last + 1;
     });
   }
+}
+
+/** Shared replicas are one process over one session: one device, no layer split, no per-replica kill. */
+function sharedReplicaRules(p: LocalFields, ctx: Ctx): void {
+  if (p.serving.stages !== undefined) problem(ctx, ['serving', 'replicaMode'], 'shared runs every replica over one onnxruntime session; it cannot be combined with serving.stages (use replicaMode: process)');
+  if (Array.isArray(p.serving.device) && new Set(p.serving.device).size > 1) {
+    problem(ctx, ['serving', 'replicaMode'], `shared puts every replica in one process on one device; serving.device lists ${[...new Set(p.serving.device)].join(', ')} (use replicaMode: process)`);
+  }
+  if (p.faults.length > 0) problem(ctx, ['faults'], 'killing a replica kills a process, and with serving.replicaMode shared one process holds every replica (use replicaMode: process)');
 }
 
 /** An external target must be an http(s) URL, on this machine unless the user opted in with allowRemote. */

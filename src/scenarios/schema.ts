@@ -131,6 +131,12 @@ const fallback = z.discriminatedUnion('kind', [
 
 const serving = z.strictObject({
   replicas: posInt.max(16).default(D.serving.replicas),
+  replicaMode: z
+    .enum(['process', 'shared'])
+    .default(D.serving.replicaMode as 'process')
+    .describe(
+      'process: one server process per replica, each with its own copy of the weights; shared: all replicas in one server process over one onnxruntime session (one copy of the weights, a KV cache and batch each, threads x replicas intra-op threads taking turns)',
+    ),
   threads: posInt.max(256).default(D.serving.threads),
   device: z.union([device, z.array(device).min(1).max(16)]).default(D.serving.device),
   maxBatch: posInt.max(1024).default(D.serving.maxBatch),

@@ -86,8 +86,12 @@ export interface StageSpec {
   threads: number;
 }
 
+/** Where a pipeline's replicas live: a server process each, or one process sharing one copy of the weights. */
+export type ReplicaMode = 'process' | 'shared';
+
 export interface ServingSpec {
   replicas: number;
+  replicaMode: ReplicaMode;
   threads: number;
   /** One device per replica (a single device in the file is repeated). */
   devices: string[];

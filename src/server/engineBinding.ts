@@ -8,6 +8,7 @@ import { resolveQuantizedModelDir } from '../model/quantize.js';
 import { resolveModelDir } from '../model/resolve.js';
 import type { ModelInfo } from '../types.js';
 import { OrtRunner } from '../engine/runner.js';
+import { SharedRunner } from '../engine/sharedRunner.js';
 import type { EngineMemory } from './memoryBreakdown.js';
 import type { StepEngine } from './scheduler.js';
 import type { ServerTokenizer } from './serverState.js';
@@ -58,9 +59,14 @@ export interface ServingEngine {
   dispose(): Promise<void>;
 }
 
+/** Resolves `opts.model` (and `opts.quantize`) to a folder: the preset cache or a quantized copy. */
+async function servedModelDir(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<string> {
+  return opts.quantize ? resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress, ...(opts.quantBlockSize ? { blockSize: opts.quantBlockSize } : {}) }) : resolveModelDir(opts.model, onProgress);
+}
+
 /** Resolves `opts.model` (and `opts.quantize`) to a folder and loads it with `opts.maxBatch` rows. */
 export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<ServingEngine> {
-  const modelDir = opts.quantize ? await resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress, ...(opts.quantBlockSize ? { blockSize: opts.quantBlockSize } : {}) }) : await resolveModelDir(opts.model, onProgress);
+  const modelDir = await servedModelDir(opts, onProgress);
   const stages = opts.stages;
   if (stages && opts.kvDtype) throw new UsageError('--kv-dtype cannot be combined with --stages (stage workers keep the graph\'s KV type)', 'Drop one of the two.');
   const kind: EngineKind = stages ? 'staged' : 'single';
@@ -76,6 +82,35 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
   });
   const runner = engine.session.runner;
   if (runner instanceof OrtRunner) runner.trackRss = true;
+  return servingEngine(engine, modelDir, () => engine.dispose());
+}
+
+/**
+ * `count` engines (replicas) over ONE onnxruntime session: one copy of the weights, a KV cache and a batch
+ * scheduler each. Runs from different engines take turns on the session (onnxruntime-node runs on the JS thread).
+ */
+export async function loadSharedServingEngines(opts: ServeOptions, count: number, onProgress?: (msg: string) => void): Promise<ServingEngine[]> {
+  if (opts.stages) throw new UsageError('--replicas > 1 shares one session; it cannot be combined with --stages', 'Use one replica per process for a layer split.');
+  const modelDir = await servedModelDir(opts, onProgress);
+  const session = await ENGINES.single(modelDir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant });
+  const shared = new SharedRunner(session.runner);
+  const engines: ServingEngine[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const view = shared.view();
+      view.trackRss = true;
+      const engine = await BatchEngine.load({ modelDir, maxBatch: opts.maxBatch, maxContext: opts.maxContext ?? undefined, openSession: async () => ({ ...session, runner: view }) });
+      engines.push(servingEngine(engine, modelDir, () => engine.dispose()));
+    }
+  } catch (e) {
+    await Promise.all(engines.map((e2) => e2.dispose()));
+    throw e;
+  }
+  return engines;
+}
+
+function servingEngine(engine: BatchEngine, modelDir: string, dispose: () => Promise<void>): ServingEngine {
+  const runner = engine.session.runner;
   // The tokenizer library throws on an empty id list, which a streaming window can be; empty decodes to ''.
   const decode = (ids: readonly number[]): string => (ids.length === 0 ? '' : engine.tokenizer.decode(ids));
   return {
@@ -95,6 +130,6 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
       kvInUseBytes: () => engine.kvBytes()?.inUse ?? 0,
       ortRunBytes: () => runner.stats.rssGrowthBytes ?? 0,
     },
-    dispose: () => engine.dispose(),
+    dispose,
   };
 }

@@ -10,7 +10,7 @@ import { generationRoutes } from './generationRoutes.js';
 import { createRequestListener, handleClientError } from './httpApp.js';
 import { infoRoutes } from './infoRoutes.js';
 import { tokenizeRoute } from './tokenizeRoute.js';
-import { loadServingEngine, type ServingEngine } from './engineBinding.js';
+import { loadServingEngine, loadSharedServingEngines, type ServingEngine } from './engineBinding.js';
 import { MemoryLedger } from './memoryBreakdown.js';
 import { Scheduler } from './scheduler.js';
 import { createServerMetrics } from './serverMetrics.js';
@@ -19,9 +19,13 @@ import type { ServerState } from './serverState.js';
 
 /** A running server. */
 export interface InferenceServerHandle {
+  /** The first replica's URL (the only one unless `replicas` > 1). */
   url: string;
   port: number;
+  /** Every replica's URL, in replica order; they share this process and one copy of the weights. */
+  urls: string[];
   modelId: string;
+  /** The first replica's state. */
   state: ServerState;
   /** Graceful shutdown (idempotent). */
   close(): Promise<void>;
@@ -64,87 +68,127 @@ export interface StartHooks {
   onListening?: (url: string) => Promise<void> | void;
 }
 
-/** Starts a server and resolves once the model is loaded and requests are served. */
+/** Names of the replicas one process serves: the given name alone, or NAME-0..NAME-(n-1). */
+export function replicaNames(name: string, replicas: number): string[] {
+  return replicas === 1 ? [name] : Array.from({ length: replicas }, (_, i) => `${name}-${i}`);
+}
+
+/** One replica: its socket, its state and (once loaded) its scheduler. */
+interface Replica {
+  server: http.Server;
+  url: string;
+  port: number;
+  state: ServerState;
+  scheduler: Scheduler | null;
+  engine: ServingEngine | null;
+}
+
+/**
+ * Starts a server and resolves once the model is loaded and requests are served. With `opts.replicas` > 1,
+ * each replica listens on its own port (port 0: a free one each; otherwise port, port+1, ...) with its own
+ * engine, KV cache and scheduler, and all of them run over one onnxruntime session: one copy of the weights.
+ */
 export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks = {}): Promise<InferenceServerHandle> {
-  let engine: ServingEngine | null = null;
-  let scheduler: Scheduler | null = null;
+  let engines: ServingEngine[] = [];
   let fallbackEngine: ServingEngine | null = null;
   let fallbackScheduler: Scheduler | null = null;
   const ledger = new MemoryLedger();
-  const metrics = createServerMetrics(opts.maxBatch, {
-    queueDepth: () => scheduler?.queueDepth ?? 0,
-    running: () => scheduler?.runningCount ?? 0,
-    memory: () => ledger.snapshot(),
-    kv: () => engine?.kv() ?? null,
-  });
-  const state: ServerState = {
-    replicaName: opts.replicaName,
-    apiKey: opts.apiKey,
-    bodyLimitBytes: opts.bodyLimitBytes,
-    timeoutMs: opts.timeoutMs,
-    metrics,
-    phase: 'loading',
-    model: null,
-    startedAtS: Math.floor(Date.now() / 1000),
-    inFlight: 0,
-    fallback: null,
-    memory: () => ledger.snapshot(),
-  };
-  const server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, createRequestListener(state, [...infoRoutes, tokenizeRoute, ...generationRoutes]));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(state, err, socket));
-  const addr = await listen(server, opts.host, opts.port);
-  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${hostForUrl}:${addr.port}`;
-
+  const replicas: Replica[] = [];
+  const closeSockets = (): Promise<void[]> => Promise.all(replicas.map((r) => new Promise<void>((res) => r.server.close(() => res()))));
   try {
-    await hooks.onListening?.(url);
-    ledger.loadStarting();
-    engine = await loadServingEngine(opts, hooks.onProgress);
-    if (opts.deadline?.fallback.kind === 'model') fallbackEngine = await loadFallbackEngine(opts, opts.deadline.fallback, opts.deadline.fallbackMaxBatch, hooks.onProgress);
-    ledger.loaded(engine.weightFileBytes + (fallbackEngine?.weightFileBytes ?? 0), fallbackEngine ? [engine.memory, fallbackEngine.memory] : [engine.memory]);
+    for (const name of replicaNames(opts.replicaName, opts.replicas)) {
+      const replica: Replica = { server: null as unknown as http.Server, url: '', port: 0, state: null as unknown as ServerState, scheduler: null, engine: null };
+      const metrics = createServerMetrics(opts.maxBatch, {
+        queueDepth: () => replica.scheduler?.queueDepth ?? 0,
+        running: () => replica.scheduler?.runningCount ?? 0,
+        memory: () => ledger.snapshot(),
+        kv: () => replica.engine?.kv() ?? null,
+      });
+      replica.state = {
+        replicaName: name,
+        apiKey: opts.apiKey,
+        bodyLimitBytes: opts.bodyLimitBytes,
+        timeoutMs: opts.timeoutMs,
+        metrics,
+        phase: 'loading',
+        model: null,
+        startedAtS: Math.floor(Date.now() / 1000),
+        inFlight: 0,
+        fallback: null,
+        memory: () => ledger.snapshot(),
+      };
+      const state = replica.state;
+      replica.server = http.createServer({ keepAliveTimeout: 5000, requestTimeout: 0 }, createRequestListener(state, [...infoRoutes, tokenizeRoute, ...generationRoutes]));
+      replica.server.on('clientError', (err: NodeJS.ErrnoException, socket) => handleClientError(state, err, socket));
+      replicas.push(replica);
+      const addr = await listen(replica.server, opts.host, opts.port === 0 ? 0 : opts.port + replicas.length - 1);
+      const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      replica.url = `http://${hostForUrl}:${addr.port}`;
+      replica.port = addr.port;
+    }
   } catch (e) {
-    await engine?.dispose();
-    await new Promise<void>((r) => server.close(() => r()));
+    await closeSockets();
     throw e;
   }
-  scheduler = new Scheduler(engine.stepper, { maxBatch: opts.maxBatch, maxQueue: opts.maxQueue }, metrics);
+  const first = replicas[0] as Replica;
+
+  try {
+    await hooks.onListening?.(first.url);
+    ledger.loadStarting();
+    engines = opts.replicas === 1 ? [await loadServingEngine(opts, hooks.onProgress)] : await loadSharedServingEngines(opts, opts.replicas, hooks.onProgress);
+    if (opts.deadline?.fallback.kind === 'model') fallbackEngine = await loadFallbackEngine(opts, opts.deadline.fallback, opts.deadline.fallbackMaxBatch, hooks.onProgress);
+    // Replicas share one session: the weights are counted once.
+    const weightBytes = (engines[0] as ServingEngine).weightFileBytes + (fallbackEngine?.weightFileBytes ?? 0);
+    ledger.loaded(weightBytes, [...engines.map((e) => e.memory), ...(fallbackEngine ? [fallbackEngine.memory] : [])], engines.length);
+  } catch (e) {
+    await Promise.all(engines.map((en) => en.dispose()));
+    await fallbackEngine?.dispose();
+    await closeSockets();
+    throw e;
+  }
+  const engine = engines[0] as ServingEngine;
   const modelId = servedModelId(opts.model, engine.modelDir, opts.quantize);
-  state.model = {
-    id: modelId,
-    aliases: new Set([modelId, opts.model, basename(engine.modelDir), engine.modelDir]),
-    info: engine.info,
-    maxContext: engine.maxContext,
-    tokenizer: engine.tokenizer,
-    scheduler,
-  };
-  if (opts.deadline) state.fallback = fallbackRuntime(opts, fallbackEngine, (s) => (fallbackScheduler = s));
-  state.phase = 'ready';
+  // One fallback model per process, shared by its replicas.
+  const fallback = opts.deadline ? fallbackRuntime(opts, fallbackEngine, (s) => (fallbackScheduler = s)) : null;
+  replicas.forEach((r, i) => {
+    const en = engines[i] as ServingEngine;
+    r.engine = en;
+    r.scheduler = new Scheduler(en.stepper, { maxBatch: opts.maxBatch, maxQueue: opts.maxQueue }, r.state.metrics);
+    r.state.model = {
+      id: modelId,
+      aliases: new Set([modelId, opts.model, basename(en.modelDir), en.modelDir]),
+      info: en.info,
+      maxContext: en.maxContext,
+      tokenizer: en.tokenizer,
+      scheduler: r.scheduler,
+    };
+    r.state.fallback = fallback;
+    r.state.phase = 'ready';
+  });
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      state.phase = 'draining';
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
-      const sched = scheduler;
-      if (sched) {
-        await waitUntil(() => sched.active === 0 && (fallbackScheduler?.active ?? 0) === 0, opts.drainMs);
-        sched.cancelAll();
-        fallbackScheduler?.cancelAll();
-        // Cancelled handlers answer at once; give their last bytes a moment to leave.
-        await waitUntil(() => state.inFlight === 0, 500);
-        await sched.close();
-        await fallbackScheduler?.close();
-      }
-      server.closeAllConnections();
+      for (const r of replicas) r.state.phase = 'draining';
+      const closed = closeSockets();
+      for (const r of replicas) r.server.closeIdleConnections();
+      const scheds = replicas.map((r) => r.scheduler).filter((s): s is Scheduler => s !== null);
+      await waitUntil(() => scheds.every((s) => s.active === 0) && (fallbackScheduler?.active ?? 0) === 0, opts.drainMs);
+      for (const s of scheds) s.cancelAll();
+      fallbackScheduler?.cancelAll();
+      // Cancelled handlers answer at once; give their last bytes a moment to leave.
+      await waitUntil(() => replicas.every((r) => r.state.inFlight === 0), 500);
+      for (const s of scheds) await s.close();
+      await fallbackScheduler?.close();
+      for (const r of replicas) r.server.closeAllConnections();
       await closed;
-      await engine?.dispose();
+      for (const en of engines) await en.dispose();
       await fallbackEngine?.dispose();
     })();
     return closing;
   };
 
-  return { url, port: addr.port, modelId, state, close };
+  return { url: first.url, port: first.port, urls: replicas.map((r) => r.url), modelId, state: first.state, close };
 }
 
 /** Loads the fallback model; a failure names it as the fallback so the user knows which model to fix. */

@@ -37,7 +37,8 @@ export const infoRoutes: Route[] = [
         sendError(res, unavailable(state.model ? 'memory breakdown needs Linux /proc' : 'loading model'));
         return;
       }
-      sendJson(res, 200, { replica: state.replicaName, breakdown });
+      // The pid tells a caller that several replicas' answers describe one shared process.
+      sendJson(res, 200, { replica: state.replicaName, pid: process.pid, breakdown });
     },
   },
   {

@@ -73,6 +73,7 @@ export class MemoryLedger {
   private afterLoad: ProcStatus | null = null;
   private weightFileBytes = 0;
   private engines: EngineMemory[] = [];
+  private replicas = 1;
 
   /** Call just before the model load begins. */
   loadStarting(): void {
@@ -80,12 +81,16 @@ export class MemoryLedger {
     this.beforeLoad = readProcStatus() ?? this.start;
   }
 
-  /** Call once the model is loaded; collects the load's garbage first so it is not counted as weights. */
-  loaded(weightFileBytes: number, engines: EngineMemory[]): void {
+  /**
+   * Call once the model is loaded; collects the load's garbage first so it is not counted as weights.
+   * `engines`: every engine in the process (replicas and a fallback model); `replicas`: how many serve requests.
+   */
+  loaded(weightFileBytes: number, engines: EngineMemory[], replicas: number): void {
     collectGarbage();
     this.afterLoad = readProcStatus();
     this.weightFileBytes = weightFileBytes;
     this.engines = engines;
+    this.replicas = replicas;
   }
 
   /** The breakdown now, or null before the model has loaded (or off Linux). */
@@ -103,7 +108,7 @@ export class MemoryLedger {
       ortRunBytes: sum((e) => e.ortRunBytes()),
       heapAtStartBytes: this.heapAtStartBytes,
       heapNowBytes: process.memoryUsage().heapTotal,
-      replicas: this.engines.length,
+      replicas: this.replicas,
     });
   }
 }

@@ -5,9 +5,9 @@ import type { ServeOptions } from './serveOptions.js';
 /** Prefix of the one machine-readable stdout line runners wait for. */
 export const READY_PREFIX = 'llmbench-ready ';
 
-/** The ready line: `llmbench-ready {"url":...,"pid":...,"model":...}`. */
-export function readyLine(url: string, pid: number, modelId: string): string {
-  return `${READY_PREFIX}${JSON.stringify({ url, pid, model: modelId })}\n`;
+/** The ready line: `llmbench-ready {"url":...,"urls":[...],"pid":...,"model":...}` (url: the first replica's). */
+export function readyLine(urls: readonly string[], pid: number, modelId: string): string {
+  return `${READY_PREFIX}${JSON.stringify({ url: urls[0], urls, pid, model: modelId })}\n`;
 }
 
 export interface ServeIo {
@@ -26,8 +26,9 @@ export async function runServe(opts: ServeOptions, io: ServeIo): Promise<void> {
     onListening: (url) => io.stderr(`listening on ${url}; loading ${opts.model}${opts.quantize ? ` (${opts.quantize})` : ''} (/health answers 503 until ready)\n`),
   });
   if (!stop) {
-    io.stdout(readyLine(handle.url, process.pid, handle.modelId));
-    io.stderr(`serving ${handle.modelId} on ${handle.url} (replica ${opts.replicaName}, max batch ${opts.maxBatch}, max queue ${opts.maxQueue})\n`);
+    io.stdout(readyLine(handle.urls, process.pid, handle.modelId));
+    const where = opts.replicas === 1 ? `${handle.url} (replica ${opts.replicaName}` : `${handle.urls.join(', ')} (${opts.replicas} replicas sharing one copy of the weights`;
+    io.stderr(`serving ${handle.modelId} on ${where}, max batch ${opts.maxBatch}, max queue ${opts.maxQueue})\n`);
     await io.stopRequested;
   }
   io.stderr(`shutting down (drain up to ${opts.drainMs} ms)\n`);

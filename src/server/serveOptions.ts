@@ -23,7 +23,10 @@ export interface ServeOptions {
   /** Per-request limit from arrival to last token; null disables it. */
   timeoutMs: number | null;
   apiKey: string | null;
+  /** Name of the replica (with `replicas` > 1: the prefix of NAME-0, NAME-1, ...). */
   replicaName: string;
+  /** Replicas in this process, each on its own port with its own KV cache and scheduler, sharing one session. */
+  replicas: number;
   bodyLimitBytes: number;
   /** How long shutdown lets running requests finish before cancelling them. */
   drainMs: number;
@@ -54,6 +57,7 @@ export const SERVE_DEFAULTS: Omit<ServeOptions, 'model'> = {
   timeoutMs: 120_000,
   apiKey: null,
   replicaName: 'replica-0',
+  replicas: 1,
   bodyLimitBytes: 1024 * 1024,
   drainMs: 5000,
   stages: null,
@@ -70,6 +74,9 @@ export function resolveServeOptions(partial: Partial<ServeOptions> & { model: st
   if (o.model.trim() === '') throw new UsageError('--model: expected a model folder or a preset name');
   if (!/^[A-Za-z0-9._:-]{1,64}$/.test(o.replicaName)) throw new UsageError(`--replica-name: use 1-64 letters, digits, ".", "_", ":" or "-", got "${o.replicaName}"`);
   if (o.apiKey !== null && (o.apiKey === '' || /\s/.test(o.apiKey))) throw new UsageError('--api-key: must be non-empty and contain no whitespace');
+  if (!Number.isInteger(o.replicas) || o.replicas < 1 || o.replicas > 16) throw new UsageError(`--replicas: expected an integer 1..16, got ${o.replicas}`);
+  if (o.replicas > 1 && o.stages) throw new UsageError('--replicas > 1 shares one onnxruntime session; it cannot be combined with --stages', 'Run one replica per process for a layer split.');
+  if (o.replicas > 1 && o.port !== 0 && o.port + o.replicas - 1 > 65535) throw new UsageError(`--port ${o.port} with --replicas ${o.replicas}: replica ports would pass 65535`);
   if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1) throw new UsageError(`--max-batch: expected an integer >= 1, got ${o.maxBatch}`);
   if (!Number.isInteger(o.maxQueue) || o.maxQueue < 0) throw new UsageError(`--max-queue: expected an integer >= 0, got ${o.maxQueue}`);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new UsageError(`--port: expected 0..65535, got ${o.port}`);
