@@ -59,6 +59,34 @@ pipelines:
     expect(pidsWithEnv(marker)).toEqual([]);
   });
 
+  it('shared replicas: one server process holds both, the balancer reaches each, memory is counted once', async () => {
+    const { result } = await runScenario(
+      scenario(`
+name: shared
+workload: { distinctRequests: 8, promptTokens: 8, outputTokens: 6 }
+load: { profile: concurrency, concurrency: 4, duration: 2s, warmupRequests: 2 }
+pipelines:
+  - name: shared
+    model: { source: tiny }
+    serving: { replicas: 2, replicaMode: shared, maxBatch: 2 }
+    balancer: { kind: builtin, policy: round-robin }
+`),
+      { outDir: join(dir, 'shared'), quality: false },
+    );
+    const p = result.pipelines[0];
+    if (!p) throw new Error('no pipeline');
+    expect(p.error).toBeNull();
+    expectConsistent(p);
+    // Both replicas answered, through their own ports.
+    const served = new Set(p.samples.filter((s) => s.status === 'ok').map((s) => s.replica));
+    expect(served).toEqual(new Set(['replica-0', 'replica-1']));
+    expect(p.balancer?.upstreams.map((u) => u.name)).toEqual(['replica-0', 'replica-1']);
+    // One server process (plus the balancer), and one breakdown for it that knows it holds two replicas.
+    expect(p.resources?.processes.filter((x) => x.role === 'server')).toHaveLength(1);
+    expect(p.memoryBreakdown?.map((m) => [m.process, m.breakdown.replicas])).toEqual([['replica-0+replica-1', 2]]);
+    expect(pidsWithEnv(marker)).toEqual([]);
+  });
+
   it('a rate sweep summarizes every level and keeps one time origin per repeat', async () => {
     const { result } = await runScenario(
       scenario(`

@@ -106,6 +106,25 @@ pipelines:
       ],
     ],
     [
+      'shared replicas: one device, no stages, no faults, a known mode',
+      `name: x
+pipelines:
+  - name: a
+    model: { source: tiny }
+    serving: { replicas: 2, replicaMode: shared, device: [cpu, cuda], stages: 2 }
+    faults: [{ at: 2s, kill: replica-1 }]
+  - name: b
+    model: { source: tiny }
+    serving: { replicas: 2, replicaMode: threads }
+`,
+      [
+        'pipelines[0].serving.replicaMode: shared runs every replica over one onnxruntime session; it cannot be combined with serving.stages (use replicaMode: process)',
+        'pipelines[0].serving.replicaMode: shared puts every replica in one process on one device; serving.device lists cpu, cuda (use replicaMode: process)',
+        'pipelines[0].faults: killing a replica kills a process, and with serving.replicaMode shared one process holds every replica (use replicaMode: process)',
+        'pipelines[1].serving.replicaMode: expected one of process, shared',
+      ],
+    ],
+    [
       'duplicate names and two baselines',
       `name: x
 pipelines:
