@@ -6,6 +6,7 @@ import { loadHeldoutText } from '../model/corpusFiles.js';
 import { TextTokenizer } from '../engine/tokenizer.js';
 import { serverEnv } from '../runners/deployLocal.js';
 import { spawnLlmbench } from '../runners/processes.js';
+import { sumBreakdowns } from '../report/memorySection.js';
 import type { MemoryBreakdown } from '../types.js';
 
 /** One server configuration to measure. */
@@ -15,6 +16,9 @@ export interface MemoryBenchVariant {
   blockSize: number | null;
   /** Extra `serve` arguments (e.g. --no-mmap). */
   extraArgs: string[];
+  /** Replicas the streams are spread over (round robin), and where they live: a process each, or one shared. */
+  replicas: number;
+  replicaMode: 'process' | 'shared';
 }
 
 export interface MemoryBenchOptions {
@@ -38,10 +42,12 @@ export interface MemoryBenchRow {
   /** Output tokens the server reported, and tokens per second over the requests' wall time. */
   outputTokens: number;
   tokensPerSecond: number;
+  /** Server processes measured (1 unless replicas run a process each); breakdowns below are summed over them. */
+  processes: number;
   /** Breakdown when the KV cache was largest (polled while the streams ran), and at the end. */
   atPeakKv: MemoryBreakdown;
   end: MemoryBreakdown;
-  /** 1.2 x weight file bytes + the largest KV allocation seen + slack. */
+  /** Per process 1.2 x weight file bytes + slack, plus the largest KV allocation seen. */
   targetBytes: number;
 }
 
@@ -72,47 +78,67 @@ export async function runMemoryBench(o: MemoryBenchOptions): Promise<MemoryBench
   const rows: MemoryBenchRow[] = [];
   for (const v of o.variants) {
     for (const streams of o.streams) {
-      o.log(`${v.label}: ${streams} stream(s) of ${promptTokens} prompt + ${o.outputTokens} output tokens`);
-      const args = ['serve', '--model', o.model, '--host', '127.0.0.1', '--port', '0', '--threads', String(o.threads), '--max-batch', String(o.maxBatch), '--max-queue', '64', '--timeout-ms', '0', '--exit-with-parent'];
-      if (v.quantize) args.push('--quantize', v.quantize);
-      if (v.quantize && v.blockSize) args.push('--block-size', String(v.blockSize));
-      args.push(...v.extraArgs);
-      const server = await spawnLlmbench({ name: `bench-memory/${v.label}`, role: 'server', args, env: serverEnv(), readyTimeoutMs: 300_000 });
-      try {
-        const url = server.ready.url;
-        let atPeakKv = await getMemory(url);
-        let polling = true;
-        const poll = (async () => {
-          while (polling) {
-            const m = await getMemory(url);
-            if (m && (!atPeakKv || m.kvAllocatedBytes > atPeakKv.kvAllocatedBytes || (m.kvAllocatedBytes === atPeakKv.kvAllocatedBytes && m.rssBytes > atPeakKv.rssBytes))) atPeakKv = m;
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        })();
-        const t0 = performance.now();
-        const counts = await Promise.all(
-          Array.from({ length: streams }, (_, i) => complete(url, ids.slice(i * 97, i * 97 + promptTokens), o.outputTokens)),
-        );
-        const wallMs = performance.now() - t0;
-        polling = false;
-        await poll;
-        const end = await getMemory(url);
-        if (!end || !atPeakKv) throw new Error(`${v.label}: the server gave no memory breakdown (GET /memory needs Linux /proc)`);
-        const outputTokens = counts.reduce((a, b) => a + b, 0);
-        const kv = Math.max(atPeakKv.kvAllocatedBytes, end.kvAllocatedBytes);
-        rows.push({
-          label: v.label,
-          streams,
-          outputTokens,
-          tokensPerSecond: outputTokens / (wallMs / 1000),
-          atPeakKv,
-          end,
-          targetBytes: 1.2 * end.weightFileBytes + kv + o.slackBytes,
-        });
-      } finally {
-        await server.stop(10_000);
-      }
+      rows.push(await measureRow(o, v, streams, ids));
     }
   }
   return rows;
+}
+
+/** One variant at one stream count, in fresh servers (so VmHWM is this run's peak). */
+async function measureRow(o: MemoryBenchOptions, v: MemoryBenchVariant, streams: number, ids: number[]): Promise<MemoryBenchRow> {
+  const promptTokens = o.contextTokens - o.outputTokens;
+  const shared = v.replicaMode === 'shared' && v.replicas > 1;
+  o.log(`${v.label}: ${streams} stream(s) of ${promptTokens} prompt + ${o.outputTokens} output tokens`);
+  const args = ['serve', '--model', o.model, '--host', '127.0.0.1', '--port', '0', '--max-batch', String(o.maxBatch), '--max-queue', '64', '--timeout-ms', '0', '--exit-with-parent'];
+  if (v.quantize) args.push('--quantize', v.quantize);
+  if (v.quantize && v.blockSize) args.push('--block-size', String(v.blockSize));
+  // The same CPU threads in both modes: shared runs take turns on replicas x threads.
+  args.push('--threads', String(shared ? o.threads * v.replicas : o.threads));
+  if (shared) args.push('--replicas', String(v.replicas), '--replica-name', 'replica');
+  args.push(...v.extraArgs);
+  const count = shared ? 1 : v.replicas;
+  const servers = await Promise.all(
+    Array.from({ length: count }, (_, i) => spawnLlmbench({ name: `bench-memory/${v.label}/${i}`, role: 'server', args: [...args, ...(shared ? [] : ['--replica-name', `replica-${i}`])], env: serverEnv(), readyTimeoutMs: 300_000 })),
+  );
+  try {
+    const urls = servers.flatMap((s) => s.ready.urls ?? [s.ready.url]);
+    // One URL per process for /memory (a shared process answers the same from every replica).
+    const memoryUrls = servers.map((s) => s.ready.url);
+    const memory = async (): Promise<MemoryBreakdown | null> => {
+      const all = await Promise.all(memoryUrls.map(getMemory));
+      return all.every((m): m is MemoryBreakdown => m !== null) ? sumBreakdowns(all) : null;
+    };
+    let atPeakKv = await memory();
+    let polling = true;
+    const poll = (async () => {
+      while (polling) {
+        const m = await memory();
+        if (m && (!atPeakKv || m.kvAllocatedBytes > atPeakKv.kvAllocatedBytes || (m.kvAllocatedBytes === atPeakKv.kvAllocatedBytes && m.rssBytes > atPeakKv.rssBytes))) atPeakKv = m;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const t0 = performance.now();
+    const counts = await Promise.all(
+      Array.from({ length: streams }, (_, i) => complete(urls[i % urls.length] as string, ids.slice(i * 97, i * 97 + promptTokens), o.outputTokens)),
+    );
+    const wallMs = performance.now() - t0;
+    polling = false;
+    await poll;
+    const end = await memory();
+    if (!end || !atPeakKv) throw new Error(`${v.label}: the server gave no memory breakdown (GET /memory needs Linux /proc)`);
+    const outputTokens = counts.reduce((a, b) => a + b, 0);
+    const kv = Math.max(atPeakKv.kvAllocatedBytes, end.kvAllocatedBytes);
+    return {
+      label: v.label,
+      streams,
+      outputTokens,
+      tokensPerSecond: outputTokens / (wallMs / 1000),
+      processes: count,
+      atPeakKv,
+      end,
+      targetBytes: count * (1.2 * (end.weightFileBytes / count) + o.slackBytes) + kv,
+    };
+  } finally {
+    await Promise.all(servers.map((s) => s.stop(10_000)));
+  }
 }

@@ -1,21 +1,39 @@
 // Several engines over one onnxruntime session (shared-weight replicas): each engine gets its own view with
 // its own counters, so step timing and RSS growth stay per engine, and the session is released when the last
-// view is disposed. onnxruntime-node runs a session synchronously on the JS thread, so runs from different
-// views never overlap; they interleave step by step.
+// view is disposed. onnxruntime-node runs a session synchronously on the JS thread, so runs never overlap
+// anyway; the views also queue them one after another, so each run's timing and RSS window holds only itself
+// (two runs started on the same tick would otherwise each count the other's memory and time as well).
+// onnxruntime-node still yields to the event loop once per run (before it starts), and another engine may grow
+// its KV arrays in that gap: `excludedBytes` (the engines' KV bytes) is read around each run and its change is
+// taken out of the run's RSS growth, so KV is counted once, as KV.
 import type * as ort from 'onnxruntime-node';
 import { residentBytes } from './procStatus.js';
 import type { DecoderRunner, Feeds, RunnerStats } from './runner.js';
 
+/** Runs `fn` after everything queued before it. */
+type Queue = <T>(fn: () => Promise<T>) => Promise<T>;
+
 /** Reference count over one runner: `view()` hands out per-engine views. */
 export class SharedRunner {
   private open = 0;
+  /** The last queued run; the next one starts after it settles. */
+  private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly inner: DecoderRunner) {}
+  /** `excludedBytes`: memory counted elsewhere whose change inside a run's window is not the run's. */
+  constructor(
+    private readonly inner: DecoderRunner,
+    private readonly excludedBytes: () => number = () => 0,
+  ) {}
 
   /** A new view; the inner runner is released once every view handed out has been disposed. */
   view(): RunnerView {
     this.open += 1;
-    return new RunnerView(this.inner, () => this.release());
+    const queue: Queue = (fn) => {
+      const next = this.tail.then(fn, fn);
+      this.tail = next.catch(() => undefined);
+      return next;
+    };
+    return new RunnerView(this.inner, queue, this.excludedBytes, () => this.release());
   }
 
   private async release(): Promise<void> {
@@ -33,6 +51,8 @@ export class RunnerView implements DecoderRunner {
 
   constructor(
     private readonly inner: DecoderRunner,
+    private readonly queue: Queue,
+    private readonly excludedBytes: () => number,
     private readonly onDispose: () => Promise<void>,
   ) {}
 
@@ -44,16 +64,19 @@ export class RunnerView implements DecoderRunner {
     return this.inner.outputNames;
   }
 
-  async run(feeds: Feeds, fetches: readonly string[]): Promise<Record<string, ort.Tensor>> {
-    if (this.disposed) throw new Error('decoder session already disposed');
-    const t0 = performance.now();
-    const rss0 = this.trackRss ? residentBytes() : null;
-    const out = await this.inner.run(feeds, fetches);
-    this.stats.runMs += performance.now() - t0;
-    const rss1 = rss0 === null ? null : residentBytes();
-    if (rss0 !== null && rss1 !== null) this.stats.rssGrowthBytes = (this.stats.rssGrowthBytes ?? 0) + (rss1 - rss0);
-    this.stats.runs += 1;
-    return out;
+  run(feeds: Feeds, fetches: readonly string[]): Promise<Record<string, ort.Tensor>> {
+    if (this.disposed) return Promise.reject(new Error('decoder session already disposed'));
+    return this.queue(async () => {
+      const t0 = performance.now();
+      const rss0 = this.trackRss ? residentBytes() : null;
+      const excluded0 = rss0 === null ? 0 : this.excludedBytes();
+      const out = await this.inner.run(feeds, fetches);
+      this.stats.runMs += performance.now() - t0;
+      const rss1 = rss0 === null ? null : residentBytes();
+      if (rss0 !== null && rss1 !== null) this.stats.rssGrowthBytes = (this.stats.rssGrowthBytes ?? 0) + (rss1 - rss0) - (this.excludedBytes() - excluded0);
+      this.stats.runs += 1;
+      return out;
+    });
   }
 
   async dispose(): Promise<void> {

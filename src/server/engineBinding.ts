@@ -93,8 +93,8 @@ export async function loadSharedServingEngines(opts: ServeOptions, count: number
   if (opts.stages) throw new UsageError('--replicas > 1 shares one session; it cannot be combined with --stages', 'Use one replica per process for a layer split.');
   const modelDir = await servedModelDir(opts, onProgress);
   const session = await ENGINES.single(modelDir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant });
-  const shared = new SharedRunner(session.runner);
   const engines: ServingEngine[] = [];
+  const shared = new SharedRunner(session.runner, () => engines.reduce((a, e) => a + e.memory.kvAllocatedBytes(), 0));
   try {
     for (let i = 0; i < count; i++) {
       const view = shared.view();
