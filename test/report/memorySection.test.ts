@@ -47,4 +47,17 @@ describe('memorySection', () => {
     expect(rows[2]).toContain('| 500.0 MiB |');
     expect(sumBreakdowns([bd(300, 122), bd(200, 122)]).kvAllocatedBytes).toBe(72 * MIB);
   });
+
+  it('a shared-weight process is one row holding several replicas; per replica divides its peak by them', () => {
+    const result = generateStudyResult();
+    const [base, variant] = result.pipelines;
+    if (!base || !variant) throw new Error('fixture has two pipelines');
+    base.memoryBreakdown = [{ process: 'replica-0', breakdown: bd(1000, 622) }];
+    variant.memoryBreakdown = [{ process: 'replica-0+replica-1', breakdown: { ...bd(400, 122), replicas: 2 } }];
+    const md = memorySection(result);
+    // One process: 400 MiB in total (-60%), 200 MiB per replica (-80%).
+    expect(md).toContain(`- **${variant.name}** vs ${base.name}: servers' peak RSS 400.0 MiB vs 1000.0 MiB (-60.0%) in total, 200.0 MiB vs 1000.0 MiB (-80.0%) per replica (2 vs 1 replicas)`);
+    const rows = md.split('\n').filter((l) => l.startsWith(`| ${variant.name} |`));
+    expect(rows.map((r) => [r.split('|')[2]?.trim(), r.split('|')[3]?.trim()])).toEqual([['replica-0+replica-1', '2']]);
+  });
 });
