@@ -73,7 +73,7 @@ async function readSse(r: Response): Promise<string[]> {
 describe('llmbench serve', () => {
   it('prints one ready line, streams over HTTP, and exits 0 on SIGTERM after finishing the running request', async () => {
     const s = await startServe(['--replica-name', 'replica-7']);
-    expect(s.ready).toEqual({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), pid: s.child.pid, model: 'tiny' });
+    expect(s.ready).toEqual({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), urls: [s.url], pid: s.child.pid, model: 'tiny' });
     expect(s.stdoutLines).toHaveLength(1);
     const health = await fetch(`${s.url}/health`);
     expect(health.status).toBe(200);
