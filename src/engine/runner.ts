@@ -33,6 +33,11 @@ export class OrtRunner implements DecoderRunner {
   private disposed = false;
   /** Measure RSS before and after every run (two small /proc reads per run). */
   trackRss = false;
+  /**
+   * Memory counted elsewhere (the engine's KV arrays) whose change inside a run's window is not the run's:
+   * onnxruntime-node yields to the event loop before each run, and other work can grow it meanwhile.
+   */
+  excludedBytes: () => number = () => 0;
 
   constructor(private readonly session: ort.InferenceSession) {}
 
@@ -48,10 +53,11 @@ export class OrtRunner implements DecoderRunner {
     if (this.disposed) throw new Error('decoder session already disposed');
     const t0 = performance.now();
     const rss0 = this.trackRss ? residentBytes() : null;
+    const excluded0 = rss0 === null ? 0 : this.excludedBytes();
     const out = (await this.session.run(feeds, fetches)) as Record<string, ort.Tensor>;
     this.stats.runMs += performance.now() - t0;
     const rss1 = rss0 === null ? null : residentBytes();
-    if (rss0 !== null && rss1 !== null) this.stats.rssGrowthBytes = (this.stats.rssGrowthBytes ?? 0) + (rss1 - rss0);
+    if (rss0 !== null && rss1 !== null) this.stats.rssGrowthBytes = (this.stats.rssGrowthBytes ?? 0) + (rss1 - rss0) - (this.excludedBytes() - excluded0);
     this.stats.runs += 1;
     return out;
   }

@@ -81,7 +81,10 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant, split: stages, onProgress }),
   });
   const runner = engine.session.runner;
-  if (runner instanceof OrtRunner) runner.trackRss = true;
+  if (runner instanceof OrtRunner) {
+    runner.trackRss = true;
+    runner.excludedBytes = () => engine.kvBytes()?.allocated ?? 0;
+  }
   return servingEngine(engine, modelDir, () => engine.dispose());
 }
 
