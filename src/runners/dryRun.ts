@@ -72,6 +72,15 @@ export function dryRunPlan(s: Scenario): string {
     fixedOutput: w.fixedOutput,
   });
   const base = first?.kind === 'external' ? first.target.url : '<local server>';
-  lines.push('', `first request: POST ${base}${apiPath(w.api)} ${body.length > 400 ? `${body.slice(0, 400)}... (${body.length} bytes)` : body}`);
+  lines.push('', `first request: POST ${base}${apiPath(w.api)} ${shortenedBody(body)} (${body.length} bytes)`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The body with long prompt text cut in the middle, so every other field stays visible. */
+function shortenedBody(body: string): string {
+  const cut = (t: string): string => (t.length > 160 ? `${t.slice(0, 120)}…${t.slice(-30)}` : t);
+  const parsed = JSON.parse(body) as { prompt?: unknown; messages?: Array<{ content?: unknown }> };
+  if (typeof parsed.prompt === 'string') parsed.prompt = cut(parsed.prompt);
+  for (const m of parsed.messages ?? []) if (typeof m.content === 'string') m.content = cut(m.content);
+  return JSON.stringify(parsed);
 }
