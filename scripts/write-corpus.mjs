@@ -1,9 +1,9 @@
 // Writes data/corpus/train.txt and data/corpus/heldout.txt from the deterministic generator in
-// src/model/corpus.ts. Run after `npx tsc -p .` (it imports the compiled module); the files are
-// committed, and test/model-fit checks they still equal what the generator produces.
+// src/modelgen/corpus.ts. Run after `npx tsc -p .` (it imports the compiled module); the files are
+// committed, and test/modelgen checks they still equal what the generator produces.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { generateCorpus, HELDOUT_CORPUS, TRAIN_CORPUS } from '../dist/model/corpus.js';
+import { generateCorpus, HELDOUT_CORPUS, TRAIN_CORPUS } from '../dist/modelgen/corpus.js';
 
 const dir = fileURLToPath(new URL('../data/corpus/', import.meta.url));
 mkdirSync(dir, { recursive: true });

@@ -7,7 +7,7 @@
 // Both are measured right before each decode measurement, because on a shared machine bandwidth drifts.
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { DT, encodeModel, GraphBuilder } from '../model/onnxBuilder.js';
+import { DT, encodeModel, GraphBuilder } from '../onnx/builder.js';
 import { median } from '../stats/quantile.js';
 
 

@@ -3,9 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { drive } from '../runners/driver.js';
-import { StreamClient } from '../runners/streamClient.js';
-import type { WorkloadRequest } from '../runners/workload.js';
+import { drive } from '../runners/load/driver.js';
+import { StreamClient } from '../runners/load/streamClient.js';
+import type { WorkloadRequest } from '../runners/plan/workload.js';
 
 // Servers that do nothing but answer: a JSON response, and an SSE stream of `chunks` content chunks.
 const SERVER_JS = `

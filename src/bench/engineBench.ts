@@ -7,8 +7,8 @@ import { BatchEngine } from '../engine/batchEngine.js';
 import { type SlotDecoder } from '../engine/decoder.js';
 import { argmax } from '../engine/sampler.js';
 import type { Feeds } from '../engine/runner.js';
-import { resolveQuantizedModelDir } from '../model/quantize.js';
-import { resolveModelDir } from '../model/resolve.js';
+import { resolveQuantizedModelDir } from '../quantize/quantize.js';
+import { resolveModelDir } from '../modelgen/resolve.js';
 import { type BandwidthProbe, jsReadProbe, ortGemvProbe } from './bandwidth.js';
 import { median } from '../stats/quantile.js';
 import { weightTrafficPerToken } from './weightBytes.js';
@@ -157,7 +157,7 @@ interface Round {
 }
 
 async function benchModel(label: string, dir: string, args: Args, probes: Probes): Promise<void> {
-  const traffic = weightTrafficPerToken((await import('../model/loader.js')).readModelFolder(dir).onnxPath);
+  const traffic = weightTrafficPerToken((await import('../onnx/loader.js')).readModelFolder(dir).onnxPath);
   const rss0 = process.memoryUsage().rss;
   const engine = await BatchEngine.load({ modelDir: dir, maxBatch: 8, threads: args.threads, keepPresentOutputs: true });
   // On a shared 2-core machine a second intra-op thread often waits for a core another process holds, so

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KvArena } from '../engine/kvArena.js';
-import { writeLlamaFixture } from '../model/llamaFixture.js';
-import { serverEnv } from '../runners/deployLocal.js';
-import { spawnLlmbench } from '../runners/processes.js';
+import { writeLlamaFixture } from '../modelgen/llamaFixture.js';
+import { serverEnv } from '../runners/deploy/deployLocal.js';
+import { spawnLlmbench } from '../runners/deploy/processes.js';
 
 /** Target from issue 15: growth never holds the event loop longer than this. */
 const TARGET_SLICE_MS = 5;

@@ -1,11 +1,11 @@
 // `npm run bench:memory`: real `llmbench serve` processes (fp32, int8, int4 of one model) driven by 1 and N
 // concurrent requests that each fill a fixed number of tokens of context; reports each server's kernel peak RSS
 // (VmHWM) against its weights + allocated KV + a constant, with the server's own memory breakdown.
-import { resolveModelDir } from '../model/resolve.js';
-import { loadHeldoutText } from '../model/corpusFiles.js';
+import { resolveModelDir } from '../modelgen/resolve.js';
+import { loadHeldoutText } from '../modelgen/corpusFiles.js';
 import { TextTokenizer } from '../engine/tokenizer.js';
-import { serverEnv } from '../runners/deployLocal.js';
-import { spawnLlmbench } from '../runners/processes.js';
+import { serverEnv } from '../runners/deploy/deployLocal.js';
+import { spawnLlmbench } from '../runners/deploy/processes.js';
 import { sumBreakdowns } from '../report/memorySection.js';
 import type { MemoryBreakdown } from '../types.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { compactSample } from '../result/requestRows.js';
 import { RequestLog, requestsFileName } from '../result/requestLog.js';
 import { storedRunResult } from '../result/storedResult.js';
-import { writeResultFile } from '../runners/resultFile.js';
+import { writeResultFile } from '../result/resultFile.js';
 import { collectProvenance } from '../runners/provenance.js';
 import { HdrHistogram } from '../stats/hdrHistogram.js';
 import { createRng, randomNormal } from '../stats/rng.js';

@@ -2,10 +2,10 @@
 // requests/s the client completes (closed loop), then an open loop at 80% of that rate, whose schedule lag says
 // whether the client keeps time while near its limit. Not a test; `npm run bench:client` prints it.
 import { performance } from 'node:perf_hooks';
-import { drive } from '../runners/driver.js';
-import { arrivalTimesMs } from '../runners/schedule.js';
-import { StreamClient } from '../runners/streamClient.js';
-import type { WorkloadRequest } from '../runners/workload.js';
+import { drive } from '../runners/load/driver.js';
+import { arrivalTimesMs } from '../runners/plan/schedule.js';
+import { StreamClient } from '../runners/load/streamClient.js';
+import type { WorkloadRequest } from '../runners/plan/workload.js';
 import { clientRun, startServer } from './clientBench.js';
 
 const REQUESTS: WorkloadRequest[] = [{ index: 0, prompt: 'hi', messages: [], promptTokens: 1, maxTokens: 4 }];

@@ -2,7 +2,7 @@
 // Gather or GatherBlockQuantized (token and position embeddings; for the latter also scales and zero points), of which a
 // step at batch 1 touches one row each.
 import { readFileSync } from 'node:fs';
-import { decodeModel } from '../model/onnxBuilder.js';
+import { decodeModel } from '../onnx/builder.js';
 
 /** Weight traffic of one batch-1 decode step. */
 export interface WeightTraffic {

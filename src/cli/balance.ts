@@ -1,8 +1,8 @@
-// `llmbench balance`: wiring only; the proxy lives in src/server/balancer.
+// `llmbench balance`: wiring only; the proxy lives in src/balancer.
 import { Option, type Command } from 'commander';
-import { runBalance } from '../server/balancer/balanceCommand.js';
-import { BALANCER_DEFAULTS, resolveBalancerOptions } from '../server/balancer/options.js';
-import { parseUpstreamArg } from '../server/balancer/upstreamSpec.js';
+import { runBalance } from '../commands/balance.js';
+import { BALANCER_DEFAULTS, resolveBalancerOptions } from '../balancer/options.js';
+import { parseUpstreamArg } from '../balancer/upstreamSpec.js';
 import { BALANCER_POLICIES, type BalancerPolicy } from '../types.js';
 import { UsageError } from '../errors.js';
 import { parseIntOption } from './options.js';

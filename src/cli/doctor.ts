@@ -1,6 +1,6 @@
-// `llmbench doctor`: wiring only (logic in src/engine/doctor.ts).
+// `llmbench doctor`: wiring only (logic in src/commands/doctor.ts).
 import type { Command } from 'commander';
-import { collectDoctorReport, formatDoctorReport } from '../engine/doctor.js';
+import { collectDoctorReport, formatDoctorReport } from '../commands/doctor.js';
 
 export function registerDoctor(program: Command): void {
   program

@@ -1,8 +1,8 @@
-// `llmbench eval`: wiring only (logic in src/model/eval.ts).
+// `llmbench eval`: wiring only (logic in src/eval/eval.ts).
 import type { Command } from 'commander';
-import { evaluateModelDetailed } from '../model/eval.js';
-import { formatEvalReport } from '../model/evalReport.js';
-import { resolveModelDir } from '../model/resolve.js';
+import { evaluateModelDetailed } from '../eval/eval.js';
+import { formatEvalReport } from '../eval/evalReport.js';
+import { resolveModelDir } from '../modelgen/resolve.js';
 import { UsageError } from '../errors.js';
 import { parseIntOption } from './options.js';
 

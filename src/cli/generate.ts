@@ -1,6 +1,6 @@
-// `llmbench generate`: wiring only (logic in src/engine/generateCommand.ts).
+// `llmbench generate`: wiring only (logic in src/commands/generate.ts).
 import type { Command } from 'commander';
-import { formatGenerateSummary, runGenerateCommand } from '../engine/generateCommand.js';
+import { formatGenerateSummary, runGenerateCommand } from '../commands/generate.js';
 import { parseDevice } from '../engine/providers.js';
 import { UsageError } from '../errors.js';
 import { parseIntOption, parseNumberOption } from './options.js';

@@ -1,10 +1,10 @@
 // `llmbench model create`: wiring only.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { createModel } from '../model/create.js';
-import { writeLlamaFixture } from '../model/llamaFixture.js';
-import { writeModelBuilderFixture } from '../model/modelBuilderFixture.js';
-import { PRESETS, isPresetName } from '../model/presets.js';
+import { createModel } from '../modelgen/create.js';
+import { writeLlamaFixture } from '../modelgen/llamaFixture.js';
+import { writeModelBuilderFixture } from '../modelgen/modelBuilderFixture.js';
+import { PRESETS, isPresetName } from '../modelgen/presets.js';
 import { PRESET_NAMES } from '../types.js';
 import { parseIntOption } from './options.js';
 

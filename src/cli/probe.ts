@@ -1,7 +1,7 @@
 // CLI wiring for `llmbench probe URL`. The logic is in runners/probe.ts.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { probeTarget, renderProbe } from '../runners/probe.js';
+import { probeTarget, renderProbe } from '../commands/probe.js';
 
 /** Registers `llmbench probe <url>`. */
 export function registerProbe(program: Command): void {

@@ -1,10 +1,10 @@
-// `llmbench quantize`: wiring only (logic in src/model/quantize.ts).
+// `llmbench quantize`: wiring only (logic in src/quantize/quantize.ts).
 import type { Command } from 'commander';
-import { quantizeModelDir, DEFAULT_BLOCK_SIZE } from '../model/quantize.js';
-import { formatQuantizeSummary } from '../model/quantizeSummary.js';
+import { quantizeModelDir, DEFAULT_BLOCK_SIZE } from '../quantize/quantize.js';
+import { formatQuantizeSummary } from '../quantize/quantizeSummary.js';
 import { UsageError } from '../errors.js';
-import { isPresetName } from '../model/presets.js';
-import type { WeightRange } from '../model/int8Dot.js';
+import { isPresetName } from '../modelgen/presets.js';
+import type { WeightRange } from '../quantize/int8Dot.js';
 import { PRESET_NAMES, QUANT_METHODS } from '../types.js';
 import { parseIntOption } from './options.js';
 

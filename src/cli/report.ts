@@ -1,11 +1,11 @@
-// CLI wiring for `llmbench report`, `compare`, `gate` and `baseline save`. Logic lives in src/report/commands.ts
-// and src/gate/command.ts; this file parses flags, prints, and maps a failed gate to exit code 1.
+// CLI wiring for `llmbench report`, `compare`, `gate` and `baseline save`. Logic lives in src/commands/report.ts
+// and src/commands/gate.ts; this file parses flags, prints, and maps a failed gate to exit code 1.
 import type { Command } from 'commander';
 import { LlmbenchError, UsageError } from '../errors.js';
-import { gateCommand } from '../gate/command.js';
+import { gateCommand } from '../commands/gate.js';
 import { verdictHeadline } from '../gate/render.js';
 import { BASELINE_MAX_REQUESTS } from '../result/storedResult.js';
-import { baselineSaveCommand, compareCommand, mergeCommand, parseFormat, REPORT_FORMATS, reportCommand } from '../report/commands.js';
+import { baselineSaveCommand, compareCommand, mergeCommand, parseFormat, REPORT_FORMATS, reportCommand } from '../commands/report.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 

@@ -1,9 +1,9 @@
 // CLI wiring for `llmbench run`: flags, Ctrl-C handling and exit code. The logic is in runners/runCommand.ts.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { killAllNow } from '../runners/processes.js';
-import { dryRunCommand, runCommand } from '../runners/runCommand.js';
-import { parseShard } from '../runners/shard.js';
+import { killAllNow } from '../runners/deploy/processes.js';
+import { dryRunCommand, runCommand } from '../commands/run.js';
+import { parseShard } from '../runners/plan/shard.js';
 import type { TargetFlags } from '../scenarios/fromFlags.js';
 import { parseIntOption, parseNumberOption } from './options.js';
 

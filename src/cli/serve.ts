@@ -1,8 +1,8 @@
 // `llmbench serve`: wiring only; the server lives in src/server.
-import { parseStagesOption } from '../engine/stagedOptions.js';
+import { parseStagesOption } from '../engine/staged/stagedOptions.js';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { runServe } from '../server/serveCommand.js';
+import { runServe } from '../commands/serve.js';
 import { resolveServeOptions, SERVE_DEFAULTS, type ServeOptions } from '../server/serveOptions.js';
 import { DEADLINE_SCOPES, parseFallbackOption, type DeadlineOptions, type DeadlineScope } from '../server/fallbackOptions.js';
 import { QUANT_METHODS, type DeviceName, type QuantMethod } from '../types.js';

@@ -5,8 +5,8 @@
 // A sequence's tokens do not depend on its neighbours: prefill chunking is fixed per prompt, masked cache
 // slots contribute exact zeros, and each sequence samples from its own seeded generator.
 import { UsageError } from '../errors.js';
-import type { LoadedModelInfo } from '../model/loader.js';
-import { resolveModelDir } from '../model/resolve.js';
+import type { LoadedModelInfo } from '../onnx/loader.js';
+import { resolveModelDir } from '../modelgen/resolve.js';
 import type { DeviceName, FinishReason, SequenceRequest, TokenEvent } from '../types.js';
 import { createDecoder, type Decoder, type KvUsage } from './decoder.js';
 import { Sampler } from './sampler.js';

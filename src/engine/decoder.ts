@@ -3,7 +3,7 @@
 // only new keys/values), `DenseDecoder` the fallback for plain-ops graphs without position_ids.
 import * as ort from 'onnxruntime-node';
 import { DenseDecoder } from './denseDecoder.js';
-import { newKvName } from './graphPatch.js';
+import { newKvName } from '../onnx/graphPatch.js';
 import { KvArena, type KvArray, type RelayoutStats } from './kvArena.js';
 import type { Feeds } from './runner.js';
 import type { DecoderSession } from './session.js';

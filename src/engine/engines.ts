@@ -1,8 +1,8 @@
 // Engines, keyed by kind: how a model folder becomes a DecoderSession the batch engine drives. Adding one is a
 // file exporting an opener plus one line in ENGINES; the batch engine, scheduler and server stay as they are.
 import { type DecoderSession, openDecoderSession, type SessionOptions } from './session.js';
-import { loadStagedRunner } from './stagedLoad.js';
-import type { StagesOption } from './stagedOptions.js';
+import { loadStagedRunner } from './staged/stagedLoad.js';
+import type { StagesOption } from './staged/stagedOptions.js';
 
 /** What every engine gets. */
 export interface EngineOptions extends SessionOptions {

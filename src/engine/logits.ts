@@ -1,7 +1,7 @@
 // Logits as float32 whatever the graph's dtype: float16 exports return raw half-precision bits
 // (Uint16Array), and sampling, argmax and perplexity work on float32 copies of them.
 import type * as ort from 'onnxruntime-node';
-import { fromFloat16Bits } from '../model/quantMath.js';
+import { fromFloat16Bits } from '../quantize/quantMath.js';
 
 let halfTable: Float32Array | null = null;
 

@@ -2,7 +2,7 @@
 // onnxruntime build lists them AND a trial session on a one-node model starts with them.
 import * as ort from 'onnxruntime-node';
 import { ProviderError, UsageError } from '../errors.js';
-import { DT, GraphBuilder, encodeModel } from '../model/onnxBuilder.js';
+import { DT, GraphBuilder, encodeModel } from '../onnx/builder.js';
 import type { DeviceName } from '../types.js';
 
 /** Every device name llmbench knows, in the order it lists them. */

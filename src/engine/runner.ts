@@ -1,7 +1,7 @@
 // The one place the engine calls onnxruntime. The engine only sees `DecoderRunner`, so a layer-split
 // runner (several sessions or stages in sequence) can stand in for a single session.
 import type * as ort from 'onnxruntime-node';
-import { residentBytes } from './procStatus.js';
+import { residentBytes } from '../sys/procStatus.js';
 
 /** Input tensors by graph input name. */
 export type Feeds = Record<string, ort.Tensor>;

@@ -5,13 +5,13 @@ import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError, UsageError } from '../errors.js';
-import { checkGraphIO, type LoadedModelInfo, readModelFolder } from '../model/loader.js';
+import { checkGraphIO, type LoadedModelInfo, readModelFolder } from '../onnx/loader.js';
 import type { DeviceName } from '../types.js';
 import type { Decoder } from './decoder.js';
-import { elemTypeName, readGraphSignature } from './graphIo.js';
-import { ensureMmapLayout } from './mmapLayout.js';
-import { LAST_LOGITS, newKvName, type PatchSpec, patchBytes, patchDecoderBytes, directNewKv } from './graphPatch.js';
-import { float16KvGraph } from './kvCastPatch.js';
+import { elemTypeName, readGraphSignature } from '../onnx/graphIo.js';
+import { ensureMmapLayout } from '../onnx/mmapLayout.js';
+import { LAST_LOGITS, newKvName, type PatchSpec, patchBytes, patchDecoderBytes, directNewKv } from '../onnx/graphPatch.js';
+import { float16KvGraph } from '../onnx/kvCastPatch.js';
 import { executionProvidersFor } from './providers.js';
 import { type DecoderRunner, OrtRunner } from './runner.js';
 

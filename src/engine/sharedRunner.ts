@@ -7,7 +7,7 @@
 // its KV arrays in that gap: `excludedBytes` (the engines' KV bytes) is read around each run and its change is
 // taken out of the run's RSS growth, so KV is counted once, as KV.
 import type * as ort from 'onnxruntime-node';
-import { residentBytes } from './procStatus.js';
+import { residentBytes } from '../sys/procStatus.js';
 import type { DecoderRunner, Feeds, RunnerStats } from './runner.js';
 
 /** Runs `fn` after everything queued before it. */

@@ -1,6 +1,6 @@
 // Writes a whole ResultFile held in memory as a run folder (result.json + one requests file per pipeline):
 // what `merge` produces. A live run writes the same layout incrementally (runners/run.ts).
-import { writeResultFile } from '../runners/resultFile.js';
+import { writeResultFile } from './resultFile.js';
 import type { ResultFile } from '../types.js';
 import { RequestLog, requestsFileName } from './requestLog.js';
 import { storedRunResult } from './storedResult.js';

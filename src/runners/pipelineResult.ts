@@ -5,8 +5,8 @@ import { HdrHistogram } from '../stats/hdrHistogram.js';
 import { summarizeAutocannon, summarizePipeline, type SummarizeOptions } from '../stats/summarize.js';
 import type { AutocannonStats, HdrHistogramData, PipelineResult, PipelineSummary, QualityReport } from '../types.js';
 import type { LevelRecord, PipelineRunOutput } from './pipelineRun.js';
-import type { PreparedPipeline } from './prepare.js';
-import { judgeLevel } from './sweep.js';
+import type { PreparedPipeline } from './plan/prepare.js';
+import { judgeLevel } from './plan/sweep.js';
 
 /** Merges level histograms (exact: counts add). */
 function mergedItl(list: ReadonlyArray<HdrHistogramData | null>): HdrHistogramData | null {

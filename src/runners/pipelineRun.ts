@@ -6,19 +6,19 @@ import type { Scenario } from '../scenarios/types.js';
 import type { LocalPipelineSpec } from '../scenarios/types.js';
 import { compactSample } from '../result/requestRows.js';
 import type { BalancerStats, Deployment, MemoryBreakdown, ResourceTrace, Sample } from '../types.js';
-import { deploy, type Deployed } from './deployers.js';
-import { warmUp, type DriveOptions, type DriveProgress } from './driver.js';
-import { LEVEL_DRIVERS, type LevelRecord } from './levelDrivers.js';
-import { killAllNow } from './processes.js';
-import type { PreparedPipeline } from './prepare.js';
-import { planLevels } from './schedule.js';
-import type { ShardSpec } from './shard.js';
-import { StreamClient } from './streamClient.js';
-import { sweepStopReason } from './sweep.js';
-import type { TokenCounter } from './tokenCounter.js';
-import { apiPath, requestSource, type Workload } from './workload.js';
+import { deploy, type Deployed } from './deploy/deployers.js';
+import { warmUp, type DriveOptions, type DriveProgress } from './load/driver.js';
+import { LEVEL_DRIVERS, type LevelRecord } from './load/levelDrivers.js';
+import { killAllNow } from './deploy/processes.js';
+import type { PreparedPipeline } from './plan/prepare.js';
+import { planLevels } from './plan/schedule.js';
+import type { ShardSpec } from './plan/shard.js';
+import { StreamClient } from './load/streamClient.js';
+import { sweepStopReason } from './plan/sweep.js';
+import type { TokenCounter } from './load/tokenCounter.js';
+import { apiPath, requestSource, type Workload } from './plan/workload.js';
 
-export type { LevelRecord } from './levelDrivers.js';
+export type { LevelRecord } from './load/levelDrivers.js';
 
 export interface PipelineRunInput {
   prepared: PreparedPipeline;

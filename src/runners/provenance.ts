@@ -5,8 +5,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Provenance } from '../types.js';
 import { VERSION } from '../version.js';
-import { gpuNames } from './nvidiaSmi.js';
-import { detectInt8Dot } from '../model/int8Dot.js';
+import { gpuNames } from './load/nvidiaSmi.js';
+import { detectInt8Dot } from '../quantize/int8Dot.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

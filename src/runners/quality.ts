@@ -2,11 +2,11 @@
 // model against the primary. Pipelines serving the same model share one evaluation.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluateModel } from '../model/eval.js';
-import { resolveQuantizedModelDir } from '../model/quantize.js';
-import { resolveModelDir } from '../model/resolve.js';
+import { evaluateModel } from '../eval/eval.js';
+import { resolveQuantizedModelDir } from '../quantize/quantize.js';
+import { resolveModelDir } from '../modelgen/resolve.js';
 import type { PipelineResult, QualityReport, QuantMethod } from '../types.js';
-import type { PreparedPipeline } from './prepare.js';
+import type { PreparedPipeline } from './plan/prepare.js';
 
 function sameFile(a: string, b: string): boolean {
   try {

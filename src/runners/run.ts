@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import { LlmbenchError } from '../errors.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { ResultFile } from '../types.js';
-import { probeCapacity, type CapacityProbe } from './capacityProbe.js';
+import { probeCapacity, type CapacityProbe } from './plan/capacityProbe.js';
 import { runPipelineOnce } from './pipelineRun.js';
-import { preparePipeline, type PreparedPipeline } from './prepare.js';
+import { preparePipeline, type PreparedPipeline } from './plan/prepare.js';
 import { collectProvenance } from './provenance.js';
 import { assessQuality } from './quality.js';
-import { makeRunId } from './resultFile.js';
+import { makeRunId } from '../result/resultFile.js';
 import { RunStore } from './runStore.js';
-import type { ShardSpec } from './shard.js';
-import { withWorkloadContext } from './servingContext.js';
-import { loadTokenCounter, type TokenCounter } from './tokenCounter.js';
-import { buildWorkload, type Workload } from './workload.js';
+import type { ShardSpec } from './plan/shard.js';
+import { withWorkloadContext } from './plan/servingContext.js';
+import { loadTokenCounter, type TokenCounter } from './load/tokenCounter.js';
+import { buildWorkload, type Workload } from './plan/workload.js';
 
 export interface RunOptions {
   /** Folder for this run's files; default results/<run-id> under the current directory. */

@@ -7,13 +7,13 @@ import { RequestLog, requestsFileName } from '../result/requestLog.js';
 import { storedRunResult } from '../result/storedResult.js';
 import { HdrHistogram } from '../stats/hdrHistogram.js';
 import type { PipelineResult, Provenance, QualityReport, ResultFile, Sample } from '../types.js';
-import type { CapacityProbe } from './capacityProbe.js';
+import type { CapacityProbe } from './plan/capacityProbe.js';
 import { buildPipelineResult } from './pipelineResult.js';
 import type { PipelineRunOutput } from './pipelineRun.js';
-import type { PreparedPipeline } from './prepare.js';
-import { RESULT_SCHEMA_VERSION, writeResultFile } from './resultFile.js';
-import type { ShardSpec } from './shard.js';
-import type { Workload } from './workload.js';
+import type { PreparedPipeline } from './plan/prepare.js';
+import { RESULT_SCHEMA_VERSION, writeResultFile } from '../result/resultFile.js';
+import type { ShardSpec } from './plan/shard.js';
+import type { Workload } from './plan/workload.js';
 
 export interface RunIdentity {
   dir: string;

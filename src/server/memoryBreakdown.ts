@@ -1,6 +1,6 @@
 // The server's memory breakdown: RSS measured at startup, around the model load and around every onnxruntime
 // run, plus the engine's own KV arrays, composed into parts that add up to the process's RSS.
-import { readProcStatus, type ProcStatus } from '../engine/procStatus.js';
+import { readProcStatus, type ProcStatus } from '../sys/procStatus.js';
 import type { MemoryBreakdown } from '../types.js';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';

@@ -1,6 +1,6 @@
 // Options of `llmbench serve` and their defaults (one defaults object), checked once into a resolved form.
 import { UsageError } from '../errors.js';
-import type { StagesOption } from '../engine/stagedOptions.js';
+import type { StagesOption } from '../engine/staged/stagedOptions.js';
 import type { DeviceName, QuantMethod } from '../types.js';
 import { checkDeadline, type DeadlineOptions } from './fallbackOptions.js';
 

@@ -1,8 +1,8 @@
 // Backup upstreams of the built-in balancer: untouched while a primary can answer, used when none can (refused,
 // 503, no headers in time), and their answers marked `x-llmbench-fallback: backup`.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBuiltinBalancer, type BalancerHandle } from '../../src/server/balancer/index.js';
-import { post, startTestUpstream, type TestUpstream } from './helpers/testUpstream.js';
+import { startBuiltinBalancer, type BalancerHandle } from '../../src/balancer/index.js';
+import { post, startTestUpstream, type TestUpstream } from '../helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
 let balancer: BalancerHandle | null = null;

@@ -1,8 +1,8 @@
 // Retries, passive health and error handling of the built-in balancer, against real upstream servers.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBuiltinBalancer, type BalancerHandle, type BuiltinBalancerOptions } from '../../src/server/balancer/index.js';
-import { startTestServer } from '../runners/helpers/testServer.js';
-import { post, startTestUpstream, waitFor, type TestUpstream } from './helpers/testUpstream.js';
+import { startBuiltinBalancer, type BalancerHandle, type BuiltinBalancerOptions } from '../../src/balancer/index.js';
+import { startTestServer } from '../helpers/testServer.js';
+import { post, startTestUpstream, waitFor, type TestUpstream } from '../helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
 let balancer: BalancerHandle | null = null;

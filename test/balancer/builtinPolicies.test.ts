@@ -1,8 +1,8 @@
 // Distribution under each policy of the built-in balancer, with real upstream servers on 127.0.0.1.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBuiltinBalancer, type BalancerHandle } from '../../src/server/balancer/index.js';
+import { startBuiltinBalancer, type BalancerHandle } from '../../src/balancer/index.js';
 import type { BalancerPolicy } from '../../src/types.js';
-import { post, startTestUpstream, waitFor, type TestUpstream } from './helpers/testUpstream.js';
+import { post, startTestUpstream, waitFor, type TestUpstream } from '../helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
 let balancer: BalancerHandle | null = null;

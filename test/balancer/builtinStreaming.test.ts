@@ -3,8 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBuiltinBalancer, type BalancerHandle } from '../../src/server/balancer/index.js';
-import { eventDelaysMs, post, startTestUpstream, waitFor, type TestUpstream } from './helpers/testUpstream.js';
+import { startBuiltinBalancer, type BalancerHandle } from '../../src/balancer/index.js';
+import { eventDelaysMs, post, startTestUpstream, waitFor, type TestUpstream } from '../helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
 let children: ChildProcess[] = [];
@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 function spawnUpstreamProcess(name: string): Promise<{ child: ChildProcess; url: string }> {
-  const script = fileURLToPath(new URL('./helpers/sseServerProcess.mjs', import.meta.url));
+  const script = fileURLToPath(new URL('../helpers/sseServerProcess.mjs', import.meta.url));
   const child = spawn(process.execPath, [script, name], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {

@@ -6,8 +6,8 @@ import { basename } from 'node:path';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LlmbenchError } from '../../src/errors.js';
-import { startNginx, type NginxHandle } from '../../src/server/balancer/index.js';
-import { eventDelaysMs, post, startTestUpstream, waitFor, type TestUpstream } from './helpers/testUpstream.js';
+import { startNginx, type NginxHandle } from '../../src/balancer/index.js';
+import { eventDelaysMs, post, startTestUpstream, waitFor, type TestUpstream } from '../helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
 let nginx: NginxHandle | null = null;

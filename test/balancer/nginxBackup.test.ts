@@ -1,9 +1,9 @@
 // A `backup` server in the generated nginx config, against the system nginx and real upstreams: idle while the
 // primary answers, used when it refuses (503), answers marked; plus the rendered directives (backup, timeouts).
 import { afterEach, describe, expect, it } from 'vitest';
-import { renderNginxConfig, resolveNginxConfig } from '../../src/server/balancer/nginxConfig.js';
-import { startNginx, type NginxHandle } from '../../src/server/balancer/index.js';
-import { post, startTestUpstream, type TestUpstream } from './helpers/testUpstream.js';
+import { renderNginxConfig, resolveNginxConfig } from '../../src/balancer/nginxConfig.js';
+import { startNginx, type NginxHandle } from '../../src/balancer/index.js';
+import { post, startTestUpstream, type TestUpstream } from '../helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
 let nginx: NginxHandle | null = null;

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findNginx, nginxStatsFromLog, renderNginxConfig, resolveNginxConfig, startNginx, validateUpstreams } from '../../src/server/balancer/index.js';
-import type { NginxConfigOptions } from '../../src/server/balancer/index.js';
+import { findNginx, nginxStatsFromLog, renderNginxConfig, resolveNginxConfig, startNginx, validateUpstreams } from '../../src/balancer/index.js';
+import type { NginxConfigOptions } from '../../src/balancer/index.js';
 
 const where = { listenHost: '127.0.0.1', listenPort: 18080, prefix: '/tmp/llmbench-nginx-abc', readyToken: 'tok123' };
 const two = [

@@ -5,8 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/program.js';
-import { spawnBuiltinBalancer, type BalancerHandle } from '../../src/server/balancer/index.js';
-import { post, startTestUpstream, type TestUpstream } from './helpers/testUpstream.js';
+import { spawnBuiltinBalancer, type BalancerHandle } from '../../src/balancer/index.js';
+import { post, startTestUpstream, type TestUpstream } from '../helpers/testUpstream.js';
 
 const bin = fileURLToPath(new URL('../../bin/llmbench.js', import.meta.url));
 let upstreams: TestUpstream[] = [];

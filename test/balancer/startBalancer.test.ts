@@ -1,7 +1,7 @@
 // startBalancer: the kind registry pipelines use, with real upstreams, for both kinds.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBalancer, type BalancerHandle, type BalancerKind } from '../../src/server/balancer/index.js';
-import { post, startTestUpstream, type TestUpstream } from './helpers/testUpstream.js';
+import { startBalancer, type BalancerHandle, type BalancerKind } from '../../src/balancer/index.js';
+import { post, startTestUpstream, type TestUpstream } from '../helpers/testUpstream.js';
 
 let upstreams: TestUpstream[] = [];
 let handle: BalancerHandle | null = null;

@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readResultFile } from '../../src/report/resultFile.js';
-import { spawnLlmbench, type ManagedProcess } from '../../src/runners/processes.js';
+import { readResultFile } from '../../src/result/readResult.js';
+import { spawnLlmbench, type ManagedProcess } from '../../src/runners/deploy/processes.js';
 import { runScenario } from '../../src/runners/run.js';
-import { runCommand } from '../../src/runners/runCommand.js';
+import { runCommand } from '../../src/commands/run.js';
 import { parseScenario } from '../../src/scenarios/load.js';
 import type { Sample } from '../../src/types.js';
 import { expectConsistent, pidsWithEnv } from './helpers.js';

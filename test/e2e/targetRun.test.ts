@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { targetFlags } from '../../src/cli/run.js';
-import { probeTarget, renderProbe } from '../../src/runners/probe.js';
-import { dryRunCommand, runCommand, type RunCommandOptions } from '../../src/runners/runCommand.js';
+import { probeTarget, renderProbe } from '../../src/commands/probe.js';
+import { dryRunCommand, runCommand, type RunCommandOptions } from '../../src/commands/run.js';
 import type { TargetFlags } from '../../src/scenarios/fromFlags.js';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
-import { createTinyModel, startTinyServer, type TinyModel } from '../server/helpers/tinyServer.js';
+import { createTinyModel, startTinyServer, type TinyModel } from '../helpers/tinyServer.js';
 import { expectConsistent } from './helpers.js';
 
 let dir: string;

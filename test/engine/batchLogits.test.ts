@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SlotDecoder } from '../../src/engine/decoder.js';
 import { argmax } from '../../src/engine/sampler.js';
-import { createModel } from '../../src/model/create.js';
+import { createModel } from '../../src/modelgen/create.js';
 import { type DecoderSession, openDecoderSession } from '../../src/engine/session.js';
 import { makeTinyModel, maxAbsDiff } from './helpers.js';
 

@@ -3,9 +3,9 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel } from '../../src/model/create.js';
+import { createModel } from '../../src/modelgen/create.js';
 import type onnxProto from 'onnx-proto';
-import { DT, decodeModel, GraphBuilder, onnx, tensorI64 } from '../../src/model/onnxBuilder.js';
+import { DT, decodeModel, GraphBuilder, onnx, tensorI64 } from '../../src/onnx/builder.js';
 
 /** A temp root with the tiny preset in `<root>/tiny`; call `cleanup` in afterAll. */
 export async function makeTinyModel(seed = 7): Promise<{ root: string; dir: string; cleanup: () => void }> {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchEngine } from '../../src/engine/batchEngine.js';
 import { openDecoderSession } from '../../src/engine/session.js';
-import { evaluateModel } from '../../src/model/eval.js';
-import { writeLlamaFixture } from '../../src/model/llamaFixture.js';
+import { evaluateModel } from '../../src/eval/eval.js';
+import { writeLlamaFixture } from '../../src/modelgen/llamaFixture.js';
 import { makeTinyModel } from './helpers.js';
 
 let tiny: Awaited<ReturnType<typeof makeTinyModel>>;

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LlmbenchError } from '../../src/errors.js';
 import { evaluateGates } from '../../src/gate/evaluate.js';
 import { regressionChecks } from '../../src/gate/regression.js';
-import { readResultFile } from '../../src/report/resultFile.js';
+import { readResultFile } from '../../src/result/readResult.js';
 import type { PipelineResult, ResultFile } from '../../src/types.js';
 import { resultWith, simulatedPipeline } from '../fixtures/generateResult.js';
 import { STUDY_FIXTURE } from '../fixtures/paths.js';

@@ -2,8 +2,8 @@
 // without the server's usage, fail their checks unless the user asks to judge them anyway.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateGates } from '../../src/gate/evaluate.js';
-import { gateCommand } from '../../src/gate/command.js';
-import { readResultFile } from '../../src/report/resultFile.js';
+import { gateCommand } from '../../src/commands/gate.js';
+import { readResultFile } from '../../src/result/readResult.js';
 import type { PipelineResult, ResultFile } from '../../src/types.js';
 import { STUDY_FIXTURE } from '../fixtures/paths.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

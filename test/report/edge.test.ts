@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateGates } from '../../src/gate/evaluate.js';
-import { readResultFile } from '../../src/report/resultFile.js';
+import { readResultFile } from '../../src/result/readResult.js';
 import { renderRunReport } from '../../src/report/runReport.js';
 import type { ResultFile } from '../../src/types.js';
 import { STUDY_FIXTURE } from '../fixtures/paths.js';

@@ -2,7 +2,7 @@
 // apart, the fallback model's quality row; absent when no pipeline has a fallback.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fallbackPolicy, fallbackSection } from '../../src/report/fallbackSection.js';
-import { readResultFile } from '../../src/report/resultFile.js';
+import { readResultFile } from '../../src/result/readResult.js';
 import { renderRunReport } from '../../src/report/runReport.js';
 import { summarizePipeline } from '../../src/stats/summarize.js';
 import type { PipelineResult, ResultFile } from '../../src/types.js';

@@ -1,7 +1,7 @@
 // The committed fixtures are exactly what the seeded generator produces (LLMBENCH_WRITE_FIXTURES=1 rewrites them).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { validateResult } from '../../src/report/resultFile.js';
+import { validateResult } from '../../src/result/readResult.js';
 import { generateStudyResult, generateSweepResult } from '../fixtures/generateResult.js';
 import { STUDY_FIXTURE, SWEEP_FIXTURE } from '../fixtures/paths.js';
 

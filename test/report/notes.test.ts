@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workloadNotes } from '../../src/report/notes.js';
-import { readResultFile } from '../../src/report/resultFile.js';
+import { readResultFile } from '../../src/result/readResult.js';
 import { renderTerminal } from '../../src/report/terminal.js';
 import { validityWarnings } from '../../src/report/warnings.js';
 import type { ResultFile } from '../../src/types.js';

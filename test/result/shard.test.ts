@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTrivialSseServer, type TrivialServer } from '../../src/bench/trivialSseServer.js';
-import { readResultFile } from '../../src/report/resultFile.js';
-import { parseShard, shardPlan } from '../../src/runners/shard.js';
+import { readResultFile } from '../../src/result/readResult.js';
+import { parseShard, shardPlan } from '../../src/runners/plan/shard.js';
 
 let dir: string;
 let server: TrivialServer;

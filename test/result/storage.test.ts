@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticRun } from '../../src/bench/scaleBench.js';
-import { readResultFile } from '../../src/report/resultFile.js';
+import { readResultFile } from '../../src/result/readResult.js';
 import { compactSample, decodeRow, encodeRow } from '../../src/result/requestRows.js';
 import { storedBaseline } from '../../src/result/storedResult.js';
 import { distribution } from '../../src/stats/distribution.js';

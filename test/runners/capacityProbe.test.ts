@@ -7,7 +7,7 @@ import { renderRunReport } from '../../src/report/runReport.js';
 import { runScenario } from '../../src/runners/run.js';
 import { parseScenario } from '../../src/scenarios/load.js';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
-import { createTinyModel, startTinyServer, type TinyModel } from '../server/helpers/tinyServer.js';
+import { createTinyModel, startTinyServer, type TinyModel } from '../helpers/tinyServer.js';
 
 let model: TinyModel;
 let server: InferenceServerHandle | null = null;

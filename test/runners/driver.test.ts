@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { drive, warmUp, type DriveOptions } from '../../src/runners/driver.js';
-import { StreamClient } from '../../src/runners/streamClient.js';
-import type { WorkloadRequest } from '../../src/runners/workload.js';
-import { sleep, sseSteps, startTestServer, textChunk, usageChunk, type TestServer } from './helpers/testServer.js';
+import { drive, warmUp, type DriveOptions } from '../../src/runners/load/driver.js';
+import { StreamClient } from '../../src/runners/load/streamClient.js';
+import type { WorkloadRequest } from '../../src/runners/plan/workload.js';
+import { sleep, sseSteps, startTestServer, textChunk, usageChunk, type TestServer } from '../helpers/testServer.js';
 
 const requests: WorkloadRequest[] = Array.from({ length: 4 }, (_, i) => ({
   index: i,

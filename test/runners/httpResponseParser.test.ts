@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HttpParseError, ResponseParser } from '../../src/runners/httpResponseParser.js';
+import { HttpParseError, ResponseParser } from '../../src/runners/load/httpResponseParser.js';
 
 function parse(chunks: Buffer[]) {
   const got = { status: 0, headers: new Map<string, string>(), body: '', ended: 0 };

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { parseProcStatus } from '../../src/engine/procStatus.js';
-import { gpuAttributable, ResourceMonitor } from '../../src/runners/monitor.js';
-import { parseComputeApps } from '../../src/runners/nvidiaSmi.js';
+import { parseProcStatus } from '../../src/sys/procStatus.js';
+import { gpuAttributable, ResourceMonitor } from '../../src/runners/load/monitor.js';
+import { parseComputeApps } from '../../src/runners/load/nvidiaSmi.js';
 
 describe('resource monitor', () => {
   it('parses nvidia-smi --query-compute-apps output (MiB, one line per process and GPU)', () => {

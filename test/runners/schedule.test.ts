@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConcurrencyLimiter } from '../../src/runners/limiter.js';
-import { arrivalTimesMs, planLevels } from '../../src/runners/schedule.js';
+import { ConcurrencyLimiter } from '../../src/runners/load/limiter.js';
+import { arrivalTimesMs, planLevels } from '../../src/runners/plan/schedule.js';
 import { parseScenario } from '../../src/scenarios/load.js';
 
 const scenario = (load: string) =>

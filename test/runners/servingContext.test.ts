@@ -1,11 +1,11 @@
 // The default KV bound of a local pipeline: the workload's longest request as the server will tokenize it.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveModelDir } from '../../src/model/resolve.js';
+import { resolveModelDir } from '../../src/modelgen/resolve.js';
 import type { WorkloadSpec } from '../../src/scenarios/types.js';
 import { renderChatPrompt } from '../../src/server/chatTemplate.js';
-import { defaultMaxContext, workloadContextNeed } from '../../src/runners/servingContext.js';
-import { loadTokenCounter, type TokenCounter } from '../../src/runners/tokenCounter.js';
-import { buildWorkload } from '../../src/runners/workload.js';
+import { defaultMaxContext, workloadContextNeed } from '../../src/runners/plan/servingContext.js';
+import { loadTokenCounter, type TokenCounter } from '../../src/runners/load/tokenCounter.js';
+import { buildWorkload } from '../../src/runners/plan/workload.js';
 
 let tok: TokenCounter;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StreamClient, type RequestSpec } from '../../src/runners/streamClient.js';
-import type { TokenCounter } from '../../src/runners/tokenCounter.js';
-import { chatChunk, sseSteps, startTestServer, textChunk, usageChunk, type TestServer } from './helpers/testServer.js';
+import { StreamClient, type RequestSpec } from '../../src/runners/load/streamClient.js';
+import type { TokenCounter } from '../../src/runners/load/tokenCounter.js';
+import { chatChunk, sseSteps, startTestServer, textChunk, usageChunk, type TestServer } from '../helpers/testServer.js';
 
 // Whitespace "tokenizer": enough to check which count the client used.
 const wordCounter: TokenCounter = {

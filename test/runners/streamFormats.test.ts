@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StreamClient, type RequestSpec } from '../../src/runners/streamClient.js';
-import type { TokenCounter } from '../../src/runners/tokenCounter.js';
+import { StreamClient, type RequestSpec } from '../../src/runners/load/streamClient.js';
+import type { TokenCounter } from '../../src/runners/load/tokenCounter.js';
 import type { Sample } from '../../src/types.js';
-import { sleep, startTestServer } from './helpers/testServer.js';
+import { sleep, startTestServer } from '../helpers/testServer.js';
 
 /** Words and punctuation marks: each fixture chunk is one such "token". */
 const wordCounter: TokenCounter = {

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveModelDir } from '../../src/model/resolve.js';
+import { resolveModelDir } from '../../src/modelgen/resolve.js';
 import { deriveSeed, Rng } from '../../src/stats/rng.js';
-import { loadTokenCounter, type TokenCounter } from '../../src/runners/tokenCounter.js';
-import { buildWorkload, drawLength, requestBody } from '../../src/runners/workload.js';
+import { loadTokenCounter, type TokenCounter } from '../../src/runners/load/tokenCounter.js';
+import { buildWorkload, drawLength, requestBody } from '../../src/runners/plan/workload.js';
 import type { WorkloadSpec } from '../../src/scenarios/types.js';
 
 let dir: string;

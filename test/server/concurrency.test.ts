@@ -3,7 +3,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
-import { createTinyModel, metricValue, scrape, startTinyServer, type TinyModel } from './helpers/tinyServer.js';
+import { createTinyModel, metricValue, scrape, startTinyServer, type TinyModel } from '../helpers/tinyServer.js';
 
 const PROMPTS = [
   'The river runs',

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LlmbenchError } from '../../src/errors.js';
-import { readResultFile } from '../../src/report/resultFile.js';
+import { readResultFile } from '../../src/result/readResult.js';
 import { runScenario } from '../../src/runners/run.js';
 import { parseScenario } from '../../src/scenarios/load.js';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
-import { createTinyModel, eventually, metricValue, scrape, startTinyServer, type TinyModel } from './helpers/tinyServer.js';
+import { createTinyModel, eventually, metricValue, scrape, startTinyServer, type TinyModel } from '../helpers/tinyServer.js';
 
 let model: TinyModel;
 let server: InferenceServerHandle | null = null;

@@ -3,9 +3,9 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeTarget } from '../../src/runners/probe.js';
+import { probeTarget } from '../../src/commands/probe.js';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
-import { createTinyModel, startTinyServer, type TinyModel } from './helpers/tinyServer.js';
+import { createTinyModel, startTinyServer, type TinyModel } from '../helpers/tinyServer.js';
 
 let model: TinyModel;
 let server: InferenceServerHandle | null = null;

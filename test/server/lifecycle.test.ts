@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInferenceServer } from '../../src/server/inferenceServer.js';
 import { resolveServeOptions } from '../../src/server/serveOptions.js';
-import { createTinyModel, type TinyModel } from './helpers/tinyServer.js';
+import { createTinyModel, type TinyModel } from '../helpers/tinyServer.js';
 
 let model: TinyModel;
 beforeAll(async () => {

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeLlamaFixture } from '../../src/model/llamaFixture.js';
+import { writeLlamaFixture } from '../../src/modelgen/llamaFixture.js';
 import { startInferenceServer } from '../../src/server/inferenceServer.js';
 import { resolveServeOptions } from '../../src/server/serveOptions.js';
-import { metricValue, scrape } from './helpers/tinyServer.js';
+import { metricValue, scrape } from '../helpers/tinyServer.js';
 
 let root: string;
 let child: ChildProcessWithoutNullStreams | null = null;

@@ -3,11 +3,11 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProcStatus } from '../../src/engine/procStatus.js';
+import { parseProcStatus } from '../../src/sys/procStatus.js';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
 import { composeBreakdown } from '../../src/server/memoryBreakdown.js';
 import type { MemoryBreakdown } from '../../src/types.js';
-import { createTinyModel, metricValue, scrape, startTinyServer, type TinyModel } from './helpers/tinyServer.js';
+import { createTinyModel, metricValue, scrape, startTinyServer, type TinyModel } from '../helpers/tinyServer.js';
 
 const MIB = 1024 * 1024;
 const st = (rss: number, anon: number, file: number, peak: number) => ({ rssBytes: rss * MIB, anonBytes: anon * MIB, fileBytes: file * MIB, peakRssBytes: peak * MIB });

@@ -2,7 +2,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
-import { createTinyModel, startTinyServer, type TinyModel } from './helpers/tinyServer.js';
+import { createTinyModel, startTinyServer, type TinyModel } from '../helpers/tinyServer.js';
 
 let model: TinyModel;
 let server: InferenceServerHandle;

@@ -2,7 +2,7 @@
 // or a final SSE error event, and a client that disconnects gets its generation cancelled. All counted in /metrics.
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
-import { createTinyModel, eventually, metricValue, scrape, startTinyServer, type TinyModel } from './helpers/tinyServer.js';
+import { createTinyModel, eventually, metricValue, scrape, startTinyServer, type TinyModel } from '../helpers/tinyServer.js';
 
 let model: TinyModel;
 let server: InferenceServerHandle | null = null;

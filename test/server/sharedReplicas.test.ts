@@ -8,7 +8,7 @@ import { SharedRunner } from '../../src/engine/sharedRunner.js';
 import type { InferenceServerHandle } from '../../src/server/inferenceServer.js';
 import { resolveServeOptions } from '../../src/server/serveOptions.js';
 import type { MemoryBreakdown } from '../../src/types.js';
-import { createTinyModel, startTinyServer, type TinyModel } from './helpers/tinyServer.js';
+import { createTinyModel, startTinyServer, type TinyModel } from '../helpers/tinyServer.js';
 
 let model: TinyModel;
 beforeAll(async () => {

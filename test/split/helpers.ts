@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { createModel } from '../../src/model/create.js';
+import { createModel } from '../../src/modelgen/create.js';
 import type { PresetName } from '../../src/types.js';
 
 /** A temp root with LLMBENCH_CACHE pointed inside it; `cleanup` removes it. */

@@ -4,10 +4,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelError } from '../../src/errors.js';
-import { DT, decodeModel, encodeModel, GraphBuilder, type ModelProto } from '../../src/model/onnxBuilder.js';
-import { splitGraph } from '../../src/model/splitGraph.js';
-import { quantizeModelDir } from '../../src/model/quantize.js';
-import { splitModel } from '../../src/model/splitModel.js';
+import { DT, decodeModel, encodeModel, GraphBuilder, type ModelProto } from '../../src/onnx/builder.js';
+import { splitGraph } from '../../src/split/splitGraph.js';
+import { quantizeModelDir } from '../../src/quantize/quantize.js';
+import { splitModel } from '../../src/split/splitModel.js';
 import { maxAbsDiff, makeModel, runChained, runWhole, stepFeeds, tempRoot } from './helpers.js';
 
 const root = tempRoot('model');

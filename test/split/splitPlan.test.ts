@@ -2,7 +2,7 @@
 // way they can fail says what is wrong.
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../src/errors.js';
-import { resolveSplitPlan } from '../../src/model/splitPlan.js';
+import { resolveSplitPlan } from '../../src/split/splitPlan.js';
 
 const pairs = (plan: Parameters<typeof resolveSplitPlan>[0], layers: number): number[][] =>
   resolveSplitPlan(plan, layers).map((r) => [r.firstLayer, r.lastLayer]);

@@ -2,7 +2,7 @@
 // and the exact error for each malformed value.
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { formatStagesOption, parseStagesOption } from '../../src/engine/stagedOptions.js';
+import { formatStagesOption, parseStagesOption } from '../../src/engine/staged/stagedOptions.js';
 
 describe('parseStagesOption', () => {
   it('reads a stage count', () => {

@@ -8,9 +8,9 @@ import { ProviderError, UsageError } from '../../src/errors.js';
 import { createDecoder, type Decoder } from '../../src/engine/decoder.js';
 import { generate } from '../../src/engine/generate.js';
 import { type DecoderSession, openDecoderSession } from '../../src/engine/session.js';
-import { StagedSlotDecoder } from '../../src/engine/stagedDecoder.js';
-import { loadStagedRunner, type StagedDecoderSession } from '../../src/engine/stagedLoad.js';
-import { quantizeModelDir } from '../../src/model/quantize.js';
+import { StagedSlotDecoder } from '../../src/engine/staged/stagedDecoder.js';
+import { loadStagedRunner, type StagedDecoderSession } from '../../src/engine/staged/stagedLoad.js';
+import { quantizeModelDir } from '../../src/quantize/quantize.js';
 import { maxAbsDiff, makeModel, osThreadCount, stepFeeds, tempRoot } from './helpers.js';
 
 const root = tempRoot('runner');

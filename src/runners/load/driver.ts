@@ -1,0 +1,163 @@
+// Follows a DrivePlan: sends workload requests through the streaming client at the planned times
+// (open loop) or as fast as N users can (closed loop), and collects one Sample per request.
+import { performance } from 'node:perf_hooks';
+import type { Sample } from '../../types.js';
+import { ConcurrencyLimiter } from './limiter.js';
+import type { DrivePlan } from '../plan/schedule.js';
+import type { StreamClient } from './streamClient.js';
+import type { WorkloadRequest } from '../plan/workload.js';
+
+/** Live counters a progress line can read while a level runs. */
+export interface DriveProgress {
+  sent: number;
+  done: number;
+  failed: number;
+}
+
+/** What a driver needs besides the plan. */
+export interface DriveOptions {
+  client: StreamClient;
+  /** The k-th request of this pipeline repeat (warm-up included) and its body. */
+  request(k: number): { req: WorkloadRequest; body: string };
+  path: string;
+  stream: boolean;
+  timeoutMs: number;
+  /** Ordinal of this level's first request within the repeat (the workload decides whether prompts repeat). */
+  firstRequest: number;
+  signal?: AbortSignal;
+  progress?: DriveProgress;
+  /** Called with the level's start (performance.now()) before the first request goes out. */
+  onStart?: (startAt: number) => void;
+  /** Called with each finished sample; the driver keeps what it returns (a compacted copy, so memory stays flat). */
+  onSample?: (s: Sample) => Sample;
+}
+
+export interface DriveResult {
+  samples: Sample[];
+  /** Per open-loop request: how late the dispatcher was relative to the schedule (not counting cap waits). */
+  dispatchLagMs: number[];
+  /** Client process CPU over the level, % of one core. */
+  clientCpuPct: number;
+  wallMs: number;
+  /** Workload requests consumed (for the next level's firstRequest). */
+  consumed: number;
+  aborted: boolean;
+}
+
+async function sendOne(o: DriveOptions, j: number, scheduledAt: number, warmup: boolean): Promise<Sample> {
+  const { req, body } = o.request(o.firstRequest + j);
+  if (o.progress) o.progress.sent++;
+  const s = await o.client.send({
+    index: req.index,
+    warmup,
+    path: o.path,
+    body,
+    stream: o.stream,
+    scheduledAt,
+    timeoutMs: o.timeoutMs,
+    promptTokens: req.promptTokens,
+    maxTokens: req.maxTokens,
+  });
+  if (o.progress) {
+    o.progress.done++;
+    if (s.status === 'error' || s.status === 'timeout') o.progress.failed++;
+  }
+  return o.onSample ? o.onSample(s) : s;
+}
+
+async function runClosed(plan: Extract<DrivePlan, { kind: 'closed' }>, o: DriveOptions, t0: number, warmup: boolean) {
+  const samples: Sample[] = [];
+  const deadline = t0 + plan.durationMs;
+  let next = 0;
+  const user = async (): Promise<void> => {
+    while (!o.signal?.aborted && next < plan.maxRequests && performance.now() < deadline) {
+      const j = next++;
+      // In a closed loop a user sends as soon as its previous request finished: scheduled = sent.
+      samples.push(await sendOne(o, j, performance.now(), warmup));
+    }
+  };
+  await Promise.all(Array.from({ length: plan.concurrency }, user));
+  return { samples, dispatchLagMs: [] as number[], consumed: next };
+}
+
+function runOpen(plan: Extract<DrivePlan, { kind: 'open' }>, o: DriveOptions, t0: number) {
+  return new Promise<{ samples: Sample[]; dispatchLagMs: number[]; consumed: number }>((resolve) => {
+    const samples: Sample[] = [];
+    const lags: number[] = [];
+    const pending = new Set<Promise<void>>();
+    const limiter = plan.maxConcurrency !== null ? new ConcurrencyLimiter(plan.maxConcurrency) : null;
+    const arrivals = plan.arrivalsMs;
+    let i = 0;
+    let timer: NodeJS.Timeout | null = null;
+
+    const dispatch = (j: number, now: number): void => {
+      const scheduledAt = t0 + (arrivals[j] as number);
+      lags.push(now - scheduledAt);
+      const p = (async () => {
+        if (limiter) await limiter.acquire();
+        try {
+          if (o.signal?.aborted) return;
+          // A request that waited for the cap keeps its scheduled time: the wait is latency.
+          samples.push(await sendOne(o, j, scheduledAt, false));
+        } finally {
+          limiter?.release();
+        }
+      })();
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+    };
+
+    const finishAll = (): void => {
+      o.signal?.removeEventListener('abort', onAbort);
+      void Promise.all([...pending]).then(() => resolve({ samples, dispatchLagMs: lags, consumed: i }));
+    };
+    const onAbort = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      finishAll();
+    };
+    const pump = (): void => {
+      timer = null;
+      const now = performance.now();
+      const rel = now - t0;
+      while (i < arrivals.length && (arrivals[i] as number) <= rel) dispatch(i++, now);
+      if (i < arrivals.length && !o.signal?.aborted) {
+        timer = setTimeout(pump, Math.max(0, (arrivals[i] as number) - (performance.now() - t0)));
+      } else if (!o.signal?.aborted) {
+        finishAll();
+      }
+    };
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    pump();
+  });
+}
+
+/** Runs one level of load; resolves when every request sent has a Sample. */
+export async function drive(plan: DrivePlan, o: DriveOptions): Promise<DriveResult> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  o.onStart?.(t0);
+  const onAbort = (): void => o.client.abortAll('run interrupted');
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const r = plan.kind === 'closed' ? await runClosed(plan, o, t0, false) : await runOpen(plan, o, t0);
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      ...r,
+      clientCpuPct: wallMs > 0 ? ((cpu.user + cpu.system) / 1000 / wallMs) * 100 : 0,
+      wallMs,
+      aborted: o.signal?.aborted === true,
+    };
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Sends `count` warm-up requests, `concurrency` at a time; their samples are marked warmup. */
+export async function warmUp(count: number, concurrency: number, o: DriveOptions): Promise<Sample[]> {
+  if (count <= 0) return [];
+  const t0 = performance.now();
+  const r = await runClosed({ kind: 'closed', concurrency: Math.min(count, concurrency), durationMs: Number.POSITIVE_INFINITY, maxRequests: count }, o, t0, true);
+  return r.samples;
+}
