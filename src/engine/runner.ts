@@ -51,15 +51,7 @@ export class OrtRunner implements DecoderRunner {
 
   async run(feeds: Feeds, fetches: readonly string[]): Promise<Record<string, ort.Tensor>> {
     if (this.disposed) throw new Error('decoder session already disposed');
-    const t0 = performance.now();
-    const rss0 = this.trackRss ? residentBytes() : null;
-    const excluded0 = rss0 === null ? 0 : this.excludedBytes();
-    const out = (await this.session.run(feeds, fetches)) as Record<string, ort.Tensor>;
-    this.stats.runMs += performance.now() - t0;
-    const rss1 = rss0 === null ? null : residentBytes();
-    if (rss0 !== null && rss1 !== null) this.stats.rssGrowthBytes = (this.stats.rssGrowthBytes ?? 0) + (rss1 - rss0) - (this.excludedBytes() - excluded0);
-    this.stats.runs += 1;
-    return out;
+    return measuredRun(this.stats, this.trackRss, this.excludedBytes, async () => (await this.session.run(feeds, fetches)) as Record<string, ort.Tensor>);
   }
 
   async dispose(): Promise<void> {
@@ -67,4 +59,20 @@ export class OrtRunner implements DecoderRunner {
     this.disposed = true;
     await this.session.release();
   }
+}
+
+/**
+ * Runs `run` and adds its time to `stats`; with `trackRss`, also the process's RSS growth across it, less the
+ * bytes `excludedBytes` says changed meanwhile (KV arrays other code grew inside the window).
+ */
+export async function measuredRun<T>(stats: RunnerStats, trackRss: boolean, excludedBytes: () => number, run: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const rss0 = trackRss ? residentBytes() : null;
+  const excluded0 = rss0 === null ? 0 : excludedBytes();
+  const out = await run();
+  stats.runMs += performance.now() - t0;
+  const rss1 = rss0 === null ? null : residentBytes();
+  if (rss0 !== null && rss1 !== null) stats.rssGrowthBytes = (stats.rssGrowthBytes ?? 0) + (rss1 - rss0) - (excludedBytes() - excluded0);
+  stats.runs += 1;
+  return out;
 }

@@ -7,8 +7,7 @@
 // its KV arrays in that gap: `excludedBytes` (the engines' KV bytes) is read around each run and its change is
 // taken out of the run's RSS growth, so KV is counted once, as KV.
 import type * as ort from 'onnxruntime-node';
-import { residentBytes } from '../sys/procStatus.js';
-import type { DecoderRunner, Feeds, RunnerStats } from './runner.js';
+import { measuredRun, type DecoderRunner, type Feeds, type RunnerStats } from './runner.js';
 
 /** Runs `fn` after everything queued before it. */
 type Queue = <T>(fn: () => Promise<T>) => Promise<T>;
@@ -66,17 +65,7 @@ export class RunnerView implements DecoderRunner {
 
   run(feeds: Feeds, fetches: readonly string[]): Promise<Record<string, ort.Tensor>> {
     if (this.disposed) return Promise.reject(new Error('decoder session already disposed'));
-    return this.queue(async () => {
-      const t0 = performance.now();
-      const rss0 = this.trackRss ? residentBytes() : null;
-      const excluded0 = rss0 === null ? 0 : this.excludedBytes();
-      const out = await this.inner.run(feeds, fetches);
-      this.stats.runMs += performance.now() - t0;
-      const rss1 = rss0 === null ? null : residentBytes();
-      if (rss0 !== null && rss1 !== null) this.stats.rssGrowthBytes = (this.stats.rssGrowthBytes ?? 0) + (rss1 - rss0) - (this.excludedBytes() - excluded0);
-      this.stats.runs += 1;
-      return out;
-    });
+    return this.queue(() => measuredRun(this.stats, this.trackRss, this.excludedBytes, () => this.inner.run(feeds, fetches)));
   }
 
   async dispose(): Promise<void> {
