@@ -4,11 +4,9 @@
 // and fp16. Same seeded weights as the optimum-style folder, so greedy decoding must agree token for token;
 // batched decoding of rows of different lengths must equal each row alone (GQA's per-row lengths over the
 // slot cache); and the folder quantizes, evaluates, splits, and serves a streamed chat from fp16.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/engine/decoder.js';
 import { forwardLogits, generate } from '../../src/engine/generate.js';
@@ -21,6 +19,7 @@ import { writeModelBuilderFixture } from '../../src/modelgen/modelBuilderFixture
 import { decodeModel } from '../../src/onnx/builder.js';
 import { quantizeModelDir } from '../../src/quantize/quantize.js';
 import { splitModel } from '../../src/split/splitModel.js';
+import { startServe, streamChat } from '../helpers/serveProcess.js';
 
 let root = '';
 let mb32 = '';
@@ -215,37 +214,15 @@ describe('model-builder-style Llama fixture', () => {
   }, 60_000);
 
   it('llmbench serve streams a chat completion from the fp16 builder folder', async () => {
-    const bin = fileURLToPath(new URL('../../bin/llmbench.js', import.meta.url));
-    const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [bin, 'serve', '--model', mb16, '--port', '0', '--threads', '1']);
+    const server = await startServe(['--model', mb16, '--threads', '1']);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let buf = '';
-        let err = '';
-        const timer = setTimeout(() => reject(new Error(`no ready line; stderr: ${err}`)), 60_000);
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.stdout.on('data', (d: Buffer) => {
-          buf += d.toString();
-          const m = /llmbench-ready (\{.*\})/.exec(buf);
-          if (m) {
-            clearTimeout(timer);
-            resolve((JSON.parse(m[1] as string) as { url: string }).url);
-          }
-        });
-        child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-      });
-      const r = await fetch(`${url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ messages: [{ role: 'user', content: 'The river' }], max_tokens: 6, temperature: 0, stream: true, stream_options: { include_usage: true } }),
-      });
+      const r = await streamChat(server.ready.url, 'The river', 6);
       expect(r.status).toBe(200);
-      const events = (await r.text()).split('\n\n').map((e) => e.trim()).filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
-      expect(events.at(-1)).toBe('[DONE]');
-      const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as { choices: { delta?: { content?: string } }[]; usage?: { completion_tokens: number } | null });
-      expect(chunks.some((c) => (c.choices[0]?.delta?.content ?? '').length > 0)).toBe(true);
-      expect(chunks.find((c) => c.usage)?.usage?.completion_tokens).toBe(6);
+      expect(r.events.at(-1)).toBe('[DONE]');
+      expect(r.chunks.some((c) => (c.choices[0]?.delta?.content ?? '').length > 0)).toBe(true);
+      expect(r.chunks.find((c) => c.usage)?.usage?.completion_tokens).toBe(6);
     } finally {
-      child.kill('SIGKILL');
+      await server.stop(2000);
     }
   }, 90_000);
 });

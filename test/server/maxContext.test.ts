@@ -1,18 +1,18 @@
 // `llmbench serve --max-context N` on the generated Llama fixture (context 2048): the KV cache is bounded to N
 // positions per row, /metrics says so, the arrays never grow past it, and requests that need more get 400.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLlamaFixture } from '../../src/modelgen/llamaFixture.js';
 import { startInferenceServer } from '../../src/server/inferenceServer.js';
 import { resolveServeOptions } from '../../src/server/serveOptions.js';
+import type { ManagedProcess } from '../../src/runners/deploy/processes.js';
+import { startServe } from '../helpers/serveProcess.js';
 import { metricValue, scrape } from '../helpers/tinyServer.js';
 
 let root: string;
-let child: ChildProcessWithoutNullStreams | null = null;
+let server: ManagedProcess | null = null;
 let url: string;
 let fixtureDir: string;
 
@@ -20,28 +20,12 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'llmbench-maxctx-'));
   const { dir } = await writeLlamaFixture({ outDir: join(root, 'llama'), dtype: 'float32', maxPositions: 2048 });
   fixtureDir = dir;
-  const bin = fileURLToPath(new URL('../../bin/llmbench.js', import.meta.url));
-  const proc = spawn(process.execPath, [bin, 'serve', '--model', dir, '--port', '0', '--threads', '1', '--max-batch', '2', '--max-context', '512']);
-  child = proc;
-  url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`no ready line; stderr: ${err}`)), 60_000);
-    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    proc.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /llmbench-ready (\{.*\})/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve((JSON.parse(m[1] as string) as { url: string }).url);
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
+  server = await startServe(['--model', dir, '--threads', '1', '--max-batch', '2', '--max-context', '512']);
+  url = server.ready.url;
 }, 90_000);
 
-afterAll(() => {
-  child?.kill('SIGKILL');
+afterAll(async () => {
+  await server?.stop(2000);
   rmSync(root, { recursive: true, force: true });
 });
 
