@@ -22,26 +22,24 @@ export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
 export function distribution(values: readonly number[]): Distribution {
   const sorted = [...values].sort((x, y) => x - y);
   const n = sorted.length;
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return assembleDistribution(n, n > 0 ? sum / n : null, sorted[0] ?? null, sorted[n - 1] ?? null, (p) => percentileSorted(sorted, p));
+}
+
+/**
+ * A Distribution from its exact count, mean, min and max and a percentile function (p in [0, 100]); the
+ * percentiles a sample of `count` is too small for are null and explained in `notes`.
+ */
+export function assembleDistribution(count: number, mean: number | null, min: number | null, max: number | null, percentile: (p: number) => number): Distribution {
   const notes: string[] = [];
   const pct = (p: number): number | null => {
     const need = minSamplesFor(p);
-    if (n < need) {
-      notes.push(`p${p}: too few samples (${n} < ${need})`);
+    if (count < need) {
+      notes.push(`p${p}: too few samples (${count} < ${need})`);
       return null;
     }
-    return percentileSorted(sorted, p);
+    return percentile(p);
   };
-  let sum = 0;
-  for (const v of sorted) sum += v;
-  return {
-    count: n,
-    mean: n > 0 ? sum / n : null,
-    min: n > 0 ? (sorted[0] as number) : null,
-    max: n > 0 ? (sorted[n - 1] as number) : null,
-    p50: pct(50),
-    p90: pct(90),
-    p95: pct(95),
-    p99: pct(99),
-    notes,
-  };
+  return { count, mean, min, max, p50: pct(50), p90: pct(90), p95: pct(95), p99: pct(99), notes };
 }

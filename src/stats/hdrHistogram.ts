@@ -4,7 +4,7 @@
 // Written here rather than taken from hdr-histogram-js: that package's serialized form is a base64 blob of its
 // own encoding, while a result file wants plain JSON pairs that any tool can read and merge.
 import type { Distribution, HdrHistogramData } from '../types.js';
-import { minSamplesFor } from './distribution.js';
+import { assembleDistribution } from './distribution.js';
 
 const LINEAR = 1024;
 const HALF = LINEAR / 2;
@@ -98,27 +98,11 @@ function valueAtRank(data: HdrHistogramData, k: number): number {
  */
 export function histogramDistribution(data: HdrHistogramData): Distribution {
   const n = data.count;
-  const notes: string[] = [];
-  const pct = (p: number): number | null => {
-    const need = minSamplesFor(p);
-    if (n < need) {
-      notes.push(`p${p}: too few samples (${n} < ${need})`);
-      return null;
-    }
+  const percentile = (p: number): number => {
     const rank = (p / 100) * (n - 1);
     const a = valueAtRank(data, Math.floor(rank));
     const b = valueAtRank(data, Math.ceil(rank));
     return (a + (b - a) * (rank - Math.floor(rank))) / 1000;
   };
-  return {
-    count: n,
-    mean: n > 0 ? data.sumUs / n / 1000 : null,
-    min: n > 0 ? data.minUs / 1000 : null,
-    max: n > 0 ? data.maxUs / 1000 : null,
-    p50: pct(50),
-    p90: pct(90),
-    p95: pct(95),
-    p99: pct(99),
-    notes,
-  };
+  return assembleDistribution(n, n > 0 ? data.sumUs / n / 1000 : null, n > 0 ? data.minUs / 1000 : null, n > 0 ? data.maxUs / 1000 : null, percentile);
 }
