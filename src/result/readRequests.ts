@@ -62,17 +62,8 @@ export async function readRequestRows(path: string, pipeline: string, onRow: (ro
       return;
     }
     for (let i = 0; i < count; i++) {
-      lineNo++;
       const row = parsed[i];
-      const problem = rowProblem(row);
-      if (problem !== null) {
-        if (badTail !== null) throw fileError(path, badTail);
-        badTail = `line ${lineNo}: ${problem}`;
-        continue;
-      }
-      if (badTail !== null) throw fileError(path, badTail);
-      onRow(row as RequestRow);
-      rows++;
+      take(row, rowProblem(row));
     }
   };
   /** Parses lines one by one, to name a bad one. */
@@ -80,7 +71,6 @@ export async function readRequestRows(path: string, pipeline: string, onRow: (ro
     if (lines.length === 0) return;
     if (badTail !== null) throw fileError(path, badTail);
     for (let i = 0; i < lines.length; i++) {
-      lineNo++;
       let row: unknown;
       let problem: string | null;
       try {
@@ -89,17 +79,20 @@ export async function readRequestRows(path: string, pipeline: string, onRow: (ro
       } catch {
         problem = 'not valid JSON';
       }
-      if (problem !== null) {
-        if (badTail !== null) throw fileError(path, badTail);
-        // Only the last line may be damaged, and only in an incomplete run; decide when we know it was last.
-        badTail = `line ${lineNo}: ${problem}`;
-        continue;
-      }
-      if (badTail !== null) throw fileError(path, badTail);
-      onRow(row as RequestRow);
-      rows++;
+      take(row, problem);
     }
   };
+  /** One row in file order: kept, or remembered as bad (only the last line may be damaged, in an incomplete run). */
+  function take(row: unknown, problem: string | null): void {
+    lineNo++;
+    if (badTail !== null) throw fileError(path, badTail);
+    if (problem !== null) {
+      badTail = `line ${lineNo}: ${problem}`;
+      return;
+    }
+    onRow(row as RequestRow);
+    rows++;
+  }
   let streamError: NodeJS.ErrnoException | null = null;
   try {
     const input = file.pipe(gunzip);
