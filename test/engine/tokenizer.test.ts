@@ -70,4 +70,22 @@ describe('StreamDecoder', () => {
     expect(s.push(bytes[0] as number)).toBe('');
     expect(s.flush()).toBe('\uFFFD');
   });
+
+  it('a run of lone bytes streams one token behind instead of being held until it ends', () => {
+    const euro = tok.encode('€');
+    expect(euro.length).toBe(3); // the tiny tokenizer has no merges for it: three byte tokens
+    const lead = euro[0] as number;
+    const s = tok.streamDecoder();
+    const pieces = Array.from({ length: 12 }, () => s.push(lead));
+    // Each lone lead byte is invalid once the next byte arrives: it is emitted then, one token late.
+    expect(pieces[0]).toBe('');
+    for (const p of pieces.slice(1)) expect(p).toBe('\uFFFD');
+    // A character completed after the run still comes out whole, and the pieces add up to the full decode.
+    const rest = [euro[1] as number, euro[2] as number, ...tok.encode(' ok')];
+    const more = rest.map((id) => s.push(id));
+    expect(more.slice(0, 2)).toEqual(['', '€']);
+    const all = [...pieces, ...more, s.flush()].join('');
+    expect(all).toBe(tok.decode([...Array(12).fill(lead), ...rest]));
+  });
 });
+
