@@ -13,6 +13,9 @@
 /** Elements zeroed per step of a re-layout (64K elements, 256 KiB: well under a millisecond even where fresh pages fault in). */
 const FILL_CHUNK_ELEMS = 1 << 16;
 
+/** Bytes a buffer grows or shrinks by per step of a re-layout (2 MiB: about a millisecond to commit or release). */
+const RESIZE_STEP_BYTES = 1 << 21;
+
 /** Timing of re-layouts run by `prepare`, since the arena was made. */
 export interface RelayoutStats {
   /** Re-layouts (stride changes and row reservations that had work to do). */
@@ -102,11 +105,19 @@ export class KvArena {
    */
   private *resize(rows: number, slots: number): Generator<void> {
     const n = rows * this.shape.heads * slots * this.shape.headDim;
+    const targetBytes = n * this.elemBytes;
     for (const [list, offset] of [[this.keys, 0], [this.values, this.shape.layers]] as const) {
       for (let i = 0; i < list.length; i++) {
+        const buffer = this.buffers[offset + i] as ResizableBuffer;
         // Read before resizing: shrinking the buffer leaves the old fixed-length view out of bounds (length 0).
         const had = (list[i] as KvArray).length;
-        (this.buffers[offset + i] as ResizableBuffer).resize(n * this.elemBytes);
+        // The buffer changes size a step at a time: V8 commits pages when growing and clears the released
+        // tail when shrinking, and one large resize held the event loop for tens of ms (a 64 MiB shrink: 40 ms).
+        while (buffer.byteLength !== targetBytes) {
+          const step = Math.min(RESIZE_STEP_BYTES, Math.abs(targetBytes - buffer.byteLength));
+          buffer.resize(buffer.byteLength + (targetBytes > buffer.byteLength ? step : -step));
+          yield;
+        }
         const v = this.viewOf(offset + i, n);
         list[i] = v;
         for (let at = had; at < n; at += FILL_CHUNK_ELEMS) {

@@ -60,4 +60,31 @@ describe('KV arena growth', () => {
     expect(s.maxSliceMs).toBeLessThan(syncMs / 3);
     expect(loopMaxMs).toBeLessThan(syncMs / 2);
   }, 60_000);
+
+  it('shrinks a large cache in slices too (releasing a buffer tail is itself slow in one piece)', async () => {
+    const shrinkTo = 64;
+    const prepared = async (): Promise<KvArena> => {
+      const a = filledArena();
+      await a.prepare(shape.rows, 1024, 2);
+      for (let r = 0; r < shape.rows; r++) a.clearRow(r);
+      a.relayoutStats.maxSliceMs = 0;
+      return a;
+    };
+    const sync = await prepared();
+    const t0 = performance.now();
+    sync.setStride(shrinkTo);
+    const syncMs = performance.now() - t0;
+    const sliced = await prepared();
+    const releasedBytes = sliced.allocatedBytes - 2 * shape.layers * shape.rows * shape.heads * shrinkTo * shape.headDim * 4;
+    // sliceMs 0: every step is its own slice, so the count shows the release went in 2 MiB steps.
+    await sliced.prepare(shape.rows, shrinkTo, 0);
+    console.log(`shrink 1024 -> ${shrinkTo} slots: sync ${syncMs.toFixed(1)} ms, longest slice ${sliced.relayoutStats.maxSliceMs.toFixed(2)} ms`);
+    expect(sliced.stride).toBe(shrinkTo);
+    expect(sliced.allocatedBytes).toBe(sync.allocatedBytes);
+    expect(sliced.allocatedBytes).toBe(2 * shape.layers * shape.rows * shape.heads * shrinkTo * shape.headDim * 4);
+    // Released in 2 MiB steps, none near the one-piece time (a loose ratio: a step can be preempted).
+    expect(sliced.relayoutStats.slices).toBeGreaterThanOrEqual(releasedBytes / 2 ** 21);
+    expect(sliced.relayoutStats.maxSliceMs).toBeLessThan(syncMs / 2);
+  }, 60_000);
 });
+
