@@ -356,6 +356,8 @@ export interface PipelineResult {
   fallbackQuality?: { model: string; report: QualityReport | null; note: string | null };
   /** Each server process's own memory breakdown at the end of the last repeat (local pipelines). */
   memoryBreakdown?: Array<{ process: string; breakdown: MemoryBreakdown }> | null;
+  /** Where onnxruntime placed the model's nodes, per server process (local pipelines where it was checked). */
+  placement?: Array<{ process: string; placement: PlacementReport }> | null;
 }
 
 /** What autocannon measured for one pipeline (its own histograms; it does not report per-request records). */
@@ -470,4 +472,23 @@ export interface Deployment {
   /** Counters of the deployment's balancer, or null without one. */
   balancerStats?(): Promise<BalancerStats | null>;
   stop(): Promise<void>;
+}
+
+/** Nodes onnxruntime placed on one execution provider. */
+export interface ProviderPlacement {
+  /** onnxruntime's provider name, e.g. CUDAExecutionProvider. */
+  provider: string;
+  nodes: number;
+  /** Nodes per op type (empty when every node is on this one provider: the log then lists no nodes). */
+  ops: Record<string, number>;
+}
+
+/** Where the nodes of one session went, from onnxruntime's own log. */
+export interface PlacementReport {
+  /** The provider that was asked for (CPUExecutionProvider for device cpu). */
+  requested: string;
+  providers: ProviderPlacement[];
+  totalNodes: number;
+  /** Nodes on CPUExecutionProvider although another provider was requested (0 on a CPU session). */
+  cpuFallbackNodes: number;
 }

@@ -32,6 +32,8 @@ interface ServeFlags {
   fallbackMaxBatch?: string;
   exitWithParent?: boolean;
   mmap: boolean;
+  placementCheck: string;
+  cpuFallback: boolean;
   maxContext?: string;
   kvDtype?: string;
   variant?: string;
@@ -66,6 +68,8 @@ export function registerServe(program: Command): void {
     .option('--max-context <n>', "tokens per sequence (prompt + output) the KV cache is bounded to; longer requests get 400 (default: the model's context)")
     .option('--kv-dtype <type>', "KV cache element type between steps: float32 | float16 (default: the graph's; float16 halves the KV memory of a float32 model)")
     .option('--variant <name>', 'which onnx/model_<name>.onnx of a transformers.js folder to serve (fp16, q4, q4f16, quantized, int8, uint8, bnb4...; fp32 = onnx/model.onnx)')
+    .option('--placement-check <when>', 'find out which execution provider runs each node (a child process opens the model with onnxruntime verbose logging): auto (GPU devices) | on | off', 'auto')
+    .option('--no-cpu-fallback', 'fail to load when a node has no kernel on --device instead of running it on the CPU (onnxruntime session.disable_cpu_ep_fallback)')
     .option('--no-mmap', 'read the weights into memory instead of mapping a page-aligned copy of them (CPU; for comparison)')
     .addOption(new Option('--exit-with-parent', 'stop when stdin closes (for launchers)').hideHelp())
     .addHelpText(
@@ -74,7 +78,8 @@ export function registerServe(program: Command): void {
 Endpoints: POST /v1/completions, /v1/chat/completions (OpenAI shapes; "stream": true for SSE), POST /v1/generate
 ({"prompt","max_tokens"} -> {"text","usage","finish_reason"}; greedy unless "temperature" is set), GET /v1/models,
 GET /health (503 until the model is loaded), GET /metrics (Prometheus text), GET /memory (this process's memory
-breakdown as JSON: runtime, weights mapped and copied, KV cache, onnxruntime runs, JS heap, other).
+breakdown as JSON: runtime, weights mapped and copied, KV cache, onnxruntime runs, JS heap, other), GET /placement
+(which execution provider runs each node, when checked: --placement-check).
 Chat template: one "System: ..." / "User: ..." / "Assistant: ..." line per message, then "Assistant:".
 Ready line on stdout: llmbench-ready {"url":...,"urls":[...],"pid":...,"model":...} (urls: every replica's)`,
     )
@@ -108,6 +113,8 @@ Ready line on stdout: llmbench-ready {"url":...,"urls":[...],"pid":...,"model":.
         maxContext: flags.maxContext === undefined ? null : parseIntOption('--max-context', flags.maxContext, 2, 1_048_576),
         kvDtype: kvDtypeOf(flags.kvDtype),
         variant: flags.variant ?? null,
+        placementCheck: placementCheckOf(flags.placementCheck),
+        cpuFallback: flags.cpuFallback,
       });
       const { stopRequested, release } = stopSignal(flags.exitWithParent === true);
       try {
@@ -120,6 +127,11 @@ Ready line on stdout: llmbench-ready {"url":...,"urls":[...],"pid":...,"model":.
         release();
       }
     });
+}
+
+function placementCheckOf(v: string): ServeOptions['placementCheck'] {
+  if (v !== 'auto' && v !== 'on' && v !== 'off') throw new UsageError(`--placement-check: unknown value "${v}"`, 'Choose one of: auto, on, off.');
+  return v;
 }
 
 function kvDtypeOf(v: string | undefined): ServeOptions['kvDtype'] {

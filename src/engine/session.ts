@@ -6,12 +6,13 @@ import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError, UsageError } from '../errors.js';
 import { checkGraphIO, type LoadedModelInfo, readModelFolder } from '../onnx/loader.js';
-import type { DeviceName } from '../types.js';
+import type { DeviceName, PlacementReport } from '../types.js';
 import type { Decoder } from './decoder.js';
 import { elemTypeName, readGraphSignature } from '../onnx/graphIo.js';
 import { ensureMmapLayout } from '../onnx/mmapLayout.js';
 import { LAST_LOGITS, newKvName, type PatchSpec, patchBytes, patchDecoderBytes, directNewKv } from '../onnx/graphPatch.js';
 import { float16KvGraph } from '../onnx/kvCastPatch.js';
+import { probePlacement } from './placement.js';
 import { executionProvidersFor } from './providers.js';
 import { type DecoderRunner, OrtRunner } from './runner.js';
 
@@ -48,6 +49,10 @@ export interface SessionOptions {
   kvDtype?: 'float32' | 'float16' | null;
   /** Which onnx/model_<variant>.onnx to load (null: onnx/model.onnx, or the folder's only variant). */
   variant?: string | null;
+  /** Find out where onnxruntime places the nodes (a child process with verbose logging; default: on for GPU devices). */
+  placementCheck?: boolean;
+  /** Let nodes without a kernel on the device run on the CPU (default). false: loading fails instead. */
+  cpuFallback?: boolean;
 }
 
 /** An open decoder: model facts, the runner, and how to read its outputs. */
@@ -66,6 +71,8 @@ export interface DecoderSession {
   kvCast?: boolean;
   /** A session-specific decoder (a staged session keeps each stage's KV cache inside its worker). */
   createDecoder?(rows: number, maxSlots: number): Decoder;
+  /** Where onnxruntime placed the model's nodes, when checked. */
+  placement?: PlacementReport | null;
 }
 
 /** Opens `modelDir` (a folder, not a preset name: resolve presets first). */
@@ -76,6 +83,7 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`threads must be a positive integer, got ${threads}`);
   const base = readModelFolder(modelDir, opts.variant ?? null);
   const executionProviders = await executionProvidersFor(device);
+  const placement = (opts.placementCheck ?? device !== 'cpu') ? await probePlacement(base.onnxPath, { device, threads }) : null;
 
   // Read the file into a buffer with room for the patch, so a large model is not copied a second time.
   const external = externalDataFiles(base.onnxPath);
@@ -130,6 +138,7 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
   const config: Record<string, string> = {};
   if (mmapDir) config.model_external_initializers_file_folder_path = mmapDir;
   if (opts.prepack === false) config.disable_prepacking = '1';
+  if (opts.cpuFallback === false) config.disable_cpu_ep_fallback = '1';
   if (Object.keys(config).length > 0) sessionOptions.extra = { session: config };
   if (external.length > 0) sessionOptions.externalData = external;
   let session: ort.InferenceSession;
@@ -152,6 +161,7 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
     loadMs: performance.now() - t0,
     note,
     kvCast,
+    placement,
   };
 }
 

@@ -6,6 +6,7 @@ import { METRIC_DEFINITIONS, methodNotes } from './definitions.js';
 import { formatPct } from './format.js';
 import { mdTable } from './mdTable.js';
 import { memorySection } from './memorySection.js';
+import { placementSection } from './placementSection.js';
 import { comparisonGroups, testsLine } from './rows.js';
 import { fallbackSection } from './fallbackSection.js';
 import { balancingSection, failuresSection, overviewSection, provenanceSection, scenarioSection, sweepSection } from './sections.js';
@@ -81,6 +82,8 @@ export async function renderMarkdown(result: ResultFile, comparisons: readonly P
   if (chartLines.length > 0) parts.push('', '## Latency distributions', '', chartLines.join('\n\n'));
   const memory = memorySection(result);
   if (memory) parts.push('', memory);
+  const placement = placementSection(result);
+  if (placement) parts.push('', placement);
   for (const section of [fallbackSection(result), balancingSection(result), failuresSection(result), sweepSection(result)]) {
     if (!section) continue;
     // Sections reference their chart; drop the reference when the chart had no data.

@@ -1,4 +1,5 @@
 // Validity warnings: what a reader must know before trusting any number below them.
+import { describePlacement } from '../engine/placementLog.js';
 import type { PipelineResult, ResultFile } from '../types.js';
 import { invalidReasonsText } from './invalidReasons.js';
 
@@ -85,5 +86,18 @@ export function validityWarnings(result: ResultFile): string[] {
     }
   }
   out.push(...workloadWarnings(result));
+  out.push(...placementWarnings(result));
+  return out;
+}
+
+/** Pipelines asked to run on a GPU provider where onnxruntime put some nodes on the CPU (from its own log). */
+function placementWarnings(result: ResultFile): string[] {
+  const out: string[] = [];
+  for (const p of result.pipelines) {
+    for (const { process, placement } of p.placement ?? []) {
+      if (placement.cpuFallbackNodes === 0) continue;
+      out.push(`${p.name} (${process}): ${describePlacement(placement)}; its timings include CPU work and device-to-host copies (serve --no-cpu-fallback refuses such a model).`);
+    }
+  }
   return out;
 }

@@ -130,6 +130,7 @@ export function buildPipelineResult(
     autocannon: cannon.length > 0 ? poolAutocannon(cannon) : null,
     balancer: [...outs].reverse().find((o) => o.balancer !== null)?.balancer ?? null,
     memoryBreakdown: [...outs].reverse().find((o) => o.memoryBreakdown !== null)?.memoryBreakdown ?? null,
+    placement: [...outs].reverse().find((o) => o.placement !== null)?.placement ?? null,
   };
 }
 

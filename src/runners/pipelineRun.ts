@@ -5,7 +5,7 @@ import { LlmbenchError } from '../errors.js';
 import type { Scenario } from '../scenarios/types.js';
 import type { LocalPipelineSpec } from '../scenarios/types.js';
 import { compactSample } from '../result/requestRows.js';
-import type { BalancerStats, Deployment, MemoryBreakdown, ResourceTrace, Sample } from '../types.js';
+import type { BalancerStats, Deployment, MemoryBreakdown, PlacementReport, ResourceTrace, Sample } from '../types.js';
 import { deploy, type Deployed } from './deploy/deployers.js';
 import { warmUp, type DriveOptions, type DriveProgress } from './load/driver.js';
 import { LEVEL_DRIVERS, type LevelRecord } from './load/levelDrivers.js';
@@ -48,6 +48,8 @@ export interface PipelineRunOutput {
   balancer: BalancerStats | null;
   /** Each server process's own memory breakdown (GET /memory), taken just before the pipeline stopped. */
   memoryBreakdown: Array<{ process: string; breakdown: MemoryBreakdown }> | null;
+  /** Node placement per server process, where it was checked (GPU devices by default). */
+  placement: Array<{ process: string; placement: PlacementReport }> | null;
   /** Set when something failed; what was measured before is kept. */
   error: string | null;
   complete: boolean;
@@ -63,32 +65,45 @@ function errorText(e: unknown): string {
 }
 
 /**
- * GET /memory of every replica that still answers (a killed one is simply missing), one entry per server
+ * GET `path` of every replica that still answers (a killed one is simply missing), one entry per server
  * process: replicas that share a process (same pid) are one entry named after all of them.
  */
-async function serverBreakdowns(replicas: Deployment['replicas']): Promise<Array<{ process: string; breakdown: MemoryBreakdown }> | null> {
+async function perServerProcess<T>(replicas: Deployment['replicas'], path: string, pick: (body: Record<string, unknown>) => T | null): Promise<Array<{ process: string; value: T }> | null> {
   const got = await Promise.all(
     replicas.map(async (r) => {
       try {
-        const res = await fetch(`${r.url}/memory`, { signal: AbortSignal.timeout(5000) });
+        const res = await fetch(`${r.url}${path}`, { signal: AbortSignal.timeout(5000) });
         if (!res.ok) return null;
-        const body = (await res.json()) as { pid?: number; breakdown: MemoryBreakdown };
-        return { name: r.name, pid: body.pid ?? null, breakdown: body.breakdown };
+        const body = (await res.json()) as Record<string, unknown>;
+        const value = pick(body);
+        return value === null ? null : { name: r.name, pid: typeof body.pid === 'number' ? body.pid : null, value };
       } catch {
         return null;
       }
     }),
   );
-  const byProcess = new Map<string, { names: string[]; breakdown: MemoryBreakdown }>();
+  const byProcess = new Map<string, { names: string[]; value: T }>();
   got.forEach((g, i) => {
     if (!g) return;
     const key = g.pid === null ? `replica ${i}` : `pid ${g.pid}`;
     const seen = byProcess.get(key);
     if (seen) seen.names.push(g.name);
-    else byProcess.set(key, { names: [g.name], breakdown: g.breakdown });
+    else byProcess.set(key, { names: [g.name], value: g.value });
   });
-  const out = [...byProcess.values()].map((p) => ({ process: p.names.join('+'), breakdown: p.breakdown }));
+  const out = [...byProcess.values()].map((p) => ({ process: p.names.join('+'), value: p.value }));
   return out.length > 0 ? out : null;
+}
+
+/** Each server process's memory breakdown (GET /memory). */
+async function serverBreakdowns(replicas: Deployment['replicas']): Promise<Array<{ process: string; breakdown: MemoryBreakdown }> | null> {
+  const got = await perServerProcess(replicas, '/memory', (b) => (b.breakdown as MemoryBreakdown | undefined) ?? null);
+  return got ? got.map((g) => ({ process: g.process, breakdown: g.value })) : null;
+}
+
+/** Where each server process's onnxruntime placed the model's nodes (GET /placement; null where not checked). */
+async function serverPlacements(replicas: Deployment['replicas']): Promise<Array<{ process: string; placement: PlacementReport }> | null> {
+  const got = await perServerProcess(replicas, '/placement', (b) => (b.placement as PlacementReport | null | undefined) ?? null);
+  return got ? got.map((g) => ({ process: g.process, placement: g.value })) : null;
 }
 
 /** Runs one repeat of one pipeline: deploy, warm up, drive each level, tear down. */
@@ -97,7 +112,7 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
   const spec = prepared.spec;
   const tag = `[${spec.name}${scenario.repeat > 1 ? ` ${input.repeat + 1}/${scenario.repeat}` : ''}]`;
   const keep = input.onSample ?? compactSample;
-  const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, memoryBreakdown: null, error: null, complete: false, startEpochMs: null };
+  const out: PipelineRunOutput = { repeat: input.repeat, warmup: [], levels: [], trace: null, events: [], balancer: null, memoryBreakdown: null, placement: null, error: null, complete: false, startEpochMs: null };
   const clock: { measuredT0: number | null } = { measuredT0: null };
   const event = (kind: string, detail: string): void => {
     const atMs = clock.measuredT0 === null ? 0 : performance.now() - clock.measuredT0;
@@ -260,7 +275,10 @@ function shiftSample(s: Sample, shiftMs: number): Sample {
 async function tearDown(deployed: Deployed | null, client: StreamClient | null, measuredT0: number | null, out: PipelineRunOutput): Promise<void> {
   const deployment = deployed?.deployment;
   if (deployment?.balancerStats) out.balancer = await deployment.balancerStats().catch(() => null);
-  if (deployment?.kind === 'local') out.memoryBreakdown = await serverBreakdowns(deployment.replicas);
+  if (deployment?.kind === 'local') {
+    out.memoryBreakdown = await serverBreakdowns(deployment.replicas);
+    out.placement = await serverPlacements(deployment.replicas);
+  }
   if (deployed?.monitor) out.trace = await deployed.monitor.stop(measuredT0 ?? performance.now());
   client?.close();
   if (deployment) await deployment.stop();

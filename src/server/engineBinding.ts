@@ -6,7 +6,7 @@ import { UsageError } from '../errors.js';
 import { StreamDecoder } from '../engine/tokenizer.js';
 import { resolveQuantizedModelDir } from '../quantize/quantize.js';
 import { resolveModelDir } from '../modelgen/resolve.js';
-import type { ModelInfo } from '../types.js';
+import type { ModelInfo, PlacementReport } from '../types.js';
 import { OrtRunner } from '../engine/runner.js';
 import { SharedRunner } from '../engine/sharedRunner.js';
 import type { EngineMemory } from './memoryBreakdown.js';
@@ -56,7 +56,14 @@ export interface ServingEngine {
   maxContext: number;
   /** The KV cache's bound and what it holds now (for /metrics). */
   kv: () => KvGauges;
+  /** Where onnxruntime placed the model's nodes (null: not checked, as on CPU by default). */
+  placement: PlacementReport | null;
   dispose(): Promise<void>;
+}
+
+/** The session options that decide node placement, from the serve options. */
+function placementOptions(opts: ServeOptions): { placementCheck?: boolean; cpuFallback: boolean } {
+  return { ...(opts.placementCheck === 'auto' ? {} : { placementCheck: opts.placementCheck === 'on' }), cpuFallback: opts.cpuFallback };
 }
 
 /** Resolves `opts.model` (and `opts.quantize`) to a folder: the preset cache or a quantized copy. */
@@ -78,7 +85,7 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     maxContext: opts.maxContext ?? undefined,
     mmapWeights: opts.mmapWeights,
     // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
-    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant, split: stages, onProgress }),
+    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant, ...placementOptions(opts), split: stages, onProgress }),
   });
   const runner = engine.session.runner;
   if (runner instanceof OrtRunner) {
@@ -95,7 +102,7 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
 export async function loadSharedServingEngines(opts: ServeOptions, count: number, onProgress?: (msg: string) => void): Promise<ServingEngine[]> {
   if (opts.stages) throw new UsageError('--replicas > 1 shares one session; it cannot be combined with --stages', 'Use one replica per process for a layer split.');
   const modelDir = await servedModelDir(opts, onProgress);
-  const session = await ENGINES.single(modelDir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant });
+  const session = await ENGINES.single(modelDir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant, ...placementOptions(opts) });
   const engines: ServingEngine[] = [];
   const shared = new SharedRunner(session.runner, () => engines.reduce((a, e) => a + e.memory.kvAllocatedBytes(), 0));
   try {
@@ -128,6 +135,7 @@ function servingEngine(engine: BatchEngine, modelDir: string, dispose: () => Pro
     weightFileBytes: engine.info.fileBytes,
     maxContext: engine.maxContext,
     kv: () => kvGauges(engine),
+    placement: engine.session.placement ?? null,
     memory: {
       kvAllocatedBytes: () => engine.kvBytes()?.allocated ?? 0,
       kvInUseBytes: () => engine.kvBytes()?.inUse ?? 0,

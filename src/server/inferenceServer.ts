@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
+import { describePlacement } from '../engine/placementLog.js';
 import { LlmbenchError } from '../errors.js';
 import type { FallbackRuntime } from './fallback.js';
 import { generationRoutes } from './generationRoutes.js';
@@ -148,6 +149,7 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
   }
   const engine = engines[0] as ServingEngine;
   const modelId = servedModelId(opts.model, engine.modelDir, opts.quantize);
+  if (engine.placement) hooks.onProgress?.(`node placement on ${opts.device}: ${describePlacement(engine.placement)}${engine.placement.cpuFallbackNodes > 0 ? ' (serve --no-cpu-fallback makes this an error)' : ''}`);
   // One fallback model per process, shared by its replicas.
   const fallback = opts.deadline ? fallbackRuntime(opts, fallbackEngine, (s) => (fallbackScheduler = s)) : null;
   replicas.forEach((r, i) => {
@@ -161,6 +163,7 @@ export async function startInferenceServer(opts: ServeOptions, hooks: StartHooks
       maxContext: en.maxContext,
       tokenizer: en.tokenizer,
       scheduler: r.scheduler,
+      placement: en.placement,
     };
     r.state.fallback = fallback;
     r.state.phase = 'ready';

@@ -1,5 +1,5 @@
 // GET routes: /health (503 until the model is loaded, and while draining), /metrics, /memory (the process's
-// memory breakdown as JSON), /v1/models.
+// memory breakdown as JSON), /placement (where onnxruntime put the model's nodes), /v1/models.
 import { unavailable } from './apiError.js';
 import type { Route } from './httpApp.js';
 import { sendError, sendJson } from './httpApp.js';
@@ -39,6 +39,18 @@ export const infoRoutes: Route[] = [
       }
       // The pid tells a caller that several replicas' answers describe one shared process.
       sendJson(res, 200, { replica: state.replicaName, pid: process.pid, breakdown });
+    },
+  },
+  {
+    method: 'GET',
+    path: '/placement',
+    handler(state, _req, res) {
+      if (!state.model) {
+        sendError(res, unavailable('loading model'));
+        return;
+      }
+      // null when the check did not run (CPU, unless serve --placement-check on).
+      sendJson(res, 200, { replica: state.replicaName, pid: process.pid, placement: state.model.placement });
     },
   },
   {

@@ -42,6 +42,10 @@ export interface ServeOptions {
   kvDtype: 'float32' | 'float16' | null;
   /** Which onnx/model_<variant>.onnx to serve; null: onnx/model.onnx or the folder's only variant. */
   variant: string | null;
+  /** Check where onnxruntime places the nodes (child process, verbose log): auto = on for GPU devices. */
+  placementCheck: 'auto' | 'on' | 'off';
+  /** Let nodes without a kernel on the device run on the CPU; false makes loading fail instead. */
+  cpuFallback: boolean;
 }
 
 /** Defaults for everything but the model. */
@@ -66,6 +70,8 @@ export const SERVE_DEFAULTS: Omit<ServeOptions, 'model'> = {
   maxContext: null,
   kvDtype: null,
   variant: null,
+  placementCheck: 'auto',
+  cpuFallback: true,
 };
 
 /** Fills defaults and checks values that the CLI parser cannot (throws UsageError). */

@@ -1,6 +1,6 @@
 // The state one inference server process shares between its HTTP handlers: settings, the loaded model
 // (null while loading), the scheduler and the metrics.
-import type { MemoryBreakdown, ModelInfo } from '../types.js';
+import type { MemoryBreakdown, ModelInfo, PlacementReport } from '../types.js';
 import type { FallbackRuntime } from './fallback.js';
 import type { Scheduler } from './scheduler.js';
 import type { ServerMetrics } from './serverMetrics.js';
@@ -30,6 +30,8 @@ export interface ServedModel {
   maxContext: number;
   tokenizer: ServerTokenizer;
   scheduler: Scheduler;
+  /** Where onnxruntime placed the model's nodes (null: not checked). */
+  placement: PlacementReport | null;
 }
 
 export type ServerPhase = 'loading' | 'ready' | 'draining';
