@@ -4,6 +4,7 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { ModelError } from '../errors.js';
 import { DT, type TensorProto } from './builder.js';
+import { fromFloat16Bits } from '../quantize/quantMath.js';
 
 /** protobufjs decodes int64 fields as Long objects; everything here wants plain numbers. */
 export type IntLike = number | { toNumber(): number };
@@ -56,7 +57,8 @@ export function isExternal(t: TensorProto): boolean {
 
 /** Float32 values of a FLOAT initializer (raw_data or float_data), as an aligned copy-free view when possible. */
 export function floatValues(t: TensorProto): Float32Array {
-  if (t.dataType !== DT.FLOAT) throw new Error(`initializer ${t.name}: expected float32, got ${dtypeName(t.dataType)}`);
+  if (t.dataType === DT.FLOAT16) return widenFloat16(t);
+  if (t.dataType !== DT.FLOAT) throw new Error(`initializer ${t.name}: expected float32 or float16, got ${dtypeName(t.dataType)}`);
   const n = dimsOf(t).reduce((a, b) => a * b, 1);
   const raw = t.rawData;
   if (raw && raw.byteLength > 0) {
@@ -70,6 +72,23 @@ export function floatValues(t: TensorProto): Float32Array {
   const fd = t.floatData ?? [];
   if (fd.length !== n) throw new ModelError(`initializer ${t.name}: ${fd.length} float_data values for ${n} elements`);
   return Float32Array.from(fd);
+}
+
+/** A float16 initializer's values widened to float32 (raw bytes, or int32_data holding one half per entry). */
+function widenFloat16(t: TensorProto): Float32Array {
+  const n = dimsOf(t).reduce((a, b) => a * b, 1);
+  const raw = t.rawData;
+  const out = new Float32Array(n);
+  if (raw && raw.byteLength > 0) {
+    if (raw.byteLength !== n * 2) throw new ModelError(`initializer ${t.name}: ${raw.byteLength} bytes for ${n} float16 values`);
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    for (let i = 0; i < n; i++) out[i] = fromFloat16Bits(view.getUint16(2 * i, true));
+    return out;
+  }
+  const bits = t.int32Data ?? [];
+  if (bits.length !== n) throw new ModelError(`initializer ${t.name}: ${bits.length} int32_data values for ${n} float16 elements`);
+  for (let i = 0; i < n; i++) out[i] = fromFloat16Bits(bits[i] as number);
+  return out;
 }
 
 /**

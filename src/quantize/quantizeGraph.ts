@@ -173,8 +173,8 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
       const found = lookup(scope, w);
       const reason = !found
         ? 'non-constant weight'
-        : found.t.dataType !== DT.FLOAT
-          ? `weight dtype ${dtypeName(found.t.dataType)}`
+        : !quantizableDtype(found.t.dataType, opts)
+          ? `weight dtype ${dtypeName(found.t.dataType)}${found.t.dataType === DT.FLOAT16 ? ' (already float16)' : ''}`
           : dimsOf(found.t).length !== 2
             ? `weight rank ${dimsOf(found.t).length}`
             : isExcluded(opts, label, w)
@@ -191,7 +191,7 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
         names = addQuantizedWeight(found.t, K, N, opts, found.owner.graph, fresh);
         done.set(found.t, names);
       }
-      out.push(...rewriteNode(node, x, y, names, K, N, opts, fresh));
+      out.push(...rewriteNode(node, x, y, names, K, N, opts, fresh, found.t.dataType === DT.FLOAT16));
       replaced.add(found.t);
       rewritten++;
     }
@@ -202,7 +202,10 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
     const reasons = new Map<string, number>();
     for (const s of skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
     const why = skipped.length ? [...reasons].map(([r, c]) => `${c} x ${r}`).join(', ') : 'the graph has no MatMul';
-    throw new QuantizeError(`nothing to quantize: no MatMul with a constant rank-2 float32 weight (${why})`, 'quantize rewrites MatMul nodes whose weight input is a float32 initializer; this graph has none, so no quantized copy was written.');
+    throw new QuantizeError(
+      `nothing to quantize: no MatMul with a constant rank-2 float32${opts.method === 'fp16' ? '' : ' or float16'} weight (${why})`,
+      `quantize rewrites MatMul nodes whose weight input is a float32 (or, except for --method fp16, float16) initializer; this graph has none, so no quantized copy was written.`,
+    );
   }
 
   // Drop replaced float weights that no remaining node (in any graph) or graph output reads.
@@ -237,10 +240,27 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
 
 const int = (name: string, i: number): onnxProto.onnx.IAttributeProto => ({ name, type: A.INT, i });
 
+/**
+ * float32 weights always; float16 weights (fp16 exports, whose activations are float16 too) for the integer
+ * methods: MatMulNBits / GatherBlockQuantized then take float16 scales (their T1 is the activation type), and
+ * the int8 pattern computes in float32 between two Casts. --method fp16 of a float16 weight would change nothing.
+ */
+function quantizableDtype(dataType: number | null | undefined, opts: QuantizeOptions): boolean {
+  return dataType === DT.FLOAT || (dataType === DT.FLOAT16 && opts.method !== 'fp16');
+}
+
+/** Float scales stored in the weight's own precision (float16 graphs need float16 scales). */
+function scaleTensor(values: Float32Array, half: boolean): { dataType: number; data: ArrayBufferView } {
+  if (!half) return { dataType: DT.FLOAT, data: values };
+  const h = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) h[i] = toFloat16Bits(values[i] as number);
+  return { dataType: DT.FLOAT16, data: h };
+}
+
 /** The constant float [V, D] table a Gather reads along axis 0; a reason when it cannot be block-quantized; null when not a table. */
 function embeddingTable(node: NodeProto, scope: Scope, opts: QuantizeOptions): { t: TensorProto; owner: Scope; V: number; D: number } | { reason: string } | null {
   const found = lookup(scope, (node.input ?? [])[0] ?? '');
-  if (!found || found.t.dataType !== DT.FLOAT) return null;
+  if (!found || !quantizableDtype(found.t.dataType, opts)) return null;
   const dims = dimsOf(found.t);
   if (dims.length !== 2) return null;
   const axis = (node.attribute ?? []).find((a) => a.name === 'axis');
@@ -260,7 +280,8 @@ function addQuantizedTable(t: TensorProto, V: number, D: number, opts: QuantizeO
     return name;
   };
   // Same bytes as MatMulNBits' [N, blocks, blob] with N = V, viewed as [V, D * bits / 8].
-  const names = [add('_Q', DT.UINT8, [V, q.blocksPerCol * q.blobBytes], q.packed), add('_scales', DT.FLOAT, [V, q.blocksPerCol], q.scales)];
+  const scales = scaleTensor(q.scales, t.dataType === DT.FLOAT16);
+  const names = [add('_Q', DT.UINT8, [V, q.blocksPerCol * q.blobBytes], q.packed), add('_scales', scales.dataType, [V, q.blocksPerCol], scales.data)];
   if (q.zeroPoints) names.push(add('_zp', DT.UINT8, [V, q.zeroPoints.length / V], q.zeroPoints));
   return names;
 }
@@ -282,7 +303,8 @@ function addQuantizedWeight(t: TensorProto, K: number, N: number, opts: Quantize
     case 'int4':
     case 'int8-weight': {
       const q = quantizeBlockwise(w, K, N, { bits: opts.method === 'int4' ? 4 : 8, blockSize: opts.blockSize, symmetric: opts.symmetric });
-      const names = [add('_Q', DT.UINT8, [N, q.blocksPerCol, q.blobBytes], q.packed), add('_scales', DT.FLOAT, [N * q.blocksPerCol], q.scales)];
+      const scales = scaleTensor(q.scales, t.dataType === DT.FLOAT16);
+      const names = [add('_Q', DT.UINT8, [N, q.blocksPerCol, q.blobBytes], q.packed), add('_scales', scales.dataType, [N * q.blocksPerCol], scales.data)];
       if (q.zeroPoints) names.push(add('_zp', DT.UINT8, [q.zeroPoints.length], q.zeroPoints));
       return names;
     }
@@ -295,7 +317,7 @@ function addQuantizedWeight(t: TensorProto, K: number, N: number, opts: Quantize
 }
 
 /** The nodes replacing one MatMul (x @ W -> y), reading the quantized weight `names`. */
-function rewriteNode(node: NodeProto, x: string, y: string, names: string[], K: number, N: number, opts: QuantizeOptions, fresh: (h: string) => string): NodeProto[] {
+function rewriteNode(node: NodeProto, x: string, y: string, names: string[], K: number, N: number, opts: QuantizeOptions, fresh: (h: string) => string, half = false): NodeProto[] {
   const base = node.name || y;
   const mk = (opType: string, input: string[], output: string[], attribute: onnxProto.onnx.IAttributeProto[] = [], domain = ''): NodeProto => ({
     opType,
@@ -313,12 +335,17 @@ function rewriteNode(node: NodeProto, x: string, y: string, names: string[], K: 
       const yInt = fresh(`${y}_output_quantized`);
       const scale = fresh(`${base}_scales_mul`);
       const yCast = fresh(`${y}_output_quantized_cast`);
+      // DynamicQuantizeLinear takes float32 only: a float16 graph's activation is widened and the result narrowed.
+      const xFloat = half ? fresh(`${x}_float`) : x;
+      const yFloat = half ? fresh(`${y}_float`) : y;
       return [
-        mk('DynamicQuantizeLinear', [x], [xq, xScale, xZp]),
+        ...(half ? [mk('Cast', [x], [xFloat], [int('to', DT.FLOAT)])] : []),
+        mk('DynamicQuantizeLinear', [xFloat], [xq, xScale, xZp]),
         mk('MatMulInteger', [xq, wq, xZp, wZp], [yInt]),
         mk('Mul', [xScale, wScale], [scale]),
         mk('Cast', [yInt], [yCast], [int('to', DT.FLOAT)]),
-        mk('Mul', [yCast, scale], [y]),
+        mk('Mul', [yCast, scale], [yFloat]),
+        ...(half ? [mk('Cast', [yFloat], [y], [int('to', DT.FLOAT16)])] : []),
       ];
     }
     case 'int4':
