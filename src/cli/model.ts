@@ -31,9 +31,10 @@ export function registerModel(program: Command): void {
     .option('--style <style>', 'optimum (config.json, onnx/model.onnx, plain ops) or model-builder (genai_config.json, model.onnx + model.onnx.data, contrib ops)', 'optimum')
     .option('--dtype <dtype>', 'fp32 or fp16', 'fp32')
     .option('--seed <n>', 'weight seed', '1')
+    .option('--merged', "optimum only: write optimum's merged decoder (onnx/decoder_model_merged.onnx: an If on use_cache_branch over the no-cache and with-cache graphs)")
     .option('--rotary <placement>', 'model-builder only: in-attention (GroupQueryAttention do_rotary, no position_ids) or separate (RotaryEmbedding nodes fed position_ids)', 'in-attention')
     .requiredOption('--out <dir>', 'output folder')
-    .action(async (opts: { style: string; dtype: string; seed: string; rotary: string; out: string }) => {
+    .action(async (opts: { style: string; dtype: string; seed: string; rotary: string; merged?: boolean; out: string }) => {
       const styles = { optimum: writeLlamaFixture, 'model-builder': writeModelBuilderFixture };
       const write = styles[opts.style as keyof typeof styles];
       if (!write) throw new UsageError(`--style: unknown style "${opts.style}"`, `Choose one of: ${Object.keys(styles).join(', ')}.`);
@@ -42,7 +43,8 @@ export function registerModel(program: Command): void {
       if (!dtype) throw new UsageError(`--dtype: unknown dtype "${opts.dtype}"`, 'Choose fp32 or fp16.');
       if (opts.rotary !== 'in-attention' && opts.rotary !== 'separate') throw new UsageError(`--rotary: unknown placement "${opts.rotary}"`, 'Choose in-attention or separate.');
       if (opts.rotary === 'separate' && opts.style !== 'model-builder') throw new UsageError('--rotary separate applies to --style model-builder only');
-      const r = await write({ outDir: opts.out, dtype, seed: parseIntOption('--seed', opts.seed, 0), rotary: opts.rotary });
+      if (opts.merged && opts.style !== 'optimum') throw new UsageError('--merged applies to --style optimum only', 'Model-builder folders have no merged form: their one graph always takes a (possibly empty) past.');
+      const r = await write({ outDir: opts.out, dtype, seed: parseIntOption('--seed', opts.seed, 0), rotary: opts.rotary, merged: opts.merged === true });
       process.stdout.write(`wrote the ${opts.style} llama fixture (${opts.dtype}) to ${r.dir} (${r.onnxFile})\n`);
     });
 }

@@ -12,6 +12,7 @@ import { elemTypeName, readGraphSignature } from '../onnx/graphIo.js';
 import { ensureMmapLayout } from '../onnx/mmapLayout.js';
 import { LAST_LOGITS, newKvName, type PatchSpec, patchBytes, patchDecoderBytes, directNewKv } from '../onnx/graphPatch.js';
 import { float16KvGraph } from '../onnx/kvCastPatch.js';
+import { withoutCacheBranch } from '../onnx/mergedDecoder.js';
 import { probePlacement } from './placement.js';
 import { executionProvidersFor } from './providers.js';
 import { type DecoderRunner, OrtRunner } from './runner.js';
@@ -90,7 +91,8 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
   const mmapDir = (opts.mmapWeights ?? device === 'cpu') && external.length === 0 ? ensureMmapLayout(base.onnxPath) : null;
   const graphPath = mmapDir ? join(mmapDir, 'model.onnx') : base.onnxPath;
   const { buffer, size } = readWithHeadroom(graphPath, PATCH_HEADROOM);
-  const bytes = buffer.subarray(0, size);
+  const read = buffer.subarray(0, size);
+  const bytes = withoutCacheBranch(read, base.onnxPath);
   const { info, kvMode, note, patch } = planDecoder(base, bytes, opts.kvMode);
   const addLastLogits = patch.addLastLogits;
   let baseBytes = bytes;
@@ -117,7 +119,7 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
   let modelBytes = baseBytes;
   if (spec.addNewKv || spec.addLastLogits) {
     const extra = patchBytes(spec);
-    if (baseBytes === bytes && size + extra.length <= buffer.length) {
+    if (baseBytes === read && size + extra.length <= buffer.length) {
       buffer.set(extra, size);
       modelBytes = buffer.subarray(0, size + extra.length);
     } else {

@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { corpusTokenizer } from './corpusTokenizer.js';
 import { buildLlamaModel, llamaHfConfig, llamaWeights, type LlamaConfig } from './llamaGraph.js';
+import { buildMergedLlamaModel } from './llamaMerged.js';
 import { encodeModel } from '../onnx/builder.js';
 import { buildTokenizerConfig, buildTokenizerJson } from './tokenizerJson.js';
 
@@ -23,15 +24,22 @@ export interface LlamaFixtureOptions {
   maxPositions?: number;
   /** Other shape changes (benches use a wider model); default: llamaTinyConfig. */
   shape?: Partial<Pick<LlamaConfig, 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim'>>;
+  /** Write optimum's merged decoder (onnx/decoder_model_merged[_fp16].onnx, an If on use_cache_branch) instead. */
+  merged?: boolean;
 }
 
-/** Writes the folder; fp32 as onnx/model.onnx, fp16 as onnx/model_fp16.onnx (transformers.js names). */
+/**
+ * Writes the folder; fp32 as onnx/model.onnx, fp16 as onnx/model_fp16.onnx (transformers.js names), or with
+ * `merged` as onnx/decoder_model_merged.onnx / decoder_model_merged_fp16.onnx.
+ */
 export async function writeLlamaFixture(opts: LlamaFixtureOptions): Promise<{ dir: string; onnxFile: string; config: LlamaConfig }> {
   const dir = resolve(opts.outDir);
   const tok = corpusTokenizer(512);
   const config = { ...llamaTinyConfig(tok.model.vocabSize, tok.model.endOfTextId), ...(opts.maxPositions ? { maxPositions: opts.maxPositions } : {}), ...opts.shape };
-  const model = buildLlamaModel(config, llamaWeights(config, opts.seed ?? 1), opts.dtype);
-  const onnxFile = opts.dtype === 'float16' ? 'onnx/model_fp16.onnx' : 'onnx/model.onnx';
+  const weights = llamaWeights(config, opts.seed ?? 1);
+  const model = opts.merged ? buildMergedLlamaModel(config, weights, opts.dtype) : buildLlamaModel(config, weights, opts.dtype);
+  const stem = opts.merged ? 'onnx/decoder_model_merged' : 'onnx/model';
+  const onnxFile = opts.dtype === 'float16' ? `${stem}_fp16.onnx` : `${stem}.onnx`;
   await mkdir(join(dir, 'onnx'), { recursive: true });
   const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
   await writeFile(join(dir, 'config.json'), json(llamaHfConfig(config, opts.dtype)));

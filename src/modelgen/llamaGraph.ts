@@ -87,8 +87,11 @@ export function llamaHfConfig(c: LlamaConfig, dtype: 'float32' | 'float16'): Rec
   };
 }
 
-/** Builds the optimum-style graph in float32 or float16. */
-export function buildLlamaModel(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16'): ModelProto {
+/**
+ * Builds the optimum-style graph in float32 or float16. `withPast: false` is optimum's decoder_model.onnx (no
+ * past inputs, `present` = this run's keys/values), the no-cache branch of a merged decoder.
+ */
+export function buildLlamaModel(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16', withPast = true): ModelProto {
   const D = c.hiddenSize;
   const H = c.numHeads;
   const Hkv = c.numKvHeads;
@@ -110,7 +113,7 @@ export function buildLlamaModel(c: LlamaConfig, w: LlamaWeights, dtype: 'float32
   g.input('input_ids', DT.INT64, ['batch_size', 'sequence_length']);
   g.input('attention_mask', DT.INT64, ['batch_size', 'total_sequence_length']);
   g.input('position_ids', DT.INT64, ['batch_size', 'sequence_length']);
-  for (let i = 0; i < c.numLayers; i++) {
+  for (let i = 0; withPast && i < c.numLayers; i++) {
     g.input(`past_key_values.${i}.key`, FT, ['batch_size', Hkv, 'past_sequence_length', Dh]);
     g.input(`past_key_values.${i}.value`, FT, ['batch_size', Hkv, 'past_sequence_length', Dh]);
   }
@@ -185,8 +188,8 @@ export function buildLlamaModel(c: LlamaConfig, w: LlamaWeights, dtype: 'float32
     const q = rotary(toHeads(proj(h, 'q_proj', H * Dh, L.q), H)); // [B,H,S,Dh]
     const k = rotary(toHeads(proj(h, 'k_proj', Hkv * Dh, L.k), Hkv)); // [B,Hkv,S,Dh]
     const v = toHeads(proj(h, 'v_proj', Hkv * Dh, L.v), Hkv);
-    const presentK = g.op('Concat', [`past_key_values.${i}.key`, k], { axis: 2 }, `present.${i}.key`);
-    const presentV = g.op('Concat', [`past_key_values.${i}.value`, v], { axis: 2 }, `present.${i}.value`);
+    const presentK = withPast ? g.op('Concat', [`past_key_values.${i}.key`, k], { axis: 2 }, `present.${i}.key`) : g.op('Identity', [k], {}, `present.${i}.key`);
+    const presentV = withPast ? g.op('Concat', [`past_key_values.${i}.value`, v], { axis: 2 }, `present.${i}.value`) : g.op('Identity', [v], {}, `present.${i}.value`);
     const qg = g.op('Mul', [g.op('Reshape', [q, groupShape]), scale]); // [B,Hkv,rep,S,Dh]
     const kT = g.op('Transpose', [g.op('Unsqueeze', [presentK, kvUnsq])], { perm: [0, 1, 2, 4, 3] }); // [B,Hkv,1,Dh,T]
     const probs = g.op('Softmax', [g.op('Add', [g.op('MatMul', [qg, kT]), bias])], { axis: -1 });

@@ -12,6 +12,7 @@ import type { StagesManifest } from '../../split/splitManifest.js';
 import type { DeviceName } from '../../types.js';
 import { createDecoder, type Decoder } from '../decoder.js';
 import { LAST_LOGITS, newKvName, patchDecoderBytes } from '../../onnx/graphPatch.js';
+import { flattenMergedDecoder, isMergedDecoder } from '../../onnx/mergedDecoder.js';
 import { executionProvidersFor, parseDevice } from '../providers.js';
 import { type DecoderSession, planDecoder, type SessionOptions } from '../session.js';
 import { StagedSlotDecoder } from './stagedDecoder.js';
@@ -48,9 +49,22 @@ export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadS
   const modelDir = await resolveModelDir(dir, opts.onProgress);
   const base = readModelFolder(modelDir);
   // The same checks, KV strategy and patch as openDecoderSession, so the engine fetches the same outputs.
-  const { info, kvMode, note, patch } = planDecoder(base, readFileSync(base.onnxPath), opts.kvMode);
+  const raw = readFileSync(base.onnxPath);
+  // A merged decoder is split as its with-cache branch (see mergedDecoder.ts).
+  const merged = isMergedDecoder(raw, base.onnxPath);
+  const { info, kvMode, note, patch } = planDecoder(base, merged ? flattenMergedDecoder(raw, base.onnxPath) : raw, opts.kvMode);
   const addLastLogits = patch.addLastLogits;
-  const transform = patch.addNewKv || patch.addLastLogits ? { key: `engine-patch:${JSON.stringify(patch)}`, apply: (b: Uint8Array) => patchDecoderBytes(b, patch) } : undefined;
+  const patched = patch.addNewKv || patch.addLastLogits;
+  const transform =
+    patched || merged
+      ? {
+          key: `engine-patch:${merged ? 'lift-with-cache:' : ''}${JSON.stringify(patch)}`,
+          apply: (b: Uint8Array) => {
+            const plain = merged ? flattenMergedDecoder(b, base.onnxPath) : b;
+            return patched ? patchDecoderBytes(plain, patch) : plain;
+          },
+        }
+      : undefined;
   const split = await splitModel(modelDir, plan, { transform, onProgress: opts.onProgress });
 
   const stageCount = split.manifest.stages.length;
