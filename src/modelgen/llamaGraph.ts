@@ -173,7 +173,9 @@ export function buildLlamaModel(c: LlamaConfig, w: LlamaWeights, dtype: 'float32
   const pad = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [one, kept]), minusBig]), g.i64('axes_1_2_3', [1, 2, 3])]); // [B,1,1,1,T]
   const bias = g.op('Add', [pad, causal]);
 
-  const headsShape = (n: number): string => g.i64(`shape_heads_${n}`, [0, 0, n, Dh]);
+  // One initializer per head count (a second one of the same name is a duplicate onnxruntime warns about).
+  const headShapes = new Map([H, Hkv].map((n) => [n, g.i64(`shape_heads_${n}`, [0, 0, n, Dh])]));
+  const headsShape = (n: number): string => headShapes.get(n) as string;
   const groupShape = g.i64('shape_groups', [0, Hkv, rep, -1, Dh]);
   const mergeHeads = g.i64('shape_merge_heads', [0, H, -1, Dh]);
   const mergedShape = g.i64('shape_merged', [0, 0, H * Dh]);

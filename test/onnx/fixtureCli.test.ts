@@ -42,10 +42,28 @@ describe('llmbench model fixture', () => {
     expect((JSON.parse(e.out.trim()) as { top1Agreement: number }).top1Agreement).toBeGreaterThan(0.95);
   });
 
+  it('--merged writes decoder_model_merged.onnx, which generate takes and decodes like the plain folder', async () => {
+    const dir = join(root, 'merged');
+    const made = await cli('model', 'fixture', '--merged', '--out', dir);
+    expect(made.code).toBe(0);
+    expect(made.out).toContain('(onnx/decoder_model_merged.onnx)');
+    const plain = join(root, 'plain');
+    expect((await cli('model', 'fixture', '--out', plain)).code).toBe(0);
+    const text = async (d: string): Promise<string> => {
+      const g = await cli('generate', '--model', d, '--prompt', 'The river', '--max-tokens', '6', '--temperature', '0', '--json', '--threads', '1');
+      expect(g.code).toBe(0);
+      return (JSON.parse(g.out.trim()) as { text: string }).text;
+    };
+    const got = await text(dir);
+    expect(got.length).toBeGreaterThan(0);
+    expect(got).toBe(await text(plain));
+  });
+
   it.each([
     [['--style', 'gguf'], '--style: unknown style "gguf"'],
     [['--dtype', 'int3'], '--dtype: unknown dtype "int3"'],
     [['--rotary', 'separate'], '--rotary separate applies to --style model-builder only'],
+    [['--style', 'model-builder', '--merged'], '--merged applies to --style optimum only'],
   ])('%j -> exit 2 and the option named', async (args, message) => {
     const r = await cli('model', 'fixture', ...args, '--out', join(root, 'bad'));
     expect(r.code).toBe(2);

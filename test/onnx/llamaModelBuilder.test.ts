@@ -3,7 +3,7 @@
 // Q/K/V into GroupQueryAttention with rotary inside, seqlens from attention_mask, no position_ids) in fp32
 // and fp16. Same seeded weights as the optimum-style folder, so greedy decoding must agree token for token;
 // batched decoding of rows of different lengths must equal each row alone (GQA's per-row lengths over the
-// slot cache); and the folder quantizes, evaluates, splits, and serves a streamed chat from fp16.
+// slot cache). Quantize / split / serve / eval of both precisions: fixtureMatrix.test.ts.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,15 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDecoder } from '../../src/engine/decoder.js';
 import { forwardLogits, generate } from '../../src/engine/generate.js';
 import { openDecoderSession } from '../../src/engine/session.js';
-import { loadStagedRunner } from '../../src/engine/staged/stagedLoad.js';
-import { evaluateModel } from '../../src/eval/eval.js';
 import { writeLlamaFixture } from '../../src/modelgen/llamaFixture.js';
 import { readModelFolder } from '../../src/onnx/loader.js';
 import { writeModelBuilderFixture } from '../../src/modelgen/modelBuilderFixture.js';
 import { decodeModel } from '../../src/onnx/builder.js';
-import { quantizeModelDir } from '../../src/quantize/quantize.js';
-import { splitModel } from '../../src/split/splitModel.js';
-import { startServe, streamChat } from '../helpers/serveProcess.js';
 
 let root = '';
 let mb32 = '';
@@ -177,52 +172,4 @@ describe('model-builder-style Llama fixture', () => {
     }
   });
 
-  it('quantizes (int8, int4 MatMulNBits) into a loadable builder folder and evaluates against fp32', async () => {
-    for (const method of ['int8', 'int4'] as const) {
-      const q = await quantizeModelDir(mb32, method, { outDir: join(root, `mb-${method}`) });
-      // Packed Q/K/V, o, gate, up, down per layer + the LM head.
-      expect(q.rewritten).toBe(2 * 5 + 1);
-      expect(readModelFolder(q.outDir).onnxPath).toBe(join(q.outDir, 'onnx', 'model.onnx'));
-      const r = await evaluateModel(q.outDir, mb32, { maxEvalTokens: 128, greedyPrompts: 1, maxTokens: 4 });
-      expect(Math.abs(r.perplexity / (r.referencePerplexity ?? Number.NaN) - 1)).toBeLessThan(0.2);
-      expect(r.top1Agreement).toBeGreaterThan(method === 'int8' ? 0.9 : 0.5);
-      expect(r.meanKl).toBeLessThan(method === 'int8' ? 0.01 : 0.2);
-    }
-    const nbits = (decodeModel(readFileSync(join(root, 'mb-int4', 'onnx', 'model.onnx'))).graph?.node ?? []).filter((n) => n.opType === 'MatMulNBits');
-    expect(nbits).toHaveLength(2 * 5 + 1);
-    // accuracy_level 4 (int8 compute), as the builder's CPU int4 exports use.
-    expect(nbits.every((n) => Number(n.attribute?.find((a) => a.name === 'accuracy_level')?.i) === 4)).toBe(true);
-  });
-
-  it('splits into 2 stages and the staged pipeline decodes the same greedy tokens', async () => {
-    const r = await splitModel(mb32, { stages: 2 }, { outDir: join(root, 'mb-split') });
-    expect(r.manifest.stages.map((s) => [s.firstLayer, s.lastLayer])).toEqual([
-      [0, 0],
-      [1, 1],
-    ]);
-    const staged = await loadStagedRunner(mb32, { stages: 2 }, { threads: 1 });
-    const single = await openDecoderSession(mb32, { threads: 1 });
-    try {
-      expect(staged.kvMode).toBe('slots');
-      const a = await generate(staged, PROMPT, { maxTokens: 6, stopTokenIds: [] });
-      const b = await generate(single, PROMPT, { maxTokens: 6, stopTokenIds: [] });
-      expect(a.tokenIds).toEqual(b.tokenIds);
-    } finally {
-      await staged.runner.dispose();
-      await single.runner.dispose();
-    }
-  }, 60_000);
-
-  it('llmbench serve streams a chat completion from the fp16 builder folder', async () => {
-    const server = await startServe(['--model', mb16, '--threads', '1']);
-    try {
-      const r = await streamChat(server.ready.url, 'The river', 6);
-      expect(r.status).toBe(200);
-      expect(r.events.at(-1)).toBe('[DONE]');
-      expect(r.chunks.some((c) => (c.choices[0]?.delta?.content ?? '').length > 0)).toBe(true);
-      expect(r.chunks.find((c) => c.usage)?.usage?.completion_tokens).toBe(6);
-    } finally {
-      await server.stop(2000);
-    }
-  }, 90_000);
 });
