@@ -137,7 +137,7 @@ describe('GatherBlockQuantized rewrite of embedding tables', () => {
     expect(() => quantizeGraph(gatherModel(table), opts({ method: 'int4', embeddings: false }))).toThrow(QuantizeError);
     expect(() => quantizeGraph(gatherModel(table), opts({ method: 'int8' }))).toThrow(QuantizeError);
     expect(() => quantizeGraph(gatherModel(table), opts({ method: 'int4', blockSize: 128 }))).toThrow(
-      'nothing to quantize: no MatMul with a constant rank-2 float32 weight (1 x Gather table row length 64 is not a multiple of block size 128)',
+      'nothing to quantize: no MatMul with a constant rank-2 float32 or float16 weight (1 x Gather table row length 64 is not a multiple of block size 128)',
     );
   });
 });
@@ -270,7 +270,7 @@ describe('skip rules and errors', () => {
     g.output('Y', DT.FLOAT, [4, 4]);
     const m: ModelProto = { irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('g') };
     expect(() => quantizeGraph(m, opts({ method: 'int8' }))).toThrow(QuantizeError);
-    expect(() => quantizeGraph(m, opts({ method: 'int8' }))).toThrow('nothing to quantize: no MatMul with a constant rank-2 float32 weight (1 x non-constant weight)');
+    expect(() => quantizeGraph(m, opts({ method: 'int8' }))).toThrow('nothing to quantize: no MatMul with a constant rank-2 float32 or float16 weight (1 x non-constant weight)');
   });
 
   it('reports why each MatMul was skipped, quantizes a shared weight once and keeps it while a Gather reads it', () => {
