@@ -33,8 +33,9 @@ export function registerModel(program: Command): void {
     .option('--seed <n>', 'weight seed', '1')
     .option('--merged', "optimum only: write optimum's merged decoder (onnx/decoder_model_merged.onnx: an If on use_cache_branch over the no-cache and with-cache graphs)")
     .option('--rotary <placement>', 'model-builder only: in-attention (GroupQueryAttention do_rotary, no position_ids) or separate (RotaryEmbedding nodes fed position_ids)', 'in-attention')
+    .option('--local-window <n>', 'model-builder only: GroupQueryAttention local_window_size, a sliding window of n keys (default: none)')
     .requiredOption('--out <dir>', 'output folder')
-    .action(async (opts: { style: string; dtype: string; seed: string; rotary: string; merged?: boolean; out: string }) => {
+    .action(async (opts: { style: string; dtype: string; seed: string; rotary: string; merged?: boolean; localWindow?: string; out: string }) => {
       const styles = { optimum: writeLlamaFixture, 'model-builder': writeModelBuilderFixture };
       const write = styles[opts.style as keyof typeof styles];
       if (!write) throw new UsageError(`--style: unknown style "${opts.style}"`, `Choose one of: ${Object.keys(styles).join(', ')}.`);
@@ -44,7 +45,9 @@ export function registerModel(program: Command): void {
       if (opts.rotary !== 'in-attention' && opts.rotary !== 'separate') throw new UsageError(`--rotary: unknown placement "${opts.rotary}"`, 'Choose in-attention or separate.');
       if (opts.rotary === 'separate' && opts.style !== 'model-builder') throw new UsageError('--rotary separate applies to --style model-builder only');
       if (opts.merged && opts.style !== 'optimum') throw new UsageError('--merged applies to --style optimum only', 'Model-builder folders have no merged form: their one graph always takes a (possibly empty) past.');
-      const r = await write({ outDir: opts.out, dtype, seed: parseIntOption('--seed', opts.seed, 0), rotary: opts.rotary, merged: opts.merged === true });
+      if (opts.localWindow !== undefined && opts.style !== 'model-builder') throw new UsageError('--local-window applies to --style model-builder only', 'optimum exports apply a sliding window with a plain-ops mask, which llmbench refuses (see config.json sliding_window).');
+      const localWindow = opts.localWindow === undefined ? null : parseIntOption('--local-window', opts.localWindow, 1);
+      const r = await write({ outDir: opts.out, dtype, seed: parseIntOption('--seed', opts.seed, 0), rotary: opts.rotary, merged: opts.merged === true, localWindow });
       process.stdout.write(`wrote the ${opts.style} llama fixture (${opts.dtype}) to ${r.dir} (${r.onnxFile})\n`);
     });
 }

@@ -87,11 +87,22 @@ export function llamaHfConfig(c: LlamaConfig, dtype: 'float32' | 'float16'): Rec
   };
 }
 
-/**
- * Builds the optimum-style graph in float32 or float16. `withPast: false` is optimum's decoder_model.onnx (no
- * past inputs, `present` = this run's keys/values), the no-cache branch of a merged decoder.
- */
-export function buildLlamaModel(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16', withPast = true): ModelProto {
+/** Graph options of buildLlamaModel. */
+export interface LlamaGraphOptions {
+  /** false: optimum's decoder_model.onnx (no past inputs, `present` = this run's keys/values), a merged decoder's no-cache branch. */
+  withPast?: boolean;
+  /**
+   * Sliding window: a query at position p attends keys p - window + 1 .. p (window keys, itself included: Hugging
+   * Face's sliding_window, and what onnxruntime's GroupQueryAttention does with local_window_size = window).
+   * Applied by the plain-ops mask, which takes positions from the tensor widths, so it is only right with exact
+   * lengths (no padded cache): a reference for the model-builder fixture's windowed GQA.
+   */
+  localWindow?: number | null;
+}
+
+/** Builds the optimum-style graph in float32 or float16. */
+export function buildLlamaModel(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16', opts: LlamaGraphOptions = {}): ModelProto {
+  const withPast = opts.withPast ?? true;
   const D = c.hiddenSize;
   const H = c.numHeads;
   const Hkv = c.numKvHeads;
@@ -168,7 +179,9 @@ export function buildLlamaModel(c: LlamaConfig, w: LlamaWeights, dtype: 'float32
   const pastLen = g.op('Sub', [totalLen, seqLen]);
   const keyIdx = g.op('Range', [c0, totalLen, c1]);
   const qIdx = g.op('Unsqueeze', [g.op('Range', [pastLen, totalLen, c1]), ax1]);
-  const causal = g.op('Where', [g.op('LessOrEqual', [keyIdx, qIdx]), zero, minusBig]); // [S, T]
+  const window = opts.localWindow ?? null;
+  const visible = window === null ? g.op('LessOrEqual', [keyIdx, qIdx]) : g.op('And', [g.op('LessOrEqual', [keyIdx, qIdx]), g.op('GreaterOrEqual', [keyIdx, g.op('Sub', [qIdx, g.i64('local_window_minus_1', [window - 1], [])])])]);
+  const causal = g.op('Where', [visible, zero, minusBig]); // [S, T]
   const kept = g.op('Cast', ['attention_mask'], { to: FT });
   const pad = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [one, kept]), minusBig]), g.i64('axes_1_2_3', [1, 2, 3])]); // [B,1,1,1,T]
   const bias = g.op('Add', [pad, causal]);

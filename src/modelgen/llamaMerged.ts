@@ -9,8 +9,8 @@ import { buildLlamaModel, type LlamaConfig, type LlamaWeights } from './llamaGra
 
 /** Builds decoder_model_merged for a llama config and weights. */
 export function buildMergedLlamaModel(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16'): ModelProto {
-  const withPast = buildLlamaModel(c, w, dtype, true).graph as GraphProto;
-  const noPast = buildLlamaModel(c, w, dtype, false).graph as GraphProto;
+  const withPast = buildLlamaModel(c, w, dtype, { withPast: true }).graph as GraphProto;
+  const noPast = buildLlamaModel(c, w, dtype, { withPast: false }).graph as GraphProto;
   // Same weights and constants in both (same names, same seeded values): the outer graph holds one copy.
   const initializers = new Map((withPast.initializer ?? []).map((t) => [t.name ?? '', t]));
   for (const t of noPast.initializer ?? []) {

@@ -19,6 +19,8 @@ export interface ModelBuilderFixtureOptions {
   seed?: number;
   /** Rotary inside GroupQueryAttention (default, no position_ids) or as RotaryEmbedding nodes fed position_ids. */
   rotary?: RotaryPlacement;
+  /** GroupQueryAttention local_window_size: a sliding window (position p attends the window keys up to p); default none. */
+  localWindow?: number | null;
 }
 
 /** genai_config.json as the model builder writes it (fields onnxruntime-genai reads for a decoder-only model). */
@@ -74,7 +76,9 @@ export async function writeModelBuilderFixture(opts: ModelBuilderFixtureOptions)
   const tok = corpusTokenizer(512);
   const config = llamaTinyConfig(tok.model.vocabSize, tok.model.endOfTextId);
   const rotary = opts.rotary ?? 'in-attention';
-  const model = buildModelBuilderLlama(config, llamaWeights(config, opts.seed ?? 1), opts.dtype, rotary);
+  const window = opts.localWindow ?? null;
+  if (window !== null && !(Number.isInteger(window) && window > 0)) throw new Error(`localWindow must be a positive integer, got ${window}`);
+  const model = buildModelBuilderLlama(config, llamaWeights(config, opts.seed ?? 1), opts.dtype, rotary, window ?? -1);
   await mkdir(dir, { recursive: true });
   externalizeData(model.graph?.initializer ?? [], join(dir, 'model.onnx.data'), 'model.onnx.data');
   const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;

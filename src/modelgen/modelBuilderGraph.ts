@@ -20,8 +20,13 @@ const MS_DOMAIN = 'com.microsoft';
  */
 export type RotaryPlacement = 'in-attention' | 'separate';
 
-/** Builds the model-builder-style graph in float32 or float16. */
-export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16', rotary: RotaryPlacement = 'in-attention'): ModelProto {
+/**
+ * Builds the model-builder-style graph in float32 or float16. `localWindow` is GroupQueryAttention's
+ * local_window_size (the builder writes a sliding-window model's window there; -1: none). onnxruntime 1.30's
+ * CPU kernel lets position p attend the `localWindow` keys p - localWindow + 1 .. p (test/onnx/slidingWindow.test.ts
+ * tells this apart from a window one key wider).
+ */
+export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16', rotary: RotaryPlacement = 'in-attention', localWindow = -1): ModelProto {
   const D = c.hiddenSize;
   const H = c.numHeads;
   const Hkv = c.numKvHeads;
@@ -103,7 +108,7 @@ export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: '
       'GroupQueryAttention',
       attnInputs,
       [`/model/layers.${i}/attn/GroupQueryAttention/output_0`, `present.${i}.key`, `present.${i}.value`],
-      { num_heads: H, kv_num_heads: Hkv, do_rotary: rotary === 'in-attention' ? 1 : 0, rotary_interleaved: 0, local_window_size: -1, scale: { float: 1 / Math.sqrt(Dh) } },
+      { num_heads: H, kv_num_heads: Hkv, do_rotary: rotary === 'in-attention' ? 1 : 0, rotary_interleaved: 0, local_window_size: localWindow, scale: { float: 1 / Math.sqrt(Dh) } },
       MS_DOMAIN,
     );
     pending = g.op('MatMul', [attn as string, f(`${p}.attn.o_proj.MatMul.weight`, [H * Dh, D], L.o)], {}, `/model/layers.${i}/attn/o_proj/MatMul/output_0`);

@@ -64,6 +64,8 @@ describe('llmbench model fixture', () => {
     [['--dtype', 'int3'], '--dtype: unknown dtype "int3"'],
     [['--rotary', 'separate'], '--rotary separate applies to --style model-builder only'],
     [['--style', 'model-builder', '--merged'], '--merged applies to --style optimum only'],
+    [['--local-window', '8'], '--local-window applies to --style model-builder only'],
+    [['--style', 'model-builder', '--local-window', '0'], '--local-window: expected an integer >= 1, got "0"'],
   ])('%j -> exit 2 and the option named', async (args, message) => {
     const r = await cli('model', 'fixture', ...args, '--out', join(root, 'bad'));
     expect(r.code).toBe(2);
