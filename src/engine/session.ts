@@ -13,6 +13,7 @@ import { ensureMmapLayout } from '../onnx/mmapLayout.js';
 import { LAST_LOGITS, newKvName, type PatchSpec, patchBytes, patchDecoderBytes, directNewKv } from '../onnx/graphPatch.js';
 import { float16KvGraph } from '../onnx/kvCastPatch.js';
 import { withoutCacheBranch } from '../onnx/mergedDecoder.js';
+import { checkNoRotarySwitch } from '../onnx/rotarySwitch.js';
 import { probePlacement } from './placement.js';
 import { executionProvidersFor } from './providers.js';
 import { type DecoderRunner, OrtRunner } from './runner.js';
@@ -226,6 +227,8 @@ export function planDecoder(base: ReturnType<typeof readModelFolder>, bytes: Uin
   if (past && typeof past.dims[3] === 'number' && past.dims[3] !== base.headDim) {
     throw new ModelError(`${base.onnxPath}: past_key_values.0.key has head size ${past.dims[3]} but config.json implies ${base.headDim}`);
   }
+  // A merged decoder's If is lifted before this point; one left over may switch rotary caches by length.
+  if (sig.opTypes.has('If')) checkNoRotarySwitch(bytes, base.onnxPath);
   const groupQueryAttention = sig.opTypes.has('com.microsoft:GroupQueryAttention');
   const info: LoadedModelInfo = { ...base, ...graph, groupQueryAttention };
   const canPatch = (sig.opsetVersion ?? 0) >= 10;

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { corpusTokenizer } from './corpusTokenizer.js';
 import { llamaTinyConfig } from './llamaFixture.js';
 import { llamaWeights, type LlamaConfig } from './llamaGraph.js';
-import { buildModelBuilderLlama, type RotaryPlacement } from './modelBuilderGraph.js';
+import { buildModelBuilderLlama, type LongRope, type RotaryPlacement } from './modelBuilderGraph.js';
 import { encodeModel } from '../onnx/builder.js';
 import { externalizeData } from '../onnx/tensorData.js';
 import { buildTokenizerConfig, buildTokenizerJson } from './tokenizerJson.js';
@@ -21,10 +21,12 @@ export interface ModelBuilderFixtureOptions {
   rotary?: RotaryPlacement;
   /** GroupQueryAttention local_window_size: a sliding window (position p attends the window keys up to p); default none. */
   localWindow?: number | null;
+  /** Phi-3 128k-style longrope caches switched by an If on the context length (model.type phi3). */
+  longrope?: LongRope;
 }
 
 /** genai_config.json as the model builder writes it (fields onnxruntime-genai reads for a decoder-only model). */
-export function genaiConfig(c: LlamaConfig, filename: string, withPositionIds = false): Record<string, unknown> {
+export function genaiConfig(c: LlamaConfig, filename: string, withPositionIds = false, modelType = 'llama'): Record<string, unknown> {
   return {
     model: {
       bos_token_id: c.bosTokenId,
@@ -48,7 +50,7 @@ export function genaiConfig(c: LlamaConfig, filename: string, withPositionIds = 
       },
       eos_token_id: c.eosTokenId,
       pad_token_id: c.eosTokenId,
-      type: 'llama',
+      type: modelType,
       vocab_size: c.vocabSize,
     },
     search: {
@@ -78,11 +80,11 @@ export async function writeModelBuilderFixture(opts: ModelBuilderFixtureOptions)
   const rotary = opts.rotary ?? 'in-attention';
   const window = opts.localWindow ?? null;
   if (window !== null && !(Number.isInteger(window) && window > 0)) throw new Error(`localWindow must be a positive integer, got ${window}`);
-  const model = buildModelBuilderLlama(config, llamaWeights(config, opts.seed ?? 1), opts.dtype, rotary, window ?? -1);
+  const model = buildModelBuilderLlama(config, llamaWeights(config, opts.seed ?? 1), opts.dtype, { rotary, localWindow: window ?? -1, longrope: opts.longrope });
   await mkdir(dir, { recursive: true });
   externalizeData(model.graph?.initializer ?? [], join(dir, 'model.onnx.data'), 'model.onnx.data');
   const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
-  await writeFile(join(dir, 'genai_config.json'), json(genaiConfig(config, 'model.onnx', rotary === 'separate')));
+  await writeFile(join(dir, 'genai_config.json'), json(genaiConfig(config, 'model.onnx', rotary === 'separate', opts.longrope ? 'phi3' : 'llama')));
   await writeFile(join(dir, 'tokenizer.json'), json(buildTokenizerJson(tok.model)));
   await writeFile(join(dir, 'tokenizer_config.json'), json(buildTokenizerConfig(tok.model, config.maxPositions)));
   await writeFile(join(dir, 'model.onnx'), encodeModel(model));

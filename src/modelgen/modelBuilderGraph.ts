@@ -7,7 +7,7 @@
 // and the mask's width, both cast to int32), as the builder does. KV tensors are [batch, kv_heads, length,
 // head_size] named past_key_values.%d.key / present.%d.key. Given the same weights it computes what the
 // optimum-style graph computes, so the two styles must decode the same greedy tokens.
-import { DT, GraphBuilder, type ModelProto } from '../onnx/builder.js';
+import { DT, GraphBuilder, type GraphProto, type ModelProto } from '../onnx/builder.js';
 import type { LlamaConfig, LlamaWeights } from './llamaGraph.js';
 import { toFloat16Bits } from '../quantize/quantMath.js';
 
@@ -20,13 +20,34 @@ const MS_DOMAIN = 'com.microsoft';
  */
 export type RotaryPlacement = 'in-attention' | 'separate';
 
-/**
- * Builds the model-builder-style graph in float32 or float16. `localWindow` is GroupQueryAttention's
- * local_window_size (the builder writes a sliding-window model's window there; -1: none). onnxruntime 1.30's
- * CPU kernel lets position p attend the `localWindow` keys p - localWindow + 1 .. p (test/onnx/slidingWindow.test.ts
- * tells this apart from a window one key wider).
- */
-export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16', rotary: RotaryPlacement = 'in-attention', localWindow = -1): ModelProto {
+/** Phi-3 "longrope" rotary scaling: per-dimension factors for short and long contexts. */
+export interface LongRope {
+  /** original_max_position_embeddings: above this total length the long factors apply. */
+  originalMaxPositions: number;
+  shortFactor: number[];
+  longFactor: number[];
+}
+
+/** Graph options of buildModelBuilderLlama. */
+export interface ModelBuilderGraphOptions {
+  rotary?: RotaryPlacement;
+  /**
+   * GroupQueryAttention's local_window_size (the builder writes a sliding-window model's window there; -1 or
+   * unset: none). onnxruntime 1.30's CPU kernel lets position p attend the `localWindow` keys
+   * p - localWindow + 1 .. p (test/onnx/slidingWindow.test.ts tells this apart from a window one key wider).
+   */
+  localWindow?: number;
+  /**
+   * Phi-3 128k-style rotary caches: a short and a long pair, chosen by an If on whether the attention mask is
+   * wider than originalMaxPositions (as the builder writes longrope models).
+   */
+  longrope?: LongRope;
+}
+
+/** Builds the model-builder-style graph in float32 or float16. */
+export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: 'float32' | 'float16', opts: ModelBuilderGraphOptions = {}): ModelProto {
+  const rotary = opts.rotary ?? 'in-attention';
+  const localWindow = opts.localWindow ?? -1;
   const D = c.hiddenSize;
   const H = c.numHeads;
   const Hkv = c.numKvHeads;
@@ -57,20 +78,22 @@ export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: '
   const width = g.op('Gather', [g.op('Shape', ['attention_mask']), g.i64('/model/attn_mask_reformat/index_1', [1], [])], { axis: 0 });
   const totalLen = g.op('Cast', [width], { to: DT.INT32 }, '/model/attn_mask_reformat/total_seq_len');
 
-  // Rotary caches [context, head_size/2]: cos/sin of position * inv_freq (non-interleaved halves).
-  const P = c.maxPositions;
+  // Rotary caches [context, head_size/2]: cos/sin of position * inv_freq (non-interleaved halves), each
+  // frequency divided by a longrope factor where there is one.
   const half = Dh / 2;
-  const cos = new Float32Array(P * half);
-  const sin = new Float32Array(P * half);
-  for (let p = 0; p < P; p++) {
-    for (let d = 0; d < half; d++) {
-      const angle = p * c.ropeTheta ** (-(2 * d) / Dh);
-      cos[p * half + d] = Math.cos(angle);
-      sin[p * half + d] = Math.sin(angle);
+  const caches = (name: string, P: number, factors: number[] | null): [string, string] => {
+    const cos = new Float32Array(P * half);
+    const sin = new Float32Array(P * half);
+    for (let p = 0; p < P; p++) {
+      for (let d = 0; d < half; d++) {
+        const angle = (p * c.ropeTheta ** (-(2 * d) / Dh)) / (factors?.[d] ?? 1);
+        cos[p * half + d] = Math.cos(angle);
+        sin[p * half + d] = Math.sin(angle);
+      }
     }
-  }
-  const cosCache = f('cos_cache', [P, half], cos);
-  const sinCache = f('sin_cache', [P, half], sin);
+    return [f(`cos_cache${name}`, [P, half], cos), f(`sin_cache${name}`, [P, half], sin)];
+  };
+  const [cosCache, sinCache] = opts.longrope ? longRopeCaches(g, opts.longrope, FT, caches, c.maxPositions) : caches('', c.maxPositions, null);
   const eps = { float: c.rmsNormEps };
 
   const embeds = g.op('Gather', [f('model.embed_tokens.weight', [c.vocabSize, D], w.embed), 'input_ids'], { axis: 0 }, '/model/embed_tokens/Gather/output_0');
@@ -134,6 +157,28 @@ export function buildModelBuilderLlama(c: LlamaConfig, w: LlamaWeights, dtype: '
     ],
     graph: g.graph('main_graph'),
   };
+}
+
+/**
+ * The builder's longrope switch: If (attention mask wider than the original context) then the long-factor
+ * caches else the short ones; returns the If's outputs, which feed the attention ops as cos/sin caches.
+ */
+function longRopeCaches(g: GraphBuilder, rope: LongRope, FT: number, caches: (name: string, P: number, factors: number[] | null) => [string, string], P: number): [string, string] {
+  const [cosLarge, sinLarge] = caches('_large', P, rope.longFactor);
+  const [cosSmall, sinSmall] = caches('_small', rope.originalMaxPositions, rope.shortFactor);
+  const width = g.op('Gather', [g.op('Shape', ['attention_mask']), g.i64('/model/rotemb_caches/index_1', [1], [])], { axis: 0 });
+  const isLong = g.op('Greater', [width, g.i64('/model/rotemb_caches/original_max', [rope.originalMaxPositions], [])], {}, '/model/rotemb_caches/Greater/output_0');
+  const branch = (name: string, cos: string, sin: string): GraphProto => {
+    const b = new GraphBuilder();
+    b.op('Identity', [cos], {}, `${name}/cos`);
+    b.op('Identity', [sin], {}, `${name}/sin`);
+    b.output(`${name}/cos`, FT, ['max_sequence_length', 'head_dim_half']);
+    b.output(`${name}/sin`, FT, ['max_sequence_length', 'head_dim_half']);
+    return b.graph(name);
+  };
+  const outs = ['cos_cache', 'sin_cache'];
+  g.opMulti('If', [isLong], outs, { then_branch: { graph: branch('large_rotemb_caches_graph', cosLarge, sinLarge) }, else_branch: { graph: branch('small_rotemb_caches_graph', cosSmall, sinSmall) } });
+  return outs as [string, string];
 }
 
 /** [rows x sum(widths)] from row-major [rows x widths[k]] blocks placed side by side (the packed Q/K/V weight). */

@@ -10,7 +10,7 @@ export type GraphProto = onnxProto.onnx.IGraphProto;
 export type ModelProto = onnxProto.onnx.IModelProto;
 
 export const DT = onnx.TensorProto.DataType;
-type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | TensorProto;
+type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { graph: GraphProto } | TensorProto;
 
 /** Dimension of a value info: a fixed size or a symbolic name. */
 export type Dim = number | string;
@@ -115,6 +115,7 @@ function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
   if ('float' in v) return { name, type: T.FLOAT, f: v.float };
   if ('floats' in v) return { name, type: T.FLOATS, floats: v.floats };
+  if ('graph' in v) return { name, type: T.GRAPH, g: v.graph };
   return { name, type: T.TENSOR, t: v };
 }
 
