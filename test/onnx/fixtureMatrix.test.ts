@@ -98,6 +98,8 @@ describe.each(ROWS)('llama fixture: $name', (row) => {
   it.each(['int8', 'int4'] as const)('quantize %s: every MatMul rewritten, the copy loads in the same dtype and evaluates close to its source', async (method) => {
     const q = await quantizeModelDir(dir(), method, { outDir: join(root, `${row.name.replaceAll(' ', '-')}-${method}`) });
     expect(q.rewritten).toBe(row.matmuls);
+    // int4 also block-quantizes the token embedding table (GatherBlockQuantized; read once per branch when merged).
+    expect(q.gathersRewritten).toBe(method === 'int4' ? (row.name.includes('merged') ? 2 : 1) : 0);
     const graph = decodeModel(readFileSync(readModelFolder(q.outDir).onnxPath)).graph;
     if (method === 'int4' && !row.name.includes('merged')) {
       const nbits = (graph?.node ?? []).filter((n) => n.opType === 'MatMulNBits');
