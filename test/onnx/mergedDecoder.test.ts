@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../src/engine/generate.js';
 import { openDecoderSession } from '../../src/engine/session.js';
 import { writeLlamaFixture } from '../../src/modelgen/llamaFixture.js';
-import { decodeModel, DT, encodeModel, GraphBuilder } from '../../src/onnx/builder.js';
+import { decodeModel, DT, encodeModel, GraphBuilder, type GraphProto } from '../../src/onnx/builder.js';
 import { readGraphSignature } from '../../src/onnx/graphIo.js';
 import { readModelFolder } from '../../src/onnx/loader.js';
 import { flattenMergedDecoder, isMergedDecoder, USE_CACHE_BRANCH } from '../../src/onnx/mergedDecoder.js';
@@ -119,6 +119,33 @@ describe('merged decoder fixture (decoder_model_merged.onnx)', () => {
     } finally {
       await a.runner.dispose();
       await b.runner.dispose();
+    }
+  });
+
+  it('branch outputs named unlike the If\'s are renamed, and a second reader of use_cache_branch sees true', async () => {
+    const branch = (name: string, op: string, out: string): GraphProto => {
+      const b = new GraphBuilder();
+      b.op(op, ['x', 'one'], {}, out);
+      b.output(out, DT.FLOAT, [1]);
+      return b.graph(name);
+    };
+    const g = new GraphBuilder();
+    g.input('x', DT.FLOAT, [1]);
+    g.input(USE_CACHE_BRANCH, DT.BOOL, [1]);
+    g.f32('one', [1], new Float32Array([1]));
+    g.op('If', [USE_CACHE_BRANCH], { then_branch: { graph: branch('with_past', 'Add', 'then_y') }, else_branch: { graph: branch('no_past', 'Sub', 'else_y') } }, 'y');
+    g.op('If', [USE_CACHE_BRANCH], { then_branch: { graph: branch('a', 'Mul', 'a_z') }, else_branch: { graph: branch('b', 'Div', 'b_z') } }, 'z');
+    g.output('y', DT.FLOAT, [1]);
+    g.output('z', DT.FLOAT, [1]);
+    const flat = flattenMergedDecoder(encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('m') }), 'm.onnx');
+    expect(readGraphSignature(flat, 'm').inputs.map((v) => v.name)).toEqual(['x']);
+    const s = await ort.InferenceSession.create(flat);
+    try {
+      const out = await s.run({ x: new ort.Tensor('float32', Float32Array.from([5]), [1]) });
+      // x + 1 from the lifted with-cache branch; the second If takes its then-branch (x * 1).
+      expect([(out.y as ort.Tensor).data[0], (out.z as ort.Tensor).data[0]]).toEqual([6, 5]);
+    } finally {
+      await s.release();
     }
   });
 
