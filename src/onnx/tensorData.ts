@@ -92,6 +92,21 @@ function widenFloat16(t: TensorProto): Float32Array {
 }
 
 /**
+ * Where an external initializer's bytes are: the file (inside `baseDir`, the .onnx file's folder, which
+ * locations are relative to), offset and length. Throws ModelError for a location outside the folder.
+ */
+export function externalSpan(t: TensorProto, baseDir: string): { path: string; offset: number; length: number } {
+  const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = kv.get('location');
+  if (!location || isAbsolute(location) || normalize(location).startsWith('..')) {
+    throw new ModelError(`initializer ${t.name}: external data location "${String(location)}" is missing or outside the model folder`);
+  }
+  const offset = Number(kv.get('offset') ?? '0');
+  const length = kv.has('length') ? Number(kv.get('length')) : tensorBytes(t);
+  return { path: join(baseDir, location), offset, length };
+}
+
+/**
  * Loads every external initializer of a graph into raw_data (read range by range, never the whole data file
  * at once). `baseDir` is the folder of the .onnx file, which external locations are relative to.
  */
@@ -101,12 +116,7 @@ export function inlineExternalData(initializers: TensorProto[], baseDir: string)
   try {
     for (const t of initializers) {
       if (!isExternal(t)) continue;
-      const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-      const location = kv.get('location');
-      if (!location || isAbsolute(location) || normalize(location).startsWith('..')) {
-        throw new ModelError(`initializer ${t.name}: external data location "${String(location)}" is missing or outside the model folder`);
-      }
-      const path = join(baseDir, location);
+      const { path, offset, length } = externalSpan(t, baseDir);
       let fd = handles.get(path);
       if (fd === undefined) {
         try {
@@ -116,8 +126,6 @@ export function inlineExternalData(initializers: TensorProto[], baseDir: string)
         }
         handles.set(path, fd);
       }
-      const offset = Number(kv.get('offset') ?? '0');
-      const length = kv.has('length') ? Number(kv.get('length')) : tensorBytes(t);
       const buf = Buffer.allocUnsafe(length);
       const got = readSync(fd, buf, 0, length, offset);
       if (got !== length) throw new ModelError(`initializer ${t.name}: external data ${path} is truncated (wanted ${length} bytes at ${offset}, got ${got})`);
@@ -132,29 +140,47 @@ export function inlineExternalData(initializers: TensorProto[], baseDir: string)
   return loaded;
 }
 
+/** Reads tensors' raw bytes from wherever they are (WeightStore: memory or a span of a file). */
+export interface TensorBytesSource {
+  length(t: TensorProto): number;
+  /** Writes the tensor's bytes into `fd` at `position`; returns how many. */
+  copyTo(t: TensorProto, fd: number, position: number): number;
+}
+
+/** Tensors' own raw_data. */
+const OWN_BYTES: TensorBytesSource = {
+  length: (t) => t.rawData?.byteLength ?? 0,
+  copyTo: (t, fd, position) => {
+    const raw = t.rawData ?? new Uint8Array(0);
+    for (let done = 0; done < raw.byteLength; ) done += writeSync(fd, raw, done, raw.byteLength - done, position + done);
+    return raw.byteLength;
+  },
+};
+
 /**
  * Moves initializers of at least `minBytes` into one external data file (`location`, relative to the .onnx
- * file's folder), 64-byte aligned, so a graph over protobuf's 2 GB limit can still be written.
+ * file's folder), 64-byte aligned, so a graph over protobuf's 2 GB limit can still be written. `source` says
+ * where each tensor's bytes are (default: its raw_data).
  */
-export function externalizeData(initializers: TensorProto[], dataPath: string, location: string, minBytes = 1024, alignBytes = 64): number {
+export function externalizeData(initializers: TensorProto[], dataPath: string, location: string, minBytes = 1024, alignBytes = 64, source: TensorBytesSource = OWN_BYTES): number {
   const fd = openSync(dataPath, 'w');
   let offset = 0;
   try {
     for (const t of initializers) {
-      const raw = t.rawData;
-      if (!raw || raw.byteLength < minBytes) continue;
+      const length = source.length(t);
+      if (length === 0 || length < minBytes) continue;
       const pad = (alignBytes - (offset % alignBytes)) % alignBytes;
       if (pad) writeSync(fd, new Uint8Array(pad), 0, pad, offset);
       offset += pad;
-      writeSync(fd, raw, 0, raw.byteLength, offset);
+      source.copyTo(t, fd, offset);
       t.externalData = [
         { key: 'location', value: location },
         { key: 'offset', value: String(offset) },
-        { key: 'length', value: String(raw.byteLength) },
+        { key: 'length', value: String(length) },
       ];
       t.dataLocation = 1;
       t.rawData = new Uint8Array(0);
-      offset += raw.byteLength;
+      offset += length;
     }
   } finally {
     closeSync(fd);

@@ -8,8 +8,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ModelError, UsageError } from '../errors.js';
 import { QUANT_METHODS, type QuantMethod } from '../types.js';
 import { onnxFileBytes, readModelFolder } from '../onnx/loader.js';
-import { decodeModel, encodeModel, type TensorProto } from '../onnx/builder.js';
-import { externalizeData, inlineExternalData } from '../onnx/tensorData.js';
+import { encodeModel, type ModelProto, type TensorProto } from '../onnx/builder.js';
+import { externalizeData } from '../onnx/tensorData.js';
+import { readModelLazy } from '../onnx/lazyModel.js';
+import { writeModelStreamed } from '../onnx/streamWrite.js';
+import { WeightStore } from '../onnx/weightStore.js';
 import { resolveWeightRange, WEIGHT_RANGES, type ResolvedWeightRange, type WeightRange } from './int8Dot.js';
 import { quantizeGraph, type GraphQuantizeResult, type QuantizeOptions } from './quantizeGraph.js';
 import { cacheRoot, resolveModelDir } from '../modelgen/resolve.js';
@@ -100,32 +103,24 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
   const outDir = resolve(opts.outDir ?? (isFolder ? `${srcDir}-${method}` : quantCacheDir(sourceHash, gopts)));
   if (outDir === srcDir) throw new UsageError(`--out: output folder is the source folder (${srcDir})`);
 
-  const model = decodeModel(await readFile(info.onnxPath));
-  const inits: TensorProto[] = [];
-  const walk = (g: typeof model.graph): void => {
-    if (!g) return;
-    inits.push(...(g.initializer ?? []));
-    for (const n of g.node ?? []) for (const a of n.attribute ?? []) [a.g, ...(a.graphs ?? [])].forEach((sg) => sg && walk(sg));
-  };
-  walk(model.graph);
-  inlineExternalData(inits, dirname(info.onnxPath));
-
-  const result = quantizeGraph(model, gopts);
   const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(join(tmp, 'onnx'), { recursive: true });
+  // Weights stay on disk: read one at a time when rewritten, new ones spilled as made, copied into the output.
+  const spill = join(tmp, 'quantized.spill');
+  let weights: WeightStore | null = null;
   try {
+    weights = new WeightStore(spill);
+    const model = readModelLazy(info.onnxPath, weights);
+    const result = quantizeGraph(model, gopts, weights);
     const external = result.weightBytesAfter > (opts.externalDataThresholdBytes ?? EXTERNAL_DATA_THRESHOLD_BYTES);
     if (external) {
-      const outInits: TensorProto[] = [];
-      const collect = (g: typeof model.graph): void => {
-        if (!g) return;
-        outInits.push(...(g.initializer ?? []));
-        for (const n of g.node ?? []) for (const a of n.attribute ?? []) [a.g, ...(a.graphs ?? [])].forEach((sg) => sg && collect(sg));
-      };
-      collect(model.graph);
-      externalizeData(outInits, join(tmp, 'onnx', 'model.onnx_data'), 'model.onnx_data');
+      externalizeData(allInitializers(model), join(tmp, 'onnx', 'model.onnx_data'), 'model.onnx_data', undefined, undefined, weights);
+      await writeFile(join(tmp, 'onnx', 'model.onnx'), encodeModel(model));
+    } else {
+      writeModelStreamed(model, weights, join(tmp, 'onnx', 'model.onnx'));
     }
-    await writeFile(join(tmp, 'onnx', 'model.onnx'), encodeModel(model));
+    weights.close();
+    await rm(spill, { force: true });
     const summary: QuantizeSummary = {
       method,
       blockSize: method === 'int4' || method === 'int8-weight' ? gopts.blockSize : null,
@@ -159,9 +154,22 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
     }
     return summary;
   } catch (e) {
+    weights?.close();
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Initializers of every graph in the model, the top graph's first (the order external data is written in). */
+function allInitializers(model: ModelProto): TensorProto[] {
+  const out: TensorProto[] = [];
+  const walk = (g: ModelProto['graph']): void => {
+    if (!g) return;
+    out.push(...(g.initializer ?? []));
+    for (const n of g.node ?? []) for (const a of n.attribute ?? []) [a.g, ...(a.graphs ?? [])].forEach((sg) => sg && walk(sg));
+  };
+  walk(model.graph);
+  return out;
 }
 
 /** Copies config, tokenizer and other small files (never ONNX files); records the quantization in config.json, re-points genai_config.json. */

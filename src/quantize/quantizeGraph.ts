@@ -6,7 +6,8 @@ import type onnxProto from 'onnx-proto';
 import { QuantizeError } from '../errors.js';
 import type { QuantMethod } from '../types.js';
 import { bytesOf, DT, onnx, type GraphProto, type ModelProto, type NodeProto, type TensorProto } from '../onnx/builder.js';
-import { dimsOf, dtypeName, floatValues, tensorBytes } from '../onnx/tensorData.js';
+import { dimsOf, dtypeName, tensorBytes } from '../onnx/tensorData.js';
+import { WeightStore } from '../onnx/weightStore.js';
 import { INT8_MAX_CODE, quantizeBlockwise, quantizeBlockwiseRows, quantizeInt8PerColumn, toFloat16Bits } from './quantMath.js';
 
 /** How to quantize. */
@@ -93,8 +94,11 @@ export function modelWeightBytes(model: ModelProto): number {
   return total;
 }
 
-/** Rewrites the model in place; throws QuantizeError when no MatMul can be rewritten. */
-export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQuantizeResult {
+/**
+ * Rewrites the model in place; throws QuantizeError when no MatMul can be rewritten. `weights` holds the bytes
+ * of weights left on disk and takes the new ones (default: every weight is in memory, and new ones stay there).
+ */
+export function quantizeGraph(model: ModelProto, opts: QuantizeOptions, weights: WeightStore = new WeightStore()): GraphQuantizeResult {
   if (!model.graph) throw new QuantizeError('the ONNX file has no graph');
   const scopes: Scope[] = [];
   collectScopes(model.graph, null, scopes);
@@ -142,7 +146,7 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
         }
         let names = doneTables.get(table.t);
         if (!names) {
-          names = addQuantizedTable(table.t, table.V, table.D, opts, table.owner.graph, fresh);
+          names = addQuantizedTable(table.t, table.V, table.D, opts, table.owner.graph, fresh, weights);
           doneTables.set(table.t, names);
         }
         const attrs = [int('gather_axis', 0), int('quantize_axis', 1), int('block_size', opts.blockSize), int('bits', opts.method === 'int4' ? 4 : 8)];
@@ -188,7 +192,7 @@ export function quantizeGraph(model: ModelProto, opts: QuantizeOptions): GraphQu
       const [K, N] = dimsOf(found.t) as [number, number];
       let names = done.get(found.t);
       if (!names) {
-        names = addQuantizedWeight(found.t, K, N, opts, found.owner.graph, fresh);
+        names = addQuantizedWeight(found.t, K, N, opts, found.owner.graph, fresh, weights);
         done.set(found.t, names);
       }
       out.push(...rewriteNode(node, x, y, names, K, N, opts, fresh, found.t.dataType === DT.FLOAT16));
@@ -270,15 +274,22 @@ function embeddingTable(node: NodeProto, scope: Scope, opts: QuantizeOptions): {
   return { t: found.t, owner: found.owner, V, D };
 }
 
-/** Adds the GatherBlockQuantized form of an embedding table (rows blocked along D); returns the new names. */
-function addQuantizedTable(t: TensorProto, V: number, D: number, opts: QuantizeOptions, owner: GraphProto, fresh: (h: string) => string): string[] {
-  const q = quantizeBlockwiseRows(floatValues(t), V, D, { bits: opts.method === 'int4' ? 4 : 8, blockSize: opts.blockSize, symmetric: opts.symmetric });
-  const base = t.name ?? 'table';
-  const add = (hint: string, dataType: number, dims: number[], data: ArrayBufferView): string => {
+/** A function adding a new initializer named after `base` to `owner`, its bytes handed to `weights`; returns the name. */
+function adder(base: string, owner: GraphProto, fresh: (h: string) => string, weights: WeightStore): (hint: string, dataType: number, dims: number[], data: ArrayBufferView) => string {
+  return (hint, dataType, dims, data) => {
     const name = fresh(`${base}${hint}`);
-    owner.initializer = [...(owner.initializer ?? []), { name, dataType, dims, rawData: bytesOf(data) }];
+    const t: TensorProto = { name, dataType, dims };
+    weights.put(t, bytesOf(data), owner);
+    owner.initializer = [...(owner.initializer ?? []), t];
     return name;
   };
+}
+
+/** Adds the GatherBlockQuantized form of an embedding table (rows blocked along D); returns the new names. */
+function addQuantizedTable(t: TensorProto, V: number, D: number, opts: QuantizeOptions, owner: GraphProto, fresh: (h: string) => string, weights: WeightStore): string[] {
+  const q = quantizeBlockwiseRows(weights.floats(t), V, D, { bits: opts.method === 'int4' ? 4 : 8, blockSize: opts.blockSize, symmetric: opts.symmetric });
+  const base = t.name ?? 'table';
+  const add = adder(base, owner, fresh, weights);
   // Same bytes as MatMulNBits' [N, blocks, blob] with N = V, viewed as [V, D * bits / 8].
   const scales = scaleTensor(q.scales, t.dataType === DT.FLOAT16);
   const names = [add('_Q', DT.UINT8, [V, q.blocksPerCol * q.blobBytes], q.packed), add('_scales', scales.dataType, [V, q.blocksPerCol], scales.data)];
@@ -287,14 +298,10 @@ function addQuantizedTable(t: TensorProto, V: number, D: number, opts: QuantizeO
 }
 
 /** Adds the quantized form of a weight to the graph that owns it; returns the new initializer names. */
-function addQuantizedWeight(t: TensorProto, K: number, N: number, opts: QuantizeOptions, owner: GraphProto, fresh: (h: string) => string): string[] {
-  const w = floatValues(t);
+function addQuantizedWeight(t: TensorProto, K: number, N: number, opts: QuantizeOptions, owner: GraphProto, fresh: (h: string) => string, weights: WeightStore): string[] {
+  const w = weights.floats(t);
   const base = t.name ?? 'weight';
-  const add = (hint: string, dataType: number, dims: number[], data: ArrayBufferView): string => {
-    const name = fresh(`${base}${hint}`);
-    owner.initializer = [...(owner.initializer ?? []), { name, dataType, dims, rawData: bytesOf(data) }];
-    return name;
-  };
+  const add = adder(base, owner, fresh, weights);
   switch (opts.method) {
     case 'int8': {
       const q = quantizeInt8PerColumn(w, K, N, INT8_MAX_CODE[opts.int8WeightRange ?? '8bit']);
