@@ -6,6 +6,7 @@
 import { ModelError } from '../errors.js';
 import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from '../onnx/builder.js';
 import { inferElemTypes } from './splitElemTypes.js';
+import { tensorBytes as bytesFromDims } from '../onnx/tensorData.js';
 import { type LayerRange, stageOfLayers } from './splitPlan.js';
 
 /** A tensor one stage hands to later ones. */
@@ -327,19 +328,19 @@ function constantUsers({ nodes, consumers }: GraphIndex, stage: readonly number[
   return [...users];
 }
 
-/** Bytes of an initializer's data (raw or typed fields). */
+/** Bytes of an initializer's data (raw or typed fields; from its dims when the bytes are still on disk). */
 export function tensorBytes(t: TensorProto): number {
   if (t.rawData && t.rawData.length > 0) return t.rawData.length;
   const ext = t.externalData?.find((e) => e.key === 'length');
   if (ext?.value) return Number(ext.value);
-  return (
+  const typed =
     (t.floatData?.length ?? 0) * 4 +
     (t.int32Data?.length ?? 0) * 4 +
     (t.int64Data?.length ?? 0) * 8 +
     (t.doubleData?.length ?? 0) * 8 +
     (t.uint64Data?.length ?? 0) * 8 +
-    (t.stringData ?? []).reduce((a, s) => a + s.length, 0)
-  );
+    (t.stringData ?? []).reduce((a, s) => a + s.length, 0);
+  return typed || bytesFromDims(t);
 }
 
 function kvSeed(n: NodeProto, index: number, where: string): number | undefined {

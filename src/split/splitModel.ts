@@ -1,13 +1,16 @@
 // `splitModel`: writes a model folder's decoder as consecutive per-stage ONNX files plus stages.json,
 // cached by the content hash of the source model and the layer ranges.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ModelError } from '../errors.js';
 import { readModelFolder } from '../onnx/loader.js';
 import { encodeModel, type ModelProto, onnx, type TensorProto } from '../onnx/builder.js';
 import { decodeModelMerged } from './splitDecode.js';
+import { readModelLazy } from '../onnx/lazyModel.js';
+import { writeModelStreamed } from '../onnx/streamWrite.js';
+import { WeightStore } from '../onnx/weightStore.js';
 import { hashModelFiles } from '../quantize/quantize.js';
 import { cacheRoot } from '../modelgen/resolve.js';
 import { countGraphLayers, type SplitGraphResult, splitGraph, type StageGraph, tensorBytes, UnknownElemTypeError } from './splitGraph.js';
@@ -27,7 +30,8 @@ export interface SplitModelOptions {
   onProgress?: (msg: string) => void;
   /**
    * Rewrites the ONNX bytes before splitting (the engine adds outputs it fetches); `key` names the
-   * rewrite in the cache key, so the same key must always mean the same rewrite.
+   * rewrite in the cache key, so the same key must always mean the same rewrite. The bytes it gets are the
+   * model without its large weights (those stay on disk, matched back by name); it must keep initializers.
    */
   transform?: { key: string; apply: (bytes: Uint8Array) => Uint8Array };
   /** Stage weight bytes above which a stage's weights go to a side file (default 1.5 GiB; tests lower it). */
@@ -65,27 +69,36 @@ export async function splitModel(modelDir: string, plan: SplitPlan, opts: SplitM
   }
 
   opts.onProgress?.(`splitting ${info.onnxPath} into ${ranges.length} stages (layers ${rangesTag.replaceAll('_', ', ')})`);
-  const raw = readFileSync(info.onnxPath);
-  const model = decodeModelMerged(opts.transform ? opts.transform.apply(raw) : raw, info.onnxPath);
+  // The graph is read without its weights; they are copied from the source into the stage files one by one.
+  const weights = new WeightStore();
+  let model = readModelLazy(info.onnxPath, weights);
+  if (opts.transform) {
+    model = decodeModelMerged(opts.transform.apply(encodeModel(model)), info.onnxPath);
+    weights.graph = model.graph ?? null;
+  }
   if (!model.graph) throw new ModelError(`${info.onnxPath}: model has no graph`);
   const graphLayers = countGraphLayers(model.graph, info.onnxPath);
   if (graphLayers !== info.numLayers) {
     throw new ModelError(`${info.onnxPath}: graph has ${graphLayers} layers but config.json says ${info.numLayers}`, 'Fix config.json (num_hidden_layers / n_layer).');
   }
-  inlineExternalData(model, dirname(info.onnxPath));
   let split: SplitGraphResult;
   try {
     split = splitGraph(model, ranges, info.onnxPath);
   } catch (e) {
     if (!(e instanceof UnknownElemTypeError)) throw e;
-    split = splitGraph(model, ranges, info.onnxPath, await probeElemTypes(model, e.names, info.onnxPath));
+    // onnxruntime needs the weights to build the probe session: this rare path holds them in memory.
+    split = splitGraph(model, ranges, info.onnxPath, await probeElemTypes(withWeights(model, weights), e.names, info.onnxPath));
   }
 
   const tmp = `${outDir}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(tmp, { recursive: true });
   try {
     const fileBytes: number[] = [];
-    for (const st of split.stages) fileBytes.push(await writeStage(tmp, st, opts.inlineLimitBytes ?? INLINE_LIMIT_BYTES));
+    try {
+      for (const st of split.stages) fileBytes.push(await writeStage(tmp, st, opts.inlineLimitBytes ?? INLINE_LIMIT_BYTES, weights));
+    } finally {
+      weights.close();
+    }
     for (const f of await readdir(info.dir)) {
       if (/\.(json|txt)$/.test(f) && f !== STAGES_MANIFEST) await copyFile(join(info.dir, f), join(tmp, f));
     }
@@ -129,52 +142,29 @@ export function stageFile(i: number): string {
   return `stage_${i}.onnx`;
 }
 
-/** Loads external initializer data into the model so stages can be written self-contained. */
-function inlineExternalData(model: ModelProto, baseDir: string): void {
-  const files = new Map<string, Buffer>();
-  for (const t of model.graph?.initializer ?? []) {
-    if (t.dataLocation !== EXTERNAL) continue;
-    const kv = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-    const location = kv.get('location') ?? '';
-    const path = resolve(baseDir, location);
-    if (!location || !(path + sep).startsWith(resolve(baseDir) + sep) || !existsSync(path)) {
-      throw new ModelError(`initializer ${t.name}: external data "${location}" is missing or outside the model folder`);
-    }
-    let buf = files.get(path);
-    if (!buf) {
-      buf = readFileSync(path);
-      files.set(path, buf);
-    }
-    const offset = Number(kv.get('offset') ?? 0);
-    const length = kv.has('length') ? Number(kv.get('length')) : buf.length - offset;
-    if (offset + length > buf.length) throw new ModelError(`initializer ${t.name}: external data range ${offset}+${length} is past the end of ${location}`);
-    t.rawData = buf.subarray(offset, offset + length);
-    t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
-    t.externalData = [];
-  }
+/** The model with every weight read into memory. */
+function withWeights(model: ModelProto, weights: WeightStore): ModelProto {
+  const graph = model.graph ?? {};
+  return { ...model, graph: { ...graph, initializer: (graph.initializer ?? []).map((t) => (weights.span(t) ? { ...t, rawData: weights.bytes(t) } : t)) } };
 }
 
-/** Writes one stage (weights inline, or in `stage_i.onnx.data` when large); returns the bytes written. */
-async function writeStage(dir: string, st: StageGraph, inlineLimitBytes: number): Promise<number> {
+/** Writes one stage (weights inline, or in `stage_i.onnx.data` when large), copying weights from `weights`; returns the bytes written. */
+async function writeStage(dir: string, st: StageGraph, inlineLimitBytes: number, weights: WeightStore): Promise<number> {
   const file = join(dir, stageFile(st.index));
-  if (st.initializerBytes <= inlineLimitBytes) {
-    const bytes = encodeModel(st.model);
-    await writeFile(file, bytes);
-    return bytes.byteLength;
-  }
+  if (st.initializerBytes <= inlineLimitBytes) return writeModelStreamed(st.model, weights, file);
   const dataName = `${stageFile(st.index)}.data`;
-  const fh = await open(join(dir, dataName), 'w');
+  const fd = openSync(join(dir, dataName), 'w');
   let offset = 0;
   const moved: TensorProto[] = [];
   try {
     for (const t of st.model.graph?.initializer ?? []) {
-      const data = t.rawData;
-      if (!data || data.length < 1024) {
+      const length = weights.length(t);
+      if (length < 1024) {
         moved.push(t);
         continue;
       }
       offset = Math.ceil(offset / 4096) * 4096;
-      await fh.write(data, 0, data.length, offset);
+      weights.copyTo(t, fd, offset);
       moved.push({
         ...t,
         rawData: undefined,
@@ -182,13 +172,13 @@ async function writeStage(dir: string, st: StageGraph, inlineLimitBytes: number)
         externalData: [
           { key: 'location', value: dataName },
           { key: 'offset', value: String(offset) },
-          { key: 'length', value: String(tensorBytes(t)) },
+          { key: 'length', value: String(length) },
         ],
       });
-      offset += data.length;
+      offset += length;
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   const bytes = encodeModel({ ...st.model, graph: { ...st.model.graph, initializer: moved } });
   await writeFile(file, bytes);
