@@ -16,6 +16,7 @@ import type { BenchChildRequest, BenchChildResult } from './quantBenchChild.js';
 import type { ProbeRequest, ProbeResult } from './quantBenchProbe.js';
 import { renderBenchTable, renderProbeTable, summarizeVariant, type VariantSummary } from './quantBenchReport.js';
 import { resolveModelDir } from '../modelgen/resolve.js';
+import { measureQuantizeRss, renderQuantizeRssTable } from './quantizeRss.js';
 
 interface BenchArgs {
   model: string;
@@ -26,10 +27,14 @@ interface BenchArgs {
   runsPerChild: number;
   quality: boolean;
   probe: boolean;
+  /** Measure the peak RSS of quantize and split (child processes) against model size + 500 MB. */
+  rss: boolean;
+  /** Only that measurement. */
+  rssOnly: boolean;
 }
 
 function parseArgs(argv: string[]): BenchArgs {
-  const a: BenchArgs = { model: 'gpt2', repeats: 3, promptTokens: 128, decodeTokens: 24, batch: 8, runsPerChild: 2, quality: true, probe: true };
+  const a: BenchArgs = { model: 'gpt2', repeats: 3, promptTokens: 128, decodeTokens: 24, batch: 8, runsPerChild: 2, quality: true, probe: true, rss: true, rssOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -47,7 +52,9 @@ function parseArgs(argv: string[]): BenchArgs {
     else if (k === '--runs') a.runsPerChild = num();
     else if (k === '--no-quality') a.quality = false;
     else if (k === '--no-probe') a.probe = false;
-    else throw new Error(`unknown argument ${k} (options: --model M --repeats N --prompt-tokens N --decode-tokens N --batch N --runs N --no-quality --no-probe)`);
+    else if (k === '--no-rss') a.rss = false;
+    else if (k === '--rss-only') a.rssOnly = true;
+    else throw new Error(`unknown argument ${k} (options: --model M --repeats N --prompt-tokens N --decode-tokens N --batch N --runs N --no-quality --no-probe --no-rss --rss-only)`);
   }
   return a;
 }
@@ -80,6 +87,12 @@ export async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   const fp32 = await resolveModelDir(args.model, log);
+  const rssRows = args.rss || args.rssOnly ? await measureQuantizeRss(fp32, log) : [];
+  const rssText = ['', `### Peak RSS of quantize and split (${args.model}, one child process each; bench/rss-probe.cjs reports getrusage maxrss)`, '', renderQuantizeRssTable(rssRows), ''];
+  if (args.rssOnly) {
+    process.stdout.write(`${rssText.join('\n')}\n${rssRows.map((r) => `${r.step}: ${r.command}`).join('\n')}\n`);
+    return;
+  }
   const variants: Array<[string, string]> = [['fp32', fp32]];
   for (const m of ['int8', 'int4']) variants.push([m, await resolveQuantizedModelDir(args.model, m, { onProgress: log })]);
 
@@ -138,6 +151,7 @@ export async function main(): Promise<void> {
     '',
   ];
   const text = [...header, renderBenchTable(rows, args.batch, args.promptTokens)];
+  if (rssRows.length) text.push(...rssText);
   if (probes.length) {
     text.push('', '### onnxruntime overheads (raw session from the file, one option set per process)', '', renderProbeTable(probes));
   }
@@ -146,7 +160,7 @@ export async function main(): Promise<void> {
   const outDir = join(process.cwd(), 'results');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `bench-quant-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ args, rows, probes, runs: Object.fromEntries(runs) }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ args, rows, probes, quantizeRss: rssRows, runs: Object.fromEntries(runs) }, null, 2)}\n`);
   log(`wrote ${file}`);
 }
 
