@@ -15,6 +15,7 @@ interface GenerateFlags {
   topP: string;
   seed?: string;
   json?: boolean;
+  variant?: string;
 }
 
 export function registerGenerate(program: Command): void {
@@ -29,6 +30,7 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <t>', 'sampling temperature; 0 = greedy', '0')
     .option('--top-p <p>', 'nucleus sampling mass in (0, 1]', '1')
     .option('--seed <n>', 'sampling seed (same seed, same text)')
+    .option('--variant <name>', 'which onnx/model_<name>.onnx of a transformers.js folder to load (fp16, q4, q4f16, quantized, int8, uint8, bnb4...; fp32 = onnx/model.onnx)')
     .option('--json', 'print one JSON object: text, promptTokens, outputTokens, prefillMs, decodeMsPerToken, tokensPerSecond')
     .action(async (flags: GenerateFlags) => {
       const topP = parseNumberOption('--top-p', flags.topP, 0, 1);
@@ -43,6 +45,7 @@ export function registerGenerate(program: Command): void {
         temperature: parseNumberOption('--temperature', flags.temperature, 0),
         topP,
         seed: flags.seed === undefined ? null : parseIntOption('--seed', flags.seed, 0),
+        variant: flags.variant ?? null,
         onText: json ? undefined : (t) => process.stdout.write(t),
       });
       if (json) {

@@ -21,8 +21,9 @@ export function registerQuantize(program: Command): void {
     .option('--float-embeddings', 'int4 / int8-weight: keep embedding tables (Gather) in float32', false)
     .option('--weight-range <range>', 'int8: weight codes in 8 bits, or 7 bits where the CPU\'s int8 dot product saturates (auto probes it): auto, 7bit, 8bit', 'auto')
     .option('--exclude <names...>', 'weight or node names (substrings) to keep in float, e.g. lm_head')
+    .option('--variant <name>', 'which onnx/model_<name>.onnx of a transformers.js folder to quantize (fp32 = onnx/model.onnx); the output is onnx/model.onnx')
     .option('--out <dir>', 'output folder (default: <model>-<method> next to a folder, the cache for a preset)')
-    .action(async (modelArg: string | undefined, opts: { preset?: string; method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; floatEmbeddings: boolean; weightRange: string; exclude?: string[]; out?: string }) => {
+    .action(async (modelArg: string | undefined, opts: { preset?: string; method: string; blockSize: string; symmetric: boolean; accuracyLevel: string; floatEmbeddings: boolean; weightRange: string; exclude?: string[]; out?: string; variant?: string }) => {
       if ((modelArg === undefined) === (opts.preset === undefined)) {
         throw new UsageError('quantize: give a model folder or --preset <name> (exactly one)', 'e.g. llmbench quantize --preset small --method int8 --out q8');
       }
@@ -36,6 +37,7 @@ export function registerQuantize(program: Command): void {
         exclude: opts.exclude ?? [],
         weightRange: opts.weightRange as WeightRange,
         outDir: opts.out,
+        variant: opts.variant ?? null,
         onProgress: (m) => process.stderr.write(`${m}\n`),
       });
       process.stdout.write(formatQuantizeSummary(summary));

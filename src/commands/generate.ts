@@ -1,9 +1,11 @@
 // `llmbench generate`: one prompt through the engine, with the timing a user wants to see. The CLI file only
 // parses flags and prints; this module does the work and returns plain data.
+import { relative } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { DeviceName, FinishReason } from '../types.js';
 import { BatchEngine } from '../engine/batchEngine.js';
 import { generate } from '../engine/generate.js';
+import { checkVariantName } from '../onnx/loader.js';
 
 /** Parsed `generate` options. */
 export interface GenerateCommandOptions {
@@ -15,6 +17,8 @@ export interface GenerateCommandOptions {
   temperature: number;
   topP: number;
   seed: number | null;
+  /** Which onnx/model_<variant>.onnx to load (null: onnx/model.onnx or the folder's only variant). */
+  variant?: string | null;
   /** Receives text pieces as they complete (streaming). */
   onText?: (text: string) => void;
 }
@@ -29,6 +33,8 @@ export interface GenerateCommandResult {
   tokensPerSecond: number;
   finishReason: FinishReason;
   model: string;
+  /** The ONNX file run, relative to the model folder (which --variant picked). */
+  onnxFile: string;
   device: DeviceName;
   threads: number;
   loadMs: number;
@@ -37,7 +43,7 @@ export interface GenerateCommandResult {
 /** Loads the model, generates, and returns text plus timing. */
 export async function runGenerateCommand(opts: GenerateCommandOptions): Promise<GenerateCommandResult> {
   if (opts.prompt.length === 0) throw new UsageError('--prompt: the prompt is empty');
-  const engine = await BatchEngine.load({ modelDir: opts.model, device: opts.device, threads: opts.threads, maxBatch: 1 });
+  const engine = await BatchEngine.load({ modelDir: opts.model, device: opts.device, threads: opts.threads, maxBatch: 1, variant: checkVariantName(opts.variant ?? null) });
   try {
     const promptIds = engine.tokenizer.encode(opts.prompt);
     if (promptIds.length === 0) throw new UsageError('--prompt: the prompt encodes to no tokens');
@@ -65,6 +71,7 @@ export async function runGenerateCommand(opts: GenerateCommandOptions): Promise<
       tokensPerSecond: round(r.tokensPerSecond),
       finishReason: r.finishReason,
       model: engine.info.dir,
+      onnxFile: relative(engine.info.dir, engine.info.onnxPath),
       device: engine.session.device,
       threads: engine.session.threads,
       loadMs: round(engine.session.loadMs),
@@ -79,7 +86,7 @@ export function formatGenerateSummary(r: GenerateCommandResult): string {
   return (
     `prompt tokens ${r.promptTokens}, output tokens ${r.outputTokens} (${r.finishReason}), prefill ${r.prefillMs.toFixed(1)} ms, ` +
     `decode ${r.decodeMsPerToken.toFixed(2)} ms/token, ${r.tokensPerSecond.toFixed(1)} tokens/s ` +
-    `[${r.device}, ${r.threads} threads, load ${(r.loadMs / 1000).toFixed(1)} s]`
+    `[${r.onnxFile}, ${r.device}, ${r.threads} threads, load ${(r.loadMs / 1000).toFixed(1)} s]`
   );
 }
 

@@ -2,8 +2,7 @@
 // from it (top-1 agreement, KL, greedy continuations). Bounded work: a token budget in context-sized windows.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelError, UsageError } from '../errors.js';
 import type { QualityReport } from '../types.js';
@@ -11,7 +10,9 @@ import { loadHeldoutText } from '../modelgen/corpusFiles.js';
 import { emptyStats, greedyAgreement, perplexity, scoreWindow, type GreedyAgreement } from './evalMetrics.js';
 import type { SessionOptions } from '../engine/session.js';
 import { closeEvalModel, greedyContinuation, openEvalModel, teacherForcedLogits, type EvalModel } from './evalSession.js';
-import { decodeModel } from '../onnx/builder.js';
+import { readModelLazy } from '../onnx/lazyModel.js';
+import { checkVariantName } from '../onnx/loader.js';
+import { WeightStore } from '../onnx/weightStore.js';
 import { modelWeightBytes } from '../quantize/quantizeGraph.js';
 
 /** Options of evaluateModel (all optional). */
@@ -27,7 +28,9 @@ export interface EvalOptions {
   promptTokens?: number;
   /** Text to score instead of the shipped held-out text. */
   text?: string;
-  /** Engine session options (threads, device). */
+  /** The reference's onnx/model_<variant>.onnx (the model's own comes from sessionOptions.variant); null: its default file. */
+  referenceVariant?: string | null;
+  /** Engine session options (threads, device, variant). */
   sessionOptions?: SessionOptions;
   onProgress?: (msg: string) => void;
 }
@@ -36,7 +39,10 @@ export interface EvalOptions {
 export interface EvalDetails {
   report: QualityReport;
   modelDir: string;
+  /** The ONNX file evaluated, relative to modelDir (which --variant picked). */
+  modelFile: string;
   referenceDir: string | null;
+  referenceFile: string | null;
   windowTokens: number;
   windows: number;
   greedy: (GreedyAgreement & { maxTokens: number }) | null;
@@ -85,9 +91,14 @@ function greedyPromptIds(tok: Tok, text: string, count: number, n: number): numb
   return prompts;
 }
 
-/** Bytes of all initializers of a folder's ONNX graph (from dims, so external data need not be read). */
+/** Bytes of all initializers of a folder's ONNX graph (from dims; the weights themselves are never read). */
 export async function folderWeightBytes(onnxPath: string): Promise<number> {
-  return modelWeightBytes(decodeModel(await readFile(onnxPath)));
+  const weights = new WeightStore();
+  try {
+    return modelWeightBytes(readModelLazy(onnxPath, weights));
+  } finally {
+    weights.close();
+  }
 }
 
 /** Quality report of `dir`, compared with `refDir` when given. */
@@ -109,12 +120,13 @@ export async function evaluateModelDetailed(dir: string, refDir: string | null, 
   if (refDir !== null && loadTokenizer(refDir).hash !== tok.hash) {
     throw new ModelError(`${refDir}: the reference's tokenizer.json differs from the model's`, 'Compare a model with the model it was made from (same tokenizer).');
   }
+  checkVariantName(opts.sessionOptions?.variant ?? null);
   const model = await openEvalModel(dir, opts.sessionOptions);
   let ref: EvalModel | null = null;
   try {
     if (refDir !== null) {
       // The reference keeps its graph's KV type: --kv-dtype is what is being evaluated.
-      ref = await openEvalModel(refDir, { ...opts.sessionOptions, kvDtype: null });
+      ref = await openEvalModel(refDir, { ...opts.sessionOptions, kvDtype: null, variant: checkVariantName(opts.referenceVariant ?? null, '--reference-variant') });
       if (ref.info.vocabSize !== model.info.vocabSize) {
         throw new ModelError(`${refDir}: vocabulary size ${ref.info.vocabSize} differs from the model's ${model.info.vocabSize}`);
       }
@@ -164,7 +176,8 @@ export async function evaluateModelDetailed(dir: string, refDir: string | null, 
       weightBytes: await folderWeightBytes(model.info.onnxPath),
       evalTokens: stats.count,
     };
-    return { report, modelDir: model.info.dir, referenceDir: ref?.info.dir ?? null, windowTokens: W, windows, greedy, example, elapsedMs: performance.now() - t0 };
+    const file = (m: EvalModel): string => relative(m.info.dir, m.info.onnxPath);
+    return { report, modelDir: model.info.dir, modelFile: file(model), referenceDir: ref?.info.dir ?? null, referenceFile: ref ? file(ref) : null, windowTokens: W, windows, greedy, example, elapsedMs: performance.now() - t0 };
   } finally {
     await closeEvalModel(model);
     if (ref) await closeEvalModel(ref);

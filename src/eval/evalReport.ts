@@ -10,8 +10,8 @@ function fixed(x: number | null, digits: number): string {
 export function formatEvalReport(d: EvalDetails): string {
   const r = d.report;
   const lines = [
-    `model:     ${d.modelDir}`,
-    `reference: ${d.referenceDir ?? '(none: pass --reference DIR|preset to compare)'}`,
+    `model:     ${d.modelDir} (${d.modelFile})`,
+    `reference: ${d.referenceDir !== null ? `${d.referenceDir} (${d.referenceFile ?? '?'})` : '(none: pass --reference DIR|preset to compare)'}`,
     `held-out text: ${r.evalTokens} next-token predictions in ${d.windows} window(s) of up to ${d.windowTokens} tokens`,
     `  perplexity:           ${fixed(r.perplexity, 3)}${r.referencePerplexity !== null ? `   (reference ${fixed(r.referencePerplexity, 3)}, delta ${r.perplexityDeltaPct !== null && r.perplexityDeltaPct >= 0 ? '+' : ''}${fixed(r.perplexityDeltaPct, 2)}%)` : ''}`,
   ];

@@ -2,7 +2,7 @@
 // config.json for the shape, the ONNX file, and (once a session exists) the graph's inputs and outputs.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ModelError } from '../errors.js';
+import { ModelError, UsageError } from '../errors.js';
 import type { ModelInfo } from '../types.js';
 import { checkArchitecture, readArchitectureFields } from './archConfig.js';
 import { readGenaiConfig } from './genaiConfig.js';
@@ -18,6 +18,15 @@ export function listVariants(dir: string): string[] {
     .map((f) => /^(?:model|decoder_model_merged)_([A-Za-z0-9]+)\.onnx$/.exec(f)?.[1])
     .filter((v): v is string => v !== undefined);
   return [...new Set(found)].sort();
+}
+
+/**
+ * Checks a `--variant` value (letters and digits: the <variant> of onnx/model_<variant>.onnx) and returns it;
+ * null stays null. Every command that takes --variant checks it here, so they all say the same thing.
+ */
+export function checkVariantName(variant: string | null, flag = '--variant'): string | null {
+  if (variant !== null && !/^[A-Za-z0-9]+$/.test(variant)) throw new UsageError(`${flag}: letters and digits only (the <variant> of onnx/model_<variant>.onnx), got "${variant}"`);
+  return variant;
 }
 
 /** The ONNX file of a chosen variant (model.variant / --variant); "fp32" or "default" is onnx/model.onnx. */

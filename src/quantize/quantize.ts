@@ -4,10 +4,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ModelError, UsageError } from '../errors.js';
 import { QUANT_METHODS, type QuantMethod } from '../types.js';
-import { onnxFileBytes, readModelFolder } from '../onnx/loader.js';
+import { checkVariantName, onnxFileBytes, readModelFolder } from '../onnx/loader.js';
 import { encodeModel, type ModelProto, type TensorProto } from '../onnx/builder.js';
 import { externalizeData } from '../onnx/tensorData.js';
 import { readModelLazy } from '../onnx/lazyModel.js';
@@ -44,6 +44,8 @@ export interface QuantizeDirOptions {
   externalDataThresholdBytes?: number;
   /** int8: weight codes in 7 or 8 bits; `auto` (default) probes whether this CPU's int8 dot product saturates. */
   weightRange?: WeightRange;
+  /** Which onnx/model_<variant>.onnx of the source to quantize (null: onnx/model.onnx or the folder's only variant). */
+  variant?: string | null;
 }
 
 /** What quantizeModelDir did, as printed and as stored in llmbench_quantization.json. */
@@ -56,6 +58,10 @@ export interface QuantizeSummary extends GraphQuantizeResult {
   embeddings: boolean | null;
   exclude: string[];
   srcDir: string;
+  /** The ONNX file quantized, relative to srcDir (onnx/model_fp16.onnx for --variant fp16). */
+  srcOnnxFile: string;
+  /** The --variant asked for; null when none was. */
+  variant: string | null;
   outDir: string;
   sourceHash: string;
   fileBytesBefore: number;
@@ -98,7 +104,8 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
   const { method, graph: gopts, weightRange } = await resolvedOptions(methodIn, opts);
   const isFolder = existsSync(src);
   const srcDir = await resolveModelDir(src, opts.onProgress);
-  const info = readModelFolder(srcDir);
+  const variant = checkVariantName(opts.variant ?? null);
+  const info = readModelFolder(srcDir, variant);
   const sourceHash = await hashModelFiles(info.onnxPath);
   const outDir = resolve(opts.outDir ?? (isFolder ? `${srcDir}-${method}` : quantCacheDir(sourceHash, gopts)));
   if (outDir === srcDir) throw new UsageError(`--out: output folder is the source folder (${srcDir})`);
@@ -129,6 +136,8 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
       embeddings: method === 'int4' || method === 'int8-weight' ? gopts.embeddings : null,
       exclude: [...(gopts.exclude ?? [])],
       srcDir,
+      srcOnnxFile: relative(srcDir, info.onnxPath),
+      variant,
       outDir,
       sourceHash,
       fileBytesBefore: info.fileBytes,
@@ -179,7 +188,7 @@ async function copyFolderFiles(srcDir: string, outDir: string, s: QuantizeSummar
     if (!statSync(p).isFile() || /\.onnx(_data|\.data)?$/.test(name) || name === QUANT_INFO_FILE) continue;
     if (name === 'config.json') {
       const cfg = JSON.parse(await readFile(p, 'utf8')) as Record<string, unknown>;
-      cfg.llmbench_quantization = { method: s.method, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, embeddings: s.embeddings, exclude: s.exclude, weight_range: s.weightRange?.used ?? null, source_sha256: s.sourceHash };
+      cfg.llmbench_quantization = { method: s.method, source_onnx_file: s.srcOnnxFile, block_size: s.blockSize, symmetric: s.symmetric, accuracy_level: s.accuracyLevel, embeddings: s.embeddings, exclude: s.exclude, weight_range: s.weightRange?.used ?? null, source_sha256: s.sourceHash };
       await writeFile(join(outDir, name), `${JSON.stringify(cfg, null, 2)}\n`);
     } else if (name === 'genai_config.json') {
       // A model-builder folder: point its decoder at the quantized file (written to onnx/model.onnx).
@@ -221,7 +230,7 @@ export async function resolveQuantizedModelDir(spec: string, method: string, opt
   // Pin the resolved range so the build below writes exactly the folder this key names.
   if (weightRange) opts = { ...opts, weightRange: weightRange.used };
   const srcDir = await resolveModelDir(spec, opts.onProgress);
-  const info = readModelFolder(srcDir);
+  const info = readModelFolder(srcDir, checkVariantName(opts.variant ?? null));
   const dir = quantCacheDir(await hashModelFiles(info.onnxPath), graph);
   const ready = (): boolean => existsSync(join(dir, 'onnx', 'model.onnx')) && existsSync(join(dir, QUANT_INFO_FILE));
   if (ready()) return dir;

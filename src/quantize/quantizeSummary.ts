@@ -13,7 +13,7 @@ export function formatQuantizeSummary(s: QuantizeSummary): string {
       ? ''
       : ` (block size ${s.blockSize}, ${s.symmetric ? 'symmetric' : 'asymmetric with zero points'}, accuracy_level ${s.accuracyLevel}${s.embeddings ? ', embeddings quantized' : ', float embeddings'})`;
   const lines = [
-    `quantized ${s.srcDir} -> ${s.outDir}: ${s.method}${opts}, ${(s.elapsedMs / 1000).toFixed(2)} s`,
+    `quantized ${s.srcDir}${s.variant !== null ? ` (${s.srcOnnxFile})` : ''} -> ${s.outDir}: ${s.method}${opts}, ${(s.elapsedMs / 1000).toFixed(2)} s`,
     `  MatMuls rewritten: ${s.rewritten}`,
   ];
   if (s.weightRange) lines.push(`  int8 weight range: ${s.weightRange.used} (${s.weightRange.reason})`);

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import type { StagesOption } from '../engine/staged/stagedOptions.js';
 import type { DeviceName, QuantMethod } from '../types.js';
 import { checkDeadline, type DeadlineOptions } from './fallbackOptions.js';
+import { checkVariantName } from '../onnx/loader.js';
 
 /** Options of one inference server process. */
 export interface ServeOptions {
@@ -87,9 +88,9 @@ export function resolveServeOptions(partial: Partial<ServeOptions> & { model: st
   if (!Number.isInteger(o.maxQueue) || o.maxQueue < 0) throw new UsageError(`--max-queue: expected an integer >= 0, got ${o.maxQueue}`);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new UsageError(`--port: expected 0..65535, got ${o.port}`);
   if (o.maxContext !== null && (!Number.isInteger(o.maxContext) || o.maxContext < 2)) throw new UsageError(`--max-context: expected an integer >= 2, got ${o.maxContext}`);
-  if (o.variant !== null && !/^[A-Za-z0-9]+$/.test(o.variant)) throw new UsageError(`--variant: letters and digits only (the <variant> of onnx/model_<variant>.onnx), got "${o.variant}"`);
-  if (o.variant !== null && o.quantize !== null) throw new UsageError('--variant cannot be combined with --quantize (the quantizer reads onnx/model.onnx)', 'Quantize without --variant, or serve the variant as it is.');
-  if (o.variant !== null && o.stages !== null) throw new UsageError('--variant cannot be combined with --stages yet (the layer split reads onnx/model.onnx)');
+  checkVariantName(o.variant);
+  if (o.variant !== null && o.quantize !== null) throw new UsageError('--variant cannot be combined with --quantize', 'Quantize the variant into its own folder first (llmbench quantize DIR --variant NAME --method M --out OUT) and serve OUT, or serve the variant as it is.');
+  if (o.variant !== null && o.stages !== null) throw new UsageError('--variant cannot be combined with --stages yet (the staged engine loads onnx/model.onnx)', 'Quantize or copy the variant into its own folder as onnx/model.onnx (llmbench quantize DIR --variant NAME ...) and split that.');
   if (o.deadline) checkDeadline(o.deadline.deadlineMs, o.timeoutMs);
   return o;
 }

@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { ModelError } from '../errors.js';
-import { readModelFolder } from '../onnx/loader.js';
+import { checkVariantName, readModelFolder } from '../onnx/loader.js';
 import { encodeModel, type ModelProto, onnx, type TensorProto } from '../onnx/builder.js';
 import { decodeModelMerged } from './splitDecode.js';
 import { readModelLazy } from '../onnx/lazyModel.js';
@@ -34,6 +34,8 @@ export interface SplitModelOptions {
    * model without its large weights (those stay on disk, matched back by name); it must keep initializers.
    */
   transform?: { key: string; apply: (bytes: Uint8Array) => Uint8Array };
+  /** Which onnx/model_<variant>.onnx to split (null: onnx/model.onnx or the folder's only variant). */
+  variant?: string | null;
   /** Stage weight bytes above which a stage's weights go to a side file (default 1.5 GiB; tests lower it). */
   inlineLimitBytes?: number;
 }
@@ -49,7 +51,7 @@ export interface SplitModelResult {
 /** Splits the decoder in `modelDir` by layers per `plan`; reuses a cached split of the same content. */
 export async function splitModel(modelDir: string, plan: SplitPlan, opts: SplitModelOptions = {}): Promise<SplitModelResult> {
   const t0 = performance.now();
-  const info = readModelFolder(modelDir);
+  const info = readModelFolder(modelDir, checkVariantName(opts.variant ?? null));
   const ranges = resolveSplitPlan(plan, info.numLayers);
   const contentSha256 = createHash('sha256')
     .update(JSON.stringify({ splitter: SPLITTER_VERSION, ranges, transform: opts.transform?.key ?? null, source: await hashModelFiles(info.onnxPath) }))

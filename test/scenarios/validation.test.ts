@@ -80,7 +80,7 @@ pipelines:
     serving: { kvDtype: float16, stages: 2 }
 `,
       [
-        'pipelines[0].model.variant: cannot be combined with model.quantize (the quantizer reads onnx/model.onnx); quantize the variant\'s folder instead',
+        'pipelines[0].model.variant: cannot be combined with model.quantize; quantize the variant into its own folder first (llmbench quantize DIR --variant NAME --method M --out OUT) and use that as model.source',
         "pipelines[1].serving.kvDtype: cannot be combined with serving.stages (stage workers keep the graph's KV type)",
       ],
     ],
