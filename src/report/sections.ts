@@ -114,9 +114,11 @@ export function overviewSection(result: ResultFile): string {
       ];
     }),
   );
-  const probe = result.scenario['capacityProbe'] as { pipeline: string; concurrency: number; durationMs: number; requestsPerSecond: number; factor: number; rate: number } | undefined;
+  const probe = result.scenario['capacityProbe'] as { pipeline: string; concurrency: number; durationMs: number; requestsPerSecond: number; factor: number; rate: number; maxContext?: number | null } | undefined;
+  // Older result files have no maxContext in the probe record.
+  const bound = typeof probe?.maxContext === 'number' ? `, servers bounded to ${probe.maxContext} tokens per sequence as in the run` : '';
   const probeLine = probe
-    ? `\n\nOpen-loop rate set from a capacity probe: \`${probe.pipeline}\` completed ${formatNumber(probe.requestsPerSecond)} req/s with ${probe.concurrency} closed-loop users over ${(probe.durationMs / 1000).toFixed(0)} s; rate = ${probe.factor} x that = ${formatNumber(probe.rate)} req/s.`
+    ? `\n\nOpen-loop rate set from a capacity probe: \`${probe.pipeline}\` completed ${formatNumber(probe.requestsPerSecond)} req/s with ${probe.concurrency} closed-loop users over ${(probe.durationMs / 1000).toFixed(0)} s${bound}; rate = ${probe.factor} x that = ${formatNumber(probe.rate)} req/s.`
     : '';
   return ['## All pipelines', '', table, '', '### Load as delivered', '', load + probeLine].join('\n');
 }

@@ -101,8 +101,10 @@ async function planRun(scenario: Scenario, o: RunOptions, progress: (m: string) 
     : 'a distinct prompt for every request';
   progress(`workload: ${prompts}; prompt lengths ${workload.tokenizer ? `in ${workload.tokenizer} tokens` : 'estimated (no tokenizer)'} (sha256 ${workload.sha256.slice(0, 12)})`);
   let probe: CapacityProbe | null = null;
-  if (scenario.load.rateFromCapacity && baseline && !signal.aborted) {
-    probe = await probeCapacity(scenario, baseline, workload, tokenizerFor(baseline.tokenizerDir, tokenizers), {
+  // The probe's servers get the same KV bound (serving.maxContext, filled in above) as the run's.
+  const probed = prepared.find((p) => p.spec.baseline);
+  if (scenario.load.rateFromCapacity && probed && !signal.aborted) {
+    probe = await probeCapacity(scenario, probed, workload, tokenizerFor(probed.tokenizerDir, tokenizers), {
       signal,
       onProgress: progress,
       readyTimeoutMs: o.readyTimeoutMs ?? 180_000,

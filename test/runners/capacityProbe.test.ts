@@ -49,4 +49,26 @@ pipelines:
     const { markdown } = await renderRunReport(result);
     expect(markdown).toContain('Open-loop rate set from a capacity probe: `tiny` completed');
   });
+
+  it('probes a local pipeline with the same KV bound (serving.maxContext) the run gives its servers', async () => {
+    const scenario = parseScenario(
+      `name: probe-local
+workload: { api: completions, distinctRequests: 4, promptTokens: 8, outputTokens: 8 }
+load: { profile: constant, rateFromCapacity: { factor: 0.5, probe: 1s, concurrency: 2 }, duration: 1s, warmupRequests: 1 }
+pipelines:
+  - { name: local, model: { source: tiny }, serving: { maxBatch: 2 } }
+`,
+      { source: 'probe-local.yaml', baseDir: dir },
+    );
+    const lines: string[] = [];
+    const { result } = await runScenario(scenario, { outDir: join(dir, 'run-local'), quality: false, onProgress: (l) => lines.push(l) });
+    expect(result.complete).toBe(true);
+    // 8 + 8 tokens plus 16 of headroom, rounded up to the arena's 64-slot step.
+    expect(lines).toContain('[local] KV cache bound: 64 tokens per sequence');
+    const probe = result.scenario['capacityProbe'] as { maxContext: number | null; completed: number };
+    expect(probe.completed).toBeGreaterThan(0);
+    expect(probe.maxContext).toBe(64);
+    const { markdown } = await renderRunReport(result);
+    expect(markdown).toContain('closed-loop users over 1 s, servers bounded to 64 tokens per sequence as in the run; rate = 0.5 x that');
+  }, 120_000);
 });

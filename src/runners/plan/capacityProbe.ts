@@ -19,6 +19,8 @@ export interface CapacityProbe {
   factor: number;
   /** factor x requestsPerSecond. */
   rate: number;
+  /** KV bound (tokens per sequence) the probed local servers were started with; null for a remote target. */
+  maxContext: number | null;
 }
 
 /** Probe users by default: enough to fill every batch row of every replica twice over. */
@@ -81,6 +83,7 @@ export async function probeCapacity(
     requestsPerSecond,
     factor: rc.factor,
     rate: rc.factor * requestsPerSecond,
+    maxContext: baseline.spec.kind === 'local' ? baseline.spec.serving.maxContext : null,
   };
   o.onProgress(`capacity probe: ${requestsPerSecond.toFixed(2)} req/s completed; open-loop rate set to ${probe.rate.toFixed(2)} req/s (${rc.factor}x)`);
   return probe;
