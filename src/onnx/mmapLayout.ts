@@ -10,7 +10,9 @@ import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelError } from '../errors.js';
-import { decodeModel, encodeModel } from './builder.js';
+import { encodeModel } from './builder.js';
+import { readModelLazy } from './lazyModel.js';
+import { WeightStore } from './weightStore.js';
 import { externalizeData } from './tensorData.js';
 import { isMainModule } from '../sys/mainModule.js';
 import { cacheRoot } from '../modelgen/resolve.js';
@@ -35,29 +37,31 @@ export function mmapLayoutDir(onnxPath: string): string {
 
 /**
  * Writes `outDir/model.onnx` (graph, small initializers inline) and `outDir/weights.bin` (every other
- * initializer at a page-aligned offset). Returns the external bytes written. Runs in whatever process calls it:
- * its peak memory is about the model file once (see `ensureMmapLayout`, which runs it in a child).
+ * initializer at a page-aligned offset). Returns the external bytes written. Weights are copied one at a time, so
+ * its peak memory is the graph and the tensors kept inline (under 16 KiB each), not the model.
  */
 export function writeMmapLayout(onnxPath: string, outDir: string): number {
-  let model: ReturnType<typeof decodeModel>;
+  // The graph is read without its weights; each one is copied from the source into weights.bin.
+  const weights = new WeightStore();
   try {
-    model = decodeModel(readFileSync(onnxPath));
-  } catch (e) {
-    throw new ModelError(`${onnxPath}: not a readable ONNX model (${(e as Error).message.split('\n')[0]})`);
+    const model = readModelLazy(onnxPath, weights);
+    const inits = model.graph?.initializer ?? [];
+    if (weights.files().some((p) => p !== onnxPath)) throw new ModelError(`${onnxPath}: already uses external data; load it as it is`);
+    mkdirSync(outDir, { recursive: true });
+    const tmpData = join(outDir, `${MMAP_DATA_FILE}.tmp-${process.pid}`);
+    // Page-aligned tensors: onnxruntime maps each one straight from the file.
+    const bytes = externalizeData(inits, tmpData, MMAP_DATA_FILE, MIN_EXTERNAL_BYTES, ALIGN_BYTES, weights);
+    weights.inline(inits);
+    const tmpGraph = join(outDir, `model.onnx.tmp-${process.pid}`);
+    writeFileSync(tmpGraph, encodeModel(model));
+    // Data first, graph last: a folder with a graph is complete.
+    writeFileSync(join(outDir, SOURCE_FILE), onnxPath);
+    renameSync(tmpData, join(outDir, MMAP_DATA_FILE));
+    renameSync(tmpGraph, join(outDir, 'model.onnx'));
+    return bytes;
+  } finally {
+    weights.close();
   }
-  const inits = model.graph?.initializer ?? [];
-  if (inits.some((t) => t.dataLocation === 1)) throw new ModelError(`${onnxPath}: already uses external data; load it as it is`);
-  mkdirSync(outDir, { recursive: true });
-  const tmpData = join(outDir, `${MMAP_DATA_FILE}.tmp-${process.pid}`);
-  // Page-aligned tensors: onnxruntime maps each one straight from the file.
-  const bytes = externalizeData(inits, tmpData, MMAP_DATA_FILE, MIN_EXTERNAL_BYTES, ALIGN_BYTES);
-  const tmpGraph = join(outDir, `model.onnx.tmp-${process.pid}`);
-  writeFileSync(tmpGraph, encodeModel(model));
-  // Data first, graph last: a folder with a graph is complete.
-  writeFileSync(join(outDir, SOURCE_FILE), onnxPath);
-  renameSync(tmpData, join(outDir, MMAP_DATA_FILE));
-  renameSync(tmpGraph, join(outDir, 'model.onnx'));
-  return bytes;
 }
 
 /**

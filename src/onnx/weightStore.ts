@@ -81,6 +81,16 @@ export class WeightStore {
     this.spillBytes += data.byteLength;
   }
 
+  /** Reads the bytes of those of `tensors` still on disk onto the tensors (for ones a writer keeps inline). */
+  inline(tensors: readonly TensorProto[]): void {
+    for (const t of tensors) if (this.span(t)) t.rawData = this.bytes(t);
+  }
+
+  /** The files the spans point into. */
+  files(): string[] {
+    return [...new Set([...this.spans.values()].map((s) => s.path))];
+  }
+
   /** Writes the tensor's bytes into `fd` at `position`, a chunk at a time; returns the bytes written. */
   copyTo(t: TensorProto, fd: number, position: number): number {
     const span = this.span(t);
