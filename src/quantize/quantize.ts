@@ -121,7 +121,9 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
     const result = quantizeGraph(model, gopts, weights);
     const external = result.weightBytesAfter > (opts.externalDataThresholdBytes ?? EXTERNAL_DATA_THRESHOLD_BYTES);
     if (external) {
-      externalizeData(allInitializers(model), join(tmp, 'onnx', 'model.onnx_data'), 'model.onnx_data', undefined, undefined, weights);
+      const inits = allInitializers(model);
+      externalizeData(inits, join(tmp, 'onnx', 'model.onnx_data'), 'model.onnx_data', undefined, undefined, weights);
+      weights.inline(inits);
       await writeFile(join(tmp, 'onnx', 'model.onnx'), encodeModel(model));
     } else {
       writeModelStreamed(model, weights, join(tmp, 'onnx', 'model.onnx'));
