@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeModel, encodeModel, type ModelProto, type TensorProto } from '../../src/onnx/builder.js';
+import { decodeModel, DT, encodeModel, GraphBuilder, onnx, type GraphProto, type ModelProto, type TensorProto } from '../../src/onnx/builder.js';
 import { readModelLazy } from '../../src/onnx/lazyModel.js';
 import { readModelFolder } from '../../src/onnx/loader.js';
 import { writeModelStreamed } from '../../src/onnx/streamWrite.js';
@@ -126,5 +126,49 @@ describe('quantizeModelDir streams and writes what the in-memory rewrite writes'
     expect(s.externalData).toBe(true);
     expect(sameBytes(readFileSync(join(s.outDir, 'onnx', 'model.onnx')), expectedGraph)).toBe(true);
     expect(sameBytes(readFileSync(join(s.outDir, 'onnx', 'model.onnx_data')), readFileSync(join(refDir, 'model.onnx_data')))).toBe(true);
+  });
+});
+
+describe('subgraphs (merged decoders: layers inside If branches)', () => {
+  it('outer weights read from disk and branch-local weights in memory give the in-memory bytes', () => {
+    const K = 64;
+    const N = 128;
+    const vals = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
+    const branch = (name: string): GraphProto => {
+      const b = new GraphBuilder();
+      const h = b.op('MatMul', ['X', 'W']);
+      // A branch's own weight: quantized into the branch, so it stays in memory.
+      b.op('MatMul', [h, b.f32(`${name}_local`, [N, N], vals(N * N, name.length))], {}, `${name}_Y`);
+      b.output(`${name}_Y`, DT.FLOAT, [1, N]);
+      return b.graph(name);
+    };
+    const g = new GraphBuilder();
+    g.input('X', DT.FLOAT, [1, K]);
+    g.input('cond', DT.BOOL, []);
+    g.f32('W', [K, N], vals(K * N, 1));
+    g.nodes.push({
+      opType: 'If',
+      name: 'if',
+      input: ['cond'],
+      output: ['Y'],
+      attribute: [
+        { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('then') },
+        { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('elsewise') },
+      ],
+    });
+    g.output('Y', DT.FLOAT, [1, N]);
+    const src = join(work, 'if.onnx');
+    writeFileSync(src, encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('ifs') }));
+    const { graph } = checkQuantizeOptions('int4');
+    const mem = decodeModel(readFileSync(src));
+    quantizeGraph(mem, graph);
+    const store = new WeightStore(join(work, 'if.spill'));
+    const lazy = readModelLazy(src, store);
+    const r = quantizeGraph(lazy, graph, store);
+    expect(r.rewritten).toBe(4);
+    const out = join(work, 'if-int4.onnx');
+    writeModelStreamed(lazy, store, out);
+    store.close();
+    expect(sameBytes(readFileSync(out), encodeModel(mem))).toBe(true);
   });
 });
