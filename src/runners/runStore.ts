@@ -76,8 +76,10 @@ export class RunStore {
     this.outs.get(name)?.push(out);
     this.built.delete(name);
     this.running = null;
-    await this.checkpointing;
-    this.path = await this.checkpoint();
+    // Queued behind (and ahead of) the timer's checkpoints: two writes at once share result.json's temp name.
+    const written = this.checkpointing.then(() => this.checkpoint());
+    this.checkpointing = written.catch(() => undefined);
+    this.path = await written;
   }
 
   async stopCheckpoints(): Promise<void> {
