@@ -40,8 +40,11 @@ describe('--variant outside serve', () => {
     expect(Buffer.compare(readFileSync(join(s.outDir, 'onnx', 'model.onnx')), readFileSync(join(ref.outDir, 'onnx', 'model.onnx')))).toBe(0);
     const cfg = JSON.parse(readFileSync(join(s.outDir, 'config.json'), 'utf8')) as { llmbench_quantization: { source_onnx_file: string } };
     expect(cfg.llmbench_quantization.source_onnx_file).toBe('onnx/model_alt.onnx');
-    // An fp16 variant has no float32 MatMul weight: an error that says so, not an unchanged copy.
-    await expect(quantizeModelDir(multi, 'int8', { variant: 'fp16', outDir: join(root, 'out', 'q-f16'), weightRange: '8bit' })).rejects.toThrow(/nothing to quantize: .*weight dtype float16/);
+    // The fp16 variant is read as it is: int8 rewrites its float16 weights, --method fp16 has nothing to convert.
+    const f16 = await quantizeModelDir(multi, 'int8', { variant: 'fp16', outDir: join(root, 'out', 'q-f16'), weightRange: '8bit' });
+    expect(f16.srcOnnxFile).toBe('onnx/model_fp16.onnx');
+    expect(f16.rewritten).toBe(s.rewritten);
+    await expect(quantizeModelDir(multi, 'fp16', { variant: 'fp16', outDir: join(root, 'out', 'q-f16-f16') })).rejects.toThrow(/nothing to quantize: .*already float16/);
   }, 60_000);
 
   it('quantize: a missing variant lists the folder\'s variants, a malformed one is refused with serve\'s wording (exit 2)', async () => {

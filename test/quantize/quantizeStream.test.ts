@@ -21,6 +21,7 @@ let work: string;
 let tiny: string;
 let extSrc: string;
 let builder: string;
+let builder16: string;
 
 function allInits(model: ModelProto): TensorProto[] {
   const out: TensorProto[] = [];
@@ -57,6 +58,7 @@ beforeAll(async () => {
   externalizeData(model.graph?.initializer ?? [], join(extSrc, 'onnx', 'model.onnx_data'), 'model.onnx_data');
   writeFileSync(join(extSrc, 'onnx', 'model.onnx'), encodeModel(model));
   builder = (await writeModelBuilderFixture({ outDir: join(work, 'builder'), dtype: 'float32' })).dir;
+  builder16 = (await writeModelBuilderFixture({ outDir: join(work, 'builder16'), dtype: 'float16' })).dir;
 }, 60_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -116,6 +118,15 @@ describe('quantizeModelDir streams and writes what the in-memory rewrite writes'
     const q = await evaluateModel(s.outDir, builder, { maxEvalTokens: 64, windowTokens: 64, greedyPrompts: 1, maxTokens: 4 });
     expect(q.meanKl).toBeGreaterThan(0);
     expect(q.top1Agreement).toBeGreaterThan(0.5);
+  }, 60_000);
+
+  it('fp16 model-builder folder (float16 weights widened when read): int8 and int4 give the in-memory bytes', async () => {
+    const info = readModelFolder(builder16);
+    for (const method of ['int8', 'int4'] as const) {
+      const s = await quantizeModelDir(builder16, method, { outDir: join(work, `builder16-${method}`), weightRange: '8bit' });
+      expect(s.rewritten).toBeGreaterThan(0);
+      expect(sameBytes(readFileSync(join(s.outDir, 'onnx', 'model.onnx')), inMemoryQuantize(info.onnxPath, method))).toBe(true);
+    }
   }, 60_000);
 
   it('external-data output: model.onnx and model.onnx_data equal the in-memory externalized pair', async () => {
