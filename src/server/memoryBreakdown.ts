@@ -1,10 +1,8 @@
 // The server's memory breakdown: RSS measured at startup, around the model load and around every onnxruntime
 // run, plus the engine's own KV arrays, composed into parts that add up to the process's RSS.
 import { readProcStatus, type ProcStatus } from '../sys/procStatus.js';
-import { jsMemory, type JsMemory } from '../sys/jsMemory.js';
+import { collectGarbage, jsMemory, type JsMemory } from '../sys/jsMemory.js';
 import type { MemoryBreakdown } from '../types.js';
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
 
 /** What composeBreakdown needs, all measured. */
 export interface MemoryMeasurements {
@@ -47,21 +45,6 @@ export function composeBreakdown(m: MemoryMeasurements): MemoryBreakdown {
     otherBytes: m.now.rssBytes - named,
     replicas: m.replicas,
   };
-}
-
-let gcFn: (() => void) | null | undefined;
-
-/** A full V8 collection (the flag is set at runtime, so servers need no --expose-gc). */
-export function collectGarbage(): void {
-  if (gcFn === undefined) {
-    try {
-      setFlagsFromString('--expose-gc');
-      gcFn = runInNewContext('gc') as () => void;
-    } catch {
-      gcFn = null;
-    }
-  }
-  gcFn?.();
 }
 
 /** The live numbers a server's engines provide at breakdown time. */
