@@ -52,7 +52,7 @@ const rows = await runMemoryBench({
 });
 process.stdout.write(
   `\nllmbench serve memory, model ${a.model}, each stream ${Number(a.context) - Number(a.output)} prompt + up to ${a.output} output tokens, ` +
-    `--threads ${a.threads} --max-batch ${a['max-batch']} per replica${replicas > 1 ? ` (${replicas} replicas; streams round robin; shared: one process with ${replicas} x ${a.threads} threads)` : ''}, ${cpus().length} CPU cores (${cpus()[0]?.model ?? '?'})\n\n${renderMemoryBench(rows, slackBytes)}`,
+    `--threads ${a.threads} --max-batch ${a['max-batch']} per replica; each model (quantized copy, page-aligned weights file) prepared before its measured servers started${replicas > 1 ? ` (${replicas} replicas; streams round robin; shared: one process with ${replicas} x ${a.threads} threads)` : ''}, ${cpus().length} CPU cores (${cpus()[0]?.model ?? '?'})\n\n${renderMemoryBench(rows, slackBytes)}`,
 );
 process.stdout.write(`load average (1/5/15 min) at the start: ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}, at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
 if (rows.some((r) => !rowVerdict(r).meetsTarget)) process.exitCode = 1;

@@ -223,10 +223,15 @@ export interface MemoryBreakdown {
   /** KV cache arrays allocated now (zero-filled, so resident) and the part holding cached tokens. */
   kvAllocatedBytes: number;
   kvInUseBytes: number;
-  /** Net RSS change across onnxruntime runs since load (its arena and intermediate tensors). */
+  /** Net RSS change across onnxruntime runs since load, less the JS side's change inside them (its arena and intermediates). */
   ortRunBytes: number;
-  /** V8 heap now minus at startup (startup's heap is in runtimeBytes). */
+  /** V8 heap now minus before the load (the heap then is in runtimeBytes). */
   jsHeapGrowthBytes: number;
+  /**
+   * ArrayBuffer bytes now minus before the load: live or awaiting collection (onnxruntime-node's output copies,
+   * request bodies). The KV arrays are not among them (counted above).
+   */
+  jsBuffersBytes: number;
   /** RSS minus everything above (unattributed; may be negative). */
   otherBytes: number;
   /** Engines (replicas) in this process sharing the loaded weights. */

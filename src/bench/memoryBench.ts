@@ -7,7 +7,12 @@ import { TextTokenizer } from '../engine/tokenizer.js';
 import { serverEnv } from '../runners/deploy/deployLocal.js';
 import { spawnLlmbench } from '../runners/deploy/processes.js';
 import { sumBreakdowns } from '../report/memorySection.js';
+import { resolveQuantizedModelDir } from '../quantize/quantize.js';
+import { readModelFolder } from '../onnx/loader.js';
+import { ensureMmapLayout } from '../onnx/mmapLayout.js';
 import type { MemoryBreakdown } from '../types.js';
+
+const MIB = 1024 * 1024;
 
 /** One server configuration to measure. */
 export interface MemoryBenchVariant {
@@ -74,14 +79,29 @@ async function complete(url: string, prompt: number[], maxTokens: number): Promi
 export async function runMemoryBench(o: MemoryBenchOptions): Promise<MemoryBenchRow[]> {
   const tokenizer = TextTokenizer.load(await resolveModelDir(o.model, o.log));
   const ids = tokenizer.encode(loadHeldoutText().slice(0, 200_000));
-  const promptTokens = o.contextTokens - o.outputTokens;
   const rows: MemoryBenchRow[] = [];
   for (const v of o.variants) {
+    await prepareModel(o, v);
     for (const streams of o.streams) {
-      rows.push(await measureRow(o, v, streams, ids));
+      const row = await measureRow(o, v, streams, ids);
+      rows.push(row);
+      // Each row as it is measured, so a long or interrupted run still shows what it found.
+      o.log(`  peak RSS ${(row.end.peakRssBytes / MIB).toFixed(1)} MiB, target ${(row.targetBytes / MIB).toFixed(1)} MiB, ${row.tokensPerSecond.toFixed(1)} output tok/s`);
     }
   }
   return rows;
+}
+
+/**
+ * Writes what a server would otherwise build while starting (the quantized copy, the page-aligned weights file)
+ * in this process, before the measured server starts: a row measures serving, not a one-time conversion (the
+ * int8 row once peaked at the quantizer's memory, because its copy was built inside the measured server).
+ */
+async function prepareModel(o: MemoryBenchOptions, v: MemoryBenchVariant): Promise<void> {
+  const dir = v.quantize
+    ? await resolveQuantizedModelDir(o.model, v.quantize, { onProgress: o.log, ...(v.blockSize ? { blockSize: v.blockSize } : {}) })
+    : await resolveModelDir(o.model, o.log);
+  if (!v.extraArgs.includes('--no-mmap')) ensureMmapLayout(readModelFolder(dir).onnxPath, o.log);
 }
 
 /** One variant at one stream count, in fresh servers (so VmHWM is this run's peak). */

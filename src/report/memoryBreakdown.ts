@@ -5,7 +5,7 @@ import { formatBytes } from './format.js';
 import { mdTable } from './mdTable.js';
 
 /** Column heads of one breakdown row, after the caller's own leading columns. */
-export const BREAKDOWN_HEAD = ['RSS', 'peak RSS (VmHWM)', 'load peak', 'runtime', 'weights mapped', 'weight copies', 'KV allocated', 'KV in use', 'onnxruntime runs', 'JS heap growth', 'other'];
+export const BREAKDOWN_HEAD = ['RSS', 'peak RSS (VmHWM)', 'load peak', 'runtime', 'weights mapped', 'weight copies', 'KV allocated', 'KV in use', 'onnxruntime runs', 'JS heap growth', 'JS buffers', 'other'];
 
 /** Share of RSS the named parts leave unexplained (|other| / RSS). */
 export function unexplainedShare(b: MemoryBreakdown): number {
@@ -25,6 +25,7 @@ export function breakdownCells(b: MemoryBreakdown): string[] {
     formatBytes(b.kvInUseBytes),
     formatBytes(b.ortRunBytes),
     formatBytes(b.jsHeapGrowthBytes),
+    formatBytes(b.jsBuffersBytes),
     `${formatBytes(b.otherBytes)} (${(100 * unexplainedShare(b)).toFixed(1)}%)`,
   ];
 }
@@ -33,8 +34,10 @@ export function breakdownCells(b: MemoryBreakdown): string[] {
 export const BREAKDOWN_LEGEND =
   'Measured inside each server process (Linux /proc/self/status, V8, the engine\'s KV arrays): runtime = RSS before the model ' +
   'loaded; weights mapped / weight copies = file-backed / anonymous RSS gained while loading (after a full GC); KV allocated = ' +
-  'the KV arrays held at that moment (zero-filled, so resident); onnxruntime runs = net RSS change across its runs since load ' +
-  '(arena, intermediates); other = RSS minus all of these (its share of RSS in brackets). Peak RSS is the kernel\'s high-water mark ' +
+  'the KV arrays held at that moment (zero-filled, so resident); onnxruntime runs = net RSS change across its runs since load, ' +
+  'less the JS side\'s change inside them (arena, intermediates); JS heap growth / JS buffers = V8 heap / ArrayBuffer bytes now ' +
+  'minus before the load (buffers include onnxruntime-node\'s output copies until collected); other = RSS minus all of these ' +
+  '(its share of RSS in brackets). Peak RSS is the kernel\'s high-water mark ' +
   'since the process started, load included; load peak is that mark right after loading.';
 
 /** A markdown table of breakdowns, one row per process. */

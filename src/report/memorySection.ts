@@ -19,6 +19,7 @@ export function sumBreakdowns(list: readonly MemoryBreakdown[]): MemoryBreakdown
     kvInUseBytes: sum((b) => b.kvInUseBytes),
     ortRunBytes: sum((b) => b.ortRunBytes),
     jsHeapGrowthBytes: sum((b) => b.jsHeapGrowthBytes),
+    jsBuffersBytes: sum((b) => b.jsBuffersBytes),
     otherBytes: sum((b) => b.otherBytes),
     replicas: sum((b) => b.replicas),
   };

@@ -1,31 +1,34 @@
 // The server's memory breakdown: RSS measured at startup, around the model load and around every onnxruntime
 // run, plus the engine's own KV arrays, composed into parts that add up to the process's RSS.
 import { readProcStatus, type ProcStatus } from '../sys/procStatus.js';
+import { collectGarbage, jsMemory, type JsMemory } from '../sys/jsMemory.js';
 import type { MemoryBreakdown } from '../types.js';
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
 
 /** What composeBreakdown needs, all measured. */
 export interface MemoryMeasurements {
   now: ProcStatus;
-  /** /proc status before and right after the model load (after a full GC). */
+  /** /proc status and the JS side's memory before and right after the model load (each after a full GC). */
   beforeLoad: ProcStatus;
   afterLoad: ProcStatus;
+  jsBeforeLoad: JsMemory;
+  jsAfterLoad: JsMemory;
+  jsNow: JsMemory;
   weightFileBytes: number;
   kvAllocatedBytes: number;
   kvInUseBytes: number;
   ortRunBytes: number;
-  heapAtStartBytes: number;
-  heapNowBytes: number;
   replicas: number;
 }
 
 /** Composes the parts; `otherBytes` is what they leave unexplained. Pure. */
 export function composeBreakdown(m: MemoryMeasurements): MemoryBreakdown {
   const weightsMappedBytes = Math.max(0, m.afterLoad.fileBytes - m.beforeLoad.fileBytes);
-  const weightCopiesBytes = Math.max(0, m.afterLoad.anonBytes - m.beforeLoad.anonBytes);
-  const jsHeapGrowthBytes = m.heapNowBytes - m.heapAtStartBytes;
-  const named = m.beforeLoad.rssBytes + weightsMappedBytes + weightCopiesBytes + m.kvAllocatedBytes + m.ortRunBytes + jsHeapGrowthBytes;
+  // The load's anonymous growth less what the JS side kept from it (counted below as JS growth since the load began).
+  const jsLoadBytes = m.jsAfterLoad.heapBytes - m.jsBeforeLoad.heapBytes + (m.jsAfterLoad.bufferBytes - m.jsBeforeLoad.bufferBytes);
+  const weightCopiesBytes = Math.max(0, m.afterLoad.anonBytes - m.beforeLoad.anonBytes - jsLoadBytes);
+  const jsHeapGrowthBytes = m.jsNow.heapBytes - m.jsBeforeLoad.heapBytes;
+  const jsBuffersBytes = m.jsNow.bufferBytes - m.jsBeforeLoad.bufferBytes;
+  const named = m.beforeLoad.rssBytes + weightsMappedBytes + weightCopiesBytes + m.kvAllocatedBytes + m.ortRunBytes + jsHeapGrowthBytes + jsBuffersBytes;
   return {
     rssBytes: m.now.rssBytes,
     peakRssBytes: m.now.peakRssBytes,
@@ -38,24 +41,10 @@ export function composeBreakdown(m: MemoryMeasurements): MemoryBreakdown {
     kvInUseBytes: m.kvInUseBytes,
     ortRunBytes: m.ortRunBytes,
     jsHeapGrowthBytes,
+    jsBuffersBytes,
     otherBytes: m.now.rssBytes - named,
     replicas: m.replicas,
   };
-}
-
-let gcFn: (() => void) | null | undefined;
-
-/** A full V8 collection (the flag is set at runtime, so servers need no --expose-gc). */
-export function collectGarbage(): void {
-  if (gcFn === undefined) {
-    try {
-      setFlagsFromString('--expose-gc');
-      gcFn = runInNewContext('gc') as () => void;
-    } catch {
-      gcFn = null;
-    }
-  }
-  gcFn?.();
 }
 
 /** The live numbers a server's engines provide at breakdown time. */
@@ -68,9 +57,11 @@ export interface EngineMemory {
 /** Records the phases of one server process; `snapshot()` composes the breakdown now. */
 export class MemoryLedger {
   private readonly start = readProcStatus();
-  private readonly heapAtStartBytes = process.memoryUsage().heapTotal;
+  private readonly jsAtStart = jsMemory();
   private beforeLoad: ProcStatus | null = null;
   private afterLoad: ProcStatus | null = null;
+  private jsBeforeLoad: JsMemory = this.jsAtStart;
+  private jsAfterLoad: JsMemory = this.jsAtStart;
   private weightFileBytes = 0;
   private engines: EngineMemory[] = [];
   private replicas = 1;
@@ -79,6 +70,7 @@ export class MemoryLedger {
   loadStarting(): void {
     collectGarbage();
     this.beforeLoad = readProcStatus() ?? this.start;
+    this.jsBeforeLoad = jsMemory();
   }
 
   /**
@@ -88,6 +80,7 @@ export class MemoryLedger {
   loaded(weightFileBytes: number, engines: EngineMemory[], replicas: number): void {
     collectGarbage();
     this.afterLoad = readProcStatus();
+    this.jsAfterLoad = jsMemory();
     this.weightFileBytes = weightFileBytes;
     this.engines = engines;
     this.replicas = replicas;
@@ -106,8 +99,9 @@ export class MemoryLedger {
       kvAllocatedBytes: sum((e) => e.kvAllocatedBytes()),
       kvInUseBytes: sum((e) => e.kvInUseBytes()),
       ortRunBytes: sum((e) => e.ortRunBytes()),
-      heapAtStartBytes: this.heapAtStartBytes,
-      heapNowBytes: process.memoryUsage().heapTotal,
+      jsBeforeLoad: this.jsBeforeLoad,
+      jsAfterLoad: this.jsAfterLoad,
+      jsNow: jsMemory(),
       replicas: this.replicas,
     });
   }

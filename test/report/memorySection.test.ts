@@ -19,6 +19,7 @@ function bd(peakMiB: number, weightsMiB: number): MemoryBreakdown {
     kvInUseBytes: 0,
     ortRunBytes: 20 * MIB,
     jsHeapGrowthBytes: 2 * MIB,
+    jsBuffersBytes: 0,
     otherBytes: (peakMiB - 10 - 80 - 10 - weightsMiB - 36 - 20 - 2) * MIB,
     replicas: 1,
   };

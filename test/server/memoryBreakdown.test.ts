@@ -14,16 +14,19 @@ const st = (rss: number, anon: number, file: number, peak: number) => ({ rssByte
 
 describe('composeBreakdown', () => {
   it('splits the load into mapped (file) and copied (anonymous) weights, and leaves the rest as other', () => {
+    const js = (heap: number, buffers: number) => ({ heapBytes: heap * MIB, bufferBytes: buffers * MIB });
     const b = composeBreakdown({
       beforeLoad: st(80, 35, 45, 82),
       afterLoad: st(300, 160, 140, 310),
       now: st(420, 280, 140, 450),
+      // The load kept 3 MiB more heap and 2 MiB more buffers: JS growth, not weight copies.
+      jsBeforeLoad: js(10, 1),
+      jsAfterLoad: js(13, 3),
+      jsNow: js(14, 9),
       weightFileBytes: 120 * MIB,
       kvAllocatedBytes: 36 * MIB,
       kvInUseBytes: 20 * MIB,
       ortRunBytes: 50 * MIB,
-      heapAtStartBytes: 10 * MIB,
-      heapNowBytes: 14 * MIB,
       replicas: 1,
     });
     expect(b).toEqual({
@@ -33,13 +36,15 @@ describe('composeBreakdown', () => {
       runtimeBytes: 80 * MIB,
       weightFileBytes: 120 * MIB,
       weightsMappedBytes: 95 * MIB,
-      weightCopiesBytes: 125 * MIB,
+      // 125 MiB of anonymous growth less the 5 MiB the JS side kept from the load
+      weightCopiesBytes: 120 * MIB,
       kvAllocatedBytes: 36 * MIB,
       kvInUseBytes: 20 * MIB,
       ortRunBytes: 50 * MIB,
       jsHeapGrowthBytes: 4 * MIB,
-      // 420 - (80 + 95 + 125 + 36 + 50 + 4)
-      otherBytes: 30 * MIB,
+      jsBuffersBytes: 8 * MIB,
+      // 420 - (80 + 95 + 120 + 36 + 50 + 4 + 8)
+      otherBytes: 27 * MIB,
       replicas: 1,
     } satisfies MemoryBreakdown);
   });
