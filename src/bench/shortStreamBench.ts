@@ -3,6 +3,7 @@
 // whether the client keeps time while near its limit. Not a test; `npm run bench:client` prints it.
 import { performance } from 'node:perf_hooks';
 import { drive } from '../runners/load/driver.js';
+import { histogramPercentile } from '../stats/hdrHistogram.js';
 import { arrivalTimesMs } from '../runners/plan/schedule.js';
 import { StreamClient } from '../runners/load/streamClient.js';
 import type { WorkloadRequest } from '../runners/plan/workload.js';
@@ -61,7 +62,7 @@ export async function runShortStreamBench(o: { connections: number; durationMs: 
         openRatePerSec: rate,
         openCompleted: ok.length,
         openFailed: r.samples.length - ok.length,
-        p99DispatchLagMs: p99(r.dispatchLagMs),
+        p99DispatchLagMs: r.dispatchLag.count > 0 ? histogramPercentile(r.dispatchLag.toData(), 99) / 1000 : Number.NaN,
         p99SendLagMs: p99(r.samples.map((s) => s.sentMs - s.scheduledMs)),
       };
       o.log(`open loop at ${rate} req/s: ${ok.length} ok, p99 dispatch lag ${result.p99DispatchLagMs.toFixed(2)} ms, p99 send lag ${result.p99SendLagMs.toFixed(2)} ms`);

@@ -6,7 +6,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { constants, createGzip, type Gzip } from 'node:zlib';
 import type { Sample } from '../types.js';
-import { encodeRow, REQUEST_COLUMNS, REQUEST_ROWS_VERSION } from './requestRows.js';
+import { encodeRow, REQUEST_COLUMNS, REQUEST_ROWS_VERSION, type RequestRow } from './requestRows.js';
 
 /** File name of pipeline i's rows inside a run folder. */
 export function requestsFileName(pipelineIndex: number): string {
@@ -60,10 +60,15 @@ export class RequestLog {
 
   /** Appends one sample; returns false when the caller should await `drained()` before writing much more. */
   append(pipelineIndex: number, s: Sample): boolean {
+    return this.appendRow(pipelineIndex, encodeRow(s));
+  }
+
+  /** Appends one encoded row (see append). */
+  appendRow(pipelineIndex: number, row: RequestRow): boolean {
     if (this.closed) throw new Error('request log is closed');
     const f = this.open(pipelineIndex);
     f.rows++;
-    return f.gzip.write(`${JSON.stringify(encodeRow(s))}\n`);
+    return f.gzip.write(`${JSON.stringify(row)}\n`);
   }
 
   /** Resolves once pipeline i's compressor has room again. */

@@ -2,14 +2,15 @@
 // sustainable point as the headline), samples, merged ITL histograms, traces and events.
 import type { Scenario } from '../scenarios/types.js';
 import { HdrHistogram } from '../stats/hdrHistogram.js';
-import { summarizeAutocannon, summarizePipeline, type SummarizeOptions } from '../stats/summarize.js';
-import type { AutocannonStats, HdrHistogramData, PipelineResult, PipelineSummary, QualityReport } from '../types.js';
+import { SampleColumns } from '../stats/sampleColumns.js';
+import { summarizeAutocannon, summarizeColumns, type SummarizeOptions } from '../stats/summarize.js';
+import type { AutocannonStats, HdrHistogramData, PipelineResult, PipelineSummary, QualityReport, Sample } from '../types.js';
 import type { LevelRecord, PipelineRunOutput } from './pipelineRun.js';
 import type { PreparedPipeline } from './plan/prepare.js';
 import { judgeLevel } from './plan/sweep.js';
 
 /** Merges level histograms (exact: counts add). */
-function mergedItl(list: ReadonlyArray<HdrHistogramData | null>): HdrHistogramData | null {
+function mergedHistogram(list: ReadonlyArray<HdrHistogramData | null>): HdrHistogramData | null {
   const present = list.filter((h): h is HdrHistogramData => h !== null);
   if (present.length === 0) return null;
   const h = new HdrHistogram();
@@ -29,17 +30,35 @@ function summarizeRecords(
     profile: scenario.load.profile,
     slo: scenario.slo,
     intendedRate: records[0]?.rec.intendedRate ?? null,
-    dispatchLagMs: records.flatMap((r) => r.rec.dispatchLagMs),
+    dispatchLagMs: [],
+    dispatchLagHistogram: mergedHistogram(records.map((r) => r.rec.dispatchLag)),
     clientCpuPct: cpu.length > 0 ? Math.max(...cpu) : null,
     modelFileBytes: prepared.modelFileBytes,
     // Killed replicas and deliberate overload (a rate above the measured capacity) fail requests on purpose:
     // those failures are the measurement, not a broken run.
     faultsInjected: (prepared.spec.kind === 'local' && prepared.spec.faults.length > 0) || (scenario.load.rateFromCapacity?.factor ?? 0) > 1,
-    itlHistogram: mergedItl(records.map((r) => r.rec.itlHistogram)),
+    itlHistogram: mergedHistogram(records.map((r) => r.rec.itlHistogram)),
   };
   const cannon = records.map((r) => r.rec.autocannon).filter((a): a is AutocannonStats => a !== null);
   if (cannon.length > 0) return summarizeAutocannon(poolAutocannon(cannon), traces, opts);
-  return summarizePipeline([...warmup, ...records.flatMap((r) => r.rec.samples)], traces, opts);
+  return summarizeColumns(pooledRequests(warmup, records.map((r) => r.rec)), traces, opts);
+}
+
+/** Warm-up samples and the levels' columns as one set of columns (a copy: typed arrays, no objects). */
+export function pooledRequests(warmup: readonly Sample[], levels: readonly LevelRecord[]): SampleColumns {
+  if (warmup.length === 0 && levels.length === 1) return (levels[0] as LevelRecord).requests;
+  const c = new SampleColumns(warmup.length + levels.reduce((n, l) => n + l.requests.length, 0));
+  for (const s of warmup) c.push(s);
+  for (const l of levels) c.append(l.requests);
+  return c;
+}
+
+/** Every request of a pipeline's repeats (warm-up included) as columns, in the order they were kept. */
+export function pipelineRequests(outs: readonly PipelineRunOutput[]): SampleColumns {
+  return pooledRequests(
+    outs.flatMap((o) => o.warmup),
+    outs.flatMap((o) => o.levels),
+  );
 }
 
 function uniqueTraces(outs: PipelineRunOutput[]) {
@@ -119,9 +138,10 @@ export function buildPipelineResult(
     spec: spec as unknown as Record<string, unknown>,
     summary,
     quality,
-    samples: [...warmup, ...all.flatMap((r) => r.rec.samples)],
+    // The requests stay in columns (pipelineRequests) while a run goes; whoever needs objects makes them.
+    samples: [],
     repeatStartsEpochMs: outs.map((o) => o.startEpochMs),
-    itlHistogram: mergedItl(all.map((r) => r.rec.itlHistogram)),
+    itlHistogram: mergedHistogram(all.map((r) => r.rec.itlHistogram)),
     resources: lastTrace ? { ...lastTrace, clientCpuPct: summary.load.clientCpuPct } : null,
     sweep,
     events: outs.flatMap((o) => o.events),

@@ -2,13 +2,13 @@
 // pipeline results rebuilt when a repeat finishes, and result.json checkpointed on a timer and after every
 // pipeline so a crash or kill -9 leaves a readable, incomplete run.
 import type { Scenario } from '../scenarios/types.js';
-import { compactSample } from '../result/requestRows.js';
+import { decodeRow, encodeRow } from '../result/requestRows.js';
 import { RequestLog, requestsFileName } from '../result/requestLog.js';
 import { storedRunResult } from '../result/storedResult.js';
 import { HdrHistogram } from '../stats/hdrHistogram.js';
 import type { PipelineResult, Provenance, QualityReport, ResultFile, Sample } from '../types.js';
 import type { CapacityProbe } from './plan/capacityProbe.js';
-import { buildPipelineResult } from './pipelineResult.js';
+import { buildPipelineResult, pipelineRequests } from './pipelineResult.js';
 import type { PipelineRunOutput } from './pipelineRun.js';
 import type { PreparedPipeline } from './plan/prepare.js';
 import { RESULT_SCHEMA_VERSION, writeResultFile } from '../result/resultFile.js';
@@ -65,9 +65,9 @@ export class RunStore {
     this.log.start(pi);
     return (s) => {
       if (!s.warmup && s.status === 'ok') for (const g of s.itlMs) itl.record(g * 1000);
-      const c = compactSample(s);
-      this.log.append(pi, c);
-      return c;
+      const row = encodeRow(s);
+      this.log.appendRow(pi, row);
+      return decodeRow(row);
     };
   }
 
@@ -100,6 +100,8 @@ export class RunStore {
     const result = this.snapshot();
     result.complete = !interrupted && result.pipelines.every((p) => p.complete);
     this.path = await writeResultFile(this.run.dir, this.stored(result));
+    // While load ran, requests lived in typed columns; the report `run` prints next takes them as objects.
+    result.pipelines = result.pipelines.map((p) => ({ ...p, samples: pipelineRequests(this.outs.get(p.name) ?? []).toSamples() }));
     return result;
   }
 

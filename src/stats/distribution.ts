@@ -27,6 +27,14 @@ export function distribution(values: readonly number[]): Distribution {
   return assembleDistribution(n, n > 0 ? sum / n : null, sorted[0] ?? null, sorted[n - 1] ?? null, (p) => percentileSorted(sorted, p));
 }
 
+/** The same summary as `distribution`, for values in a typed array (the first `count`); sorts a copy natively. */
+export function distributionOfTyped(values: Float64Array, count = values.length): Distribution {
+  const sorted = values.slice(0, count).sort();
+  let sum = 0;
+  for (let i = 0; i < count; i++) sum += sorted[i] as number;
+  return assembleDistribution(count, count > 0 ? sum / count : null, count > 0 ? (sorted[0] as number) : null, count > 0 ? (sorted[count - 1] as number) : null, (p) => percentileSorted(sorted, p));
+}
+
 /**
  * A Distribution from its exact count, mean, min and max and a percentile function (p in [0, 100]); the
  * percentiles a sample of `count` is too small for are null and explained in `notes`.

@@ -92,17 +92,20 @@ function valueAtRank(data: HdrHistogramData, k: number): number {
   return data.maxUs;
 }
 
+/** Percentile p in [0, 100] (us) of a non-empty histogram, interpolated as `quantileSorted` does (type 7). */
+export function histogramPercentile(data: HdrHistogramData, p: number): number {
+  const rank = (p / 100) * (data.count - 1);
+  const a = valueAtRank(data, Math.floor(rank));
+  const b = valueAtRank(data, Math.ceil(rank));
+  return a + (b - a) * (rank - Math.floor(rank));
+}
+
 /**
  * A Distribution in milliseconds from a histogram: count, mean, min and max are exact; percentiles interpolate
  * (type 7, as `distribution` does) between bucket midpoints, so they are within 0.2% of the exact value.
  */
 export function histogramDistribution(data: HdrHistogramData): Distribution {
   const n = data.count;
-  const percentile = (p: number): number => {
-    const rank = (p / 100) * (n - 1);
-    const a = valueAtRank(data, Math.floor(rank));
-    const b = valueAtRank(data, Math.ceil(rank));
-    return (a + (b - a) * (rank - Math.floor(rank))) / 1000;
-  };
+  const percentile = (p: number): number => histogramPercentile(data, p) / 1000;
   return assembleDistribution(n, n > 0 ? data.sumUs / n / 1000 : null, n > 0 ? data.minUs / 1000 : null, n > 0 ? data.maxUs / 1000 : null, percentile);
 }

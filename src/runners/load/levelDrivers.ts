@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { LoadSpec } from '../../scenarios/types.js';
 import { HdrHistogram } from '../../stats/hdrHistogram.js';
+import { SampleColumns } from '../../stats/sampleColumns.js';
 import type { AutocannonStats, HdrHistogramData, Sample } from '../../types.js';
 import { runAutocannon } from './autocannonDriver.js';
 import { drive, type DriveOptions } from './driver.js';
@@ -13,8 +14,10 @@ import { shardPlan, type ShardSpec } from '../plan/shard.js';
 export interface LevelRecord {
   level: number | null;
   intendedRate: number | null;
-  samples: Sample[];
-  dispatchLagMs: number[];
+  /** The level's requests (compacted, as stored), as typed columns: no object per request is kept. */
+  requests: SampleColumns;
+  /** Open-loop dispatcher lag (us); null for closed loops and autocannon. */
+  dispatchLag: HdrHistogramData | null;
   clientCpuPct: number;
   autocannon: AutocannonStats | null;
   /** Gaps of the level's measured ok requests (the samples keep only count, mean and max). */
@@ -52,12 +55,13 @@ const streamingDriver: LevelDriver = {
     const { planned, shard } = input;
     const { level, plan } = planned;
     const itl = new HdrHistogram();
+    const requests = new SampleColumns();
     const opts: DriveOptions = {
       ...input.drive,
       onSample: (s) => {
-        const tagged = { ...s, run: input.repeat };
-        if (!tagged.warmup && tagged.status === 'ok') for (const g of tagged.itlMs) itl.record(g * 1000);
-        return input.keep(tagged);
+        s.run = input.repeat;
+        if (!s.warmup && s.status === 'ok') for (const g of s.itlMs) itl.record(g * 1000);
+        requests.push(input.keep(s));
       },
     };
     let r;
@@ -75,8 +79,8 @@ const streamingDriver: LevelDriver = {
     const record: LevelRecord = {
       level,
       intendedRate: input.intendedRate,
-      samples: r.samples,
-      dispatchLagMs: r.dispatchLagMs,
+      requests,
+      dispatchLag: plan.kind === 'open' ? r.dispatchLag.toData() : null,
       clientCpuPct: r.clientCpuPct,
       autocannon: null,
       itlHistogram: itl.toData(),
@@ -107,8 +111,8 @@ const autocannonDriver: LevelDriver = {
     const record: LevelRecord = {
       level: planned.level,
       intendedRate: input.intendedRate,
-      samples: [],
-      dispatchLagMs: [],
+      requests: new SampleColumns(16),
+      dispatchLag: null,
       clientCpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
       autocannon: stats,
       itlHistogram: null,

@@ -2,7 +2,8 @@
 // requests/s it completed as its capacity on this machine, and set the open-loop rate to a multiple of it.
 // A fixed rate means "2x capacity" on one machine and "0.8x" on another; a measured one travels.
 import type { Scenario } from '../../scenarios/types.js';
-import { summarizePipeline } from '../../stats/summarize.js';
+import { summarizeColumns } from '../../stats/summarize.js';
+import { pooledRequests } from '../pipelineResult.js';
 import { runPipelineOnce } from '../pipelineRun.js';
 import type { PreparedPipeline } from './prepare.js';
 import type { TokenCounter } from '../load/tokenCounter.js';
@@ -61,8 +62,7 @@ export async function probeCapacity(
     monitorIntervalMs: o.monitorIntervalMs,
     readyTimeoutMs: o.readyTimeoutMs,
   });
-  const samples = out.levels.flatMap((l) => l.samples);
-  const summary = summarizePipeline(samples, [], {
+  const summary = summarizeColumns(pooledRequests([], out.levels), [], {
     profile: 'concurrency',
     slo: null,
     intendedRate: null,

@@ -1,6 +1,6 @@
 // When a sweep has gone far enough: pure verdicts on one level's summary.
 import type { LoadSpec, SloSpec } from '../../scenarios/types.js';
-import { summarizePipeline } from '../../stats/summarize.js';
+import { summarizeColumns } from '../../stats/summarize.js';
 import type { PipelineSummary } from '../../types.js';
 import type { LevelRecord } from '../load/levelDrivers.js';
 
@@ -60,11 +60,12 @@ export function sweepStopReason(load: LoadSpec, slo: SloSpec | null, levels: rea
   const last = levels[levels.length - 1];
   if (!sweep || sweep.stopWhen === null || !last || last.level === null) return null;
   const summarize = (rec: LevelRecord): PipelineSummary =>
-    summarizePipeline(rec.samples, [], {
+    summarizeColumns(rec.requests, [], {
       profile: load.profile,
       slo,
       intendedRate: rec.intendedRate,
-      dispatchLagMs: rec.dispatchLagMs,
+      dispatchLagMs: [],
+      dispatchLagHistogram: rec.dispatchLag,
       clientCpuPct: rec.clientCpuPct,
       modelFileBytes: null,
       faultsInjected: false,
