@@ -14,11 +14,14 @@ export function makeRunId(scenarioName: string, at: Date): string {
   return `${stamp}-${slug}`;
 }
 
+let writes = 0;
+
 /** Writes `<dir>/result.json` (a stored result, see result/storedResult.ts) atomically; returns its path. */
 export async function writeResultFile(dir: string, result: Record<string, unknown>): Promise<string> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'result.json');
-  const tmp = `${path}.tmp-${process.pid}`;
+  // Unique per write, so two writers in one process never rename each other's temp file away.
+  const tmp = `${path}.tmp-${process.pid}-${++writes}`;
   await writeFile(tmp, `${JSON.stringify(result)}\n`);
   await rename(tmp, path);
   return path;

@@ -139,8 +139,10 @@ export async function runPipelineOnce(input: PipelineRunInput): Promise<Pipeline
       out.startEpochMs = performance.timeOrigin + t0;
       client.clock0 = t0;
       if (spec.kind === 'local') faultTimers.push(...scheduleFaults(spec, started.deployment, event));
+      input.onProgress(`${tag} load started`);
     };
     await driveLevels(input, tag, ctx, onStart, out);
+    input.onProgress(`${tag} load done: ${progress.done - out.warmup.length} requests`);
     // Warm-up ran on its own clock; move it before the measured start so all times share one origin.
     out.warmup = out.warmup.map((s) => keep(shiftSample({ ...s, run: input.repeat }, warmupT0 - (clock.measuredT0 ?? warmupT0))));
     out.complete = !signal.aborted;

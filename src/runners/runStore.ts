@@ -53,8 +53,15 @@ export class RunStore {
   async open(periodMs: number): Promise<void> {
     this.path = await this.checkpoint();
     this.timer = setInterval(() => {
-      this.checkpointing = this.checkpointing.then(() => this.checkpoint()).catch((e: unknown) => this.run.progress(`checkpoint failed: ${e instanceof Error ? e.message : String(e)}`));
+      this.queueCheckpoint().catch((e: unknown) => this.run.progress(`checkpoint failed: ${e instanceof Error ? e.message : String(e)}`));
     }, periodMs);
+  }
+
+  /** Every checkpoint goes through one queue: two writing result.json at once would race on its temp file. */
+  private queueCheckpoint(): Promise<string> {
+    const next = this.checkpointing.then(() => this.checkpoint());
+    this.checkpointing = next.catch(() => undefined);
+    return next;
   }
 
   /** Pipeline `pi` starts a repeat; returns the sink its samples go through (ITL recorded, row logged, compact copy kept). */
@@ -77,9 +84,7 @@ export class RunStore {
     this.built.delete(name);
     this.running = null;
     // Queued behind (and ahead of) the timer's checkpoints: two writes at once share result.json's temp name.
-    const written = this.checkpointing.then(() => this.checkpoint());
-    this.checkpointing = written.catch(() => undefined);
-    this.path = await written;
+    this.path = await this.queueCheckpoint();
   }
 
   async stopCheckpoints(): Promise<void> {

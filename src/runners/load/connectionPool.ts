@@ -32,6 +32,8 @@ export class Connection {
 export class ConnectionPool {
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
+  /** Connections opened so far (a pool that keeps growing means requests keep finding every connection busy). */
+  opened = 0;
 
   constructor(
     private readonly host: string,
@@ -50,6 +52,7 @@ export class ConnectionPool {
       ? tls.connect({ host: this.host, port: this.port, ...(net.isIP(this.host) ? {} : { servername: this.host }) })
       : net.connect({ host: this.host, port: this.port });
     const conn = new Connection(socket);
+    this.opened++;
     this.all.add(conn);
     socket.once('close', () => {
       this.all.delete(conn);

@@ -103,6 +103,11 @@ export class StreamClient {
     for (const ex of this.live) if (now >= ex.deadline) ex.fail('timeout', `no complete response within ${ex.timeoutMs} ms`);
   }
 
+  /** Connections opened so far. */
+  get connectionsOpened(): number {
+    return this.pool.opened;
+  }
+
   /** Requests in flight right now. */
   get inFlight(): number {
     return this.live.size;
