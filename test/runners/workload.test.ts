@@ -91,6 +91,22 @@ describe('workload', () => {
     expect(reuse.sha256).not.toBe(a.sha256);
   });
 
+  it('a long run keeps only the newest extra prompts: asking again for an old one replays the same request', () => {
+    // No tokenizer: the corpus runs out of fresh texts, so prefixed prompts come in too. 6,000 extras pass the
+    // 4,096 the workload keeps, so a second pipeline starting over must regenerate them.
+    const spec = { ...synthetic, promptTokens: { dist: 'fixed' as const, value: 6 }, distinctRequests: 50 };
+    const first = buildWorkload(spec, 9, null);
+    const firstPass = Array.from({ length: 6050 }, (_, k) => first.at(k));
+    const again = [0, 60, 100, 4000, 6049].map((k) => first.at(k));
+    expect(again).toEqual([0, 60, 100, 4000, 6049].map((k) => firstPass[k]));
+    // A workload asked in another order (far end first) gives the same requests.
+    const other = buildWorkload(spec, 9, null);
+    expect(other.at(6049)).toEqual(firstPass[6049]);
+    expect(other.at(70)).toEqual(firstPass[70]);
+    expect(new Set(firstPass.map((r) => r.prompt)).size).toBe(6050);
+    expect(firstPass.some((r) => r.prompt.startsWith('[request '))).toBe(true);
+  });
+
   it('a dataset line sent again gets a short unique prefix unless reuse is asked for', () => {
     const path = join(dir, 'two.jsonl');
     writeFileSync(path, '{"prompt":"alpha"}\n{"messages":[{"role":"user","content":"beta"}]}\n');

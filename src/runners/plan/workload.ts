@@ -120,25 +120,74 @@ function withPrefix(req: WorkloadRequest, k: number, tok: TokenCounter | null): 
   return { ...req, index: k, prompt, messages, promptTokens: tok ? tok.count(prompt) : null };
 }
 
+/** Requests past the built ones that `at` keeps at once (the newest); older ones are generated again on demand. */
+const EXTRA_WINDOW = 4096;
+
+/** A 52-bit hash of a text (two 32-bit FNV-1a variants), exact as a double. */
+function textHash(text: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+}
+
+/** The seeded prompt generator: request i depends on every draw before it (prompts are drawn without replacement). */
+function syntheticGenerator(spec: Extract<WorkloadSpec, { kind: 'synthetic' }>, seed: number, tok: TokenCounter | null): (i: number) => WorkloadRequest {
+  const lengthRng = new Rng(deriveSeed(seed, 'lengths'));
+  const promptRng = new Rng(deriveSeed(seed, 'prompts'));
+  // Texts drawn so far, by a 52-bit hash rather than the text, so a million-request run does not keep a million
+  // prompts: two different texts would have to share a hash (about 1 in 10^4 over a million draws) to change a draw.
+  // A prefixed prompt is not recorded: no drawn text starts with the prefix, so it could never match one.
+  const seen = new Set<number>();
+  // Prompts are drawn without replacement: a text already used is drawn again, then made unique by a prefix.
+  return (i) => {
+    const promptLen = drawLength(spec.promptTokens, lengthRng);
+    const maxTokens = drawLength(spec.outputTokens, lengthRng);
+    let p = syntheticPrompt(promptLen, promptRng, tok);
+    for (let attempt = 0; attempt < 8 && seen.has(textHash(p.text)); attempt++) p = syntheticPrompt(promptLen, promptRng, tok);
+    const req: WorkloadRequest = { index: i, prompt: p.text, messages: [{ role: 'user', content: p.text }], promptTokens: p.count, maxTokens };
+    const h = textHash(p.text);
+    if (seen.has(h)) return withPrefix(req, i, tok);
+    seen.add(h);
+    return req;
+  };
+}
+
+/**
+ * Request k >= n of a synthetic workload without reuse. Only the newest EXTRA_WINDOW are kept, so a long run does
+ * not hold a request object per request sent; asking for an older one (the next pipeline starting over) replays
+ * the generator from the start, which yields the same requests in the same order.
+ */
+function extraSynthetic(spec: Extract<WorkloadSpec, { kind: 'synthetic' }>, seed: number, tok: TokenCounter | null, n: number): (k: number) => WorkloadRequest {
+  const window: Array<WorkloadRequest | undefined> = new Array(EXTRA_WINDOW);
+  let gen: ((i: number) => WorkloadRequest) | null = null;
+  let next = 0;
+  return (k) => {
+    const kept = window[k % EXTRA_WINDOW];
+    if (kept && kept.index === k) return kept;
+    if (gen === null || k < next - EXTRA_WINDOW || k < n) {
+      gen = syntheticGenerator(spec, seed, tok);
+      for (next = 0; next < n; next++) gen(next);
+    }
+    while (next <= k) {
+      window[next % EXTRA_WINDOW] = gen(next);
+      next++;
+    }
+    return window[k % EXTRA_WINDOW] as WorkloadRequest;
+  };
+}
+
 /** Builds the workload from its spec and the scenario seed. */
 export function buildWorkload(spec: WorkloadSpec, seed: number, tok: TokenCounter | null): Workload {
   const lengthRng = new Rng(deriveSeed(seed, 'lengths'));
-  const promptRng = new Rng(deriveSeed(seed, 'prompts'));
   const requests: WorkloadRequest[] = [];
-  const seen = new Set<string>();
-  // Prompts are drawn without replacement: a text already used is drawn again, then made unique by a prefix.
-  const nextSynthetic = (i: number, s: Extract<WorkloadSpec, { kind: 'synthetic' }>): WorkloadRequest => {
-    const promptLen = drawLength(s.promptTokens, lengthRng);
-    const maxTokens = drawLength(s.outputTokens, lengthRng);
-    let p = syntheticPrompt(promptLen, promptRng, tok);
-    for (let attempt = 0; attempt < 8 && seen.has(p.text); attempt++) p = syntheticPrompt(promptLen, promptRng, tok);
-    let req: WorkloadRequest = { index: i, prompt: p.text, messages: [{ role: 'user', content: p.text }], promptTokens: p.count, maxTokens };
-    if (seen.has(p.text)) req = withPrefix(req, i, tok);
-    seen.add(req.prompt);
-    return req;
-  };
   if (spec.kind === 'synthetic') {
-    for (let i = 0; i < spec.distinctRequests; i++) requests.push(nextSynthetic(i, spec));
+    const gen = syntheticGenerator(spec, seed, tok);
+    for (let i = 0; i < spec.distinctRequests; i++) requests.push(gen(i));
   } else {
     readDataset(spec.path, tok).forEach((line, i) => {
       const maxTokens = line.maxTokens ?? drawLength(spec.outputTokens, lengthRng);
@@ -153,16 +202,12 @@ export function buildWorkload(spec: WorkloadSpec, seed: number, tok: TokenCounte
   if (!reusePrompts) hash.update(JSON.stringify({ unique: true, seed, spec }));
   const sha256 = hash.digest('hex');
   const n = requests.length;
-  const extra: WorkloadRequest[] = [];
+  // A dataset line sent again is a pure function of k; a synthetic extra depends on the draws before it.
+  const extra = spec.kind === 'synthetic' ? extraSynthetic(spec, seed, tok, n) : (k: number) => withPrefix(requests[k % n] as WorkloadRequest, k, tok);
   const at = (k: number): WorkloadRequest => {
     if (k < n) return requests[k] as WorkloadRequest;
     if (reusePrompts) return requests[k % n] as WorkloadRequest;
-    // Generated in order, so request k is the same whichever pipeline asks first.
-    while (extra.length <= k - n) {
-      const i = n + extra.length;
-      extra.push(spec.kind === 'synthetic' ? nextSynthetic(i, spec) : withPrefix(requests[i % n] as WorkloadRequest, i, tok));
-    }
-    return extra[k - n] as WorkloadRequest;
+    return extra(k);
   };
   return { api: spec.api, stream: spec.stream, fixedOutput: spec.fixedOutput, requests, reusePrompts, at, tokenizer: tok?.source ?? null, sha256 };
 }
