@@ -338,6 +338,11 @@ export interface PipelineResult {
   /** Pooled inter-chunk gaps of the measured ok requests; absent in results that kept every gap per sample. */
   itlHistogram?: HdrHistogramData | null;
   /**
+   * Open-loop dispatch lag of every level and repeat (us), so shards merge it exactly; absent in older results and
+   * null for closed loops.
+   */
+  dispatchLagHistogram?: HdrHistogramData | null;
+  /**
    * Set when `samples` holds a seeded subset of the measured requests (a saved baseline keeps what gates need):
    * how many measured requests the summary was computed from. Confidence intervals account for it.
    */

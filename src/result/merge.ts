@@ -67,8 +67,11 @@ function mergePipeline(parts: PipelineResult[], scenario: Record<string, unknown
   }
   const samples: Sample[] = [];
   const itl = new HdrHistogram();
+  // Dispatch lag merges exactly when every shard kept its histogram (results before it kept none).
+  const lag = parts.every((p) => p.dispatchLagHistogram) ? new HdrHistogram() : null;
   for (const p of parts) {
     if (p.itlHistogram) itl.merge(p.itlHistogram);
+    if (lag && p.dispatchLagHistogram) lag.merge(p.dispatchLagHistogram);
     for (const s of p.samples) {
       const run = s.run ?? 0;
       const start = p.repeatStartsEpochMs?.[run];
@@ -94,8 +97,10 @@ function mergePipeline(parts: PipelineResult[], scenario: Record<string, unknown
     profile: first.summary.load.profile || load.profile || 'unknown',
     slo: slo ?? null,
     intendedRate: intended.every((v) => v !== null) ? (intended as number[]).reduce((a, b) => a + b, 0) : null,
-    // Dispatch lag is per shard; the merged p95 and max are the worst shard's (set below), not recomputed.
+    // Each shard's lag histogram adds into the merged one; without them the merged p95 and max are the worst
+    // shard's (set below).
     dispatchLagMs: [],
+    dispatchLagHistogram: lag ? lag.toData() : null,
     clientCpuPct: null,
     modelFileBytes: first.summary.memory.modelFileBytes,
     faultsInjected: Array.isArray(first.spec['faults']) && (first.spec['faults'] as unknown[]).length > 0,
@@ -106,7 +111,8 @@ function mergePipeline(parts: PipelineResult[], scenario: Record<string, unknown
     return v.length > 0 ? Math.max(...v) : null;
   };
   const shardReasons = parts.flatMap((p, i) => p.summary.invalidReasons.map((r) => ({ kind: 'shard' as const, shard: i, reason: r })));
-  const invalidReasons = [...summary.invalidReasons, ...shardReasons];
+  // Lag is judged per machine against its own share of the rate: a shard that fell behind is named below.
+  const invalidReasons = [...summary.invalidReasons.filter((r) => r.kind !== 'schedule-lag'), ...shardReasons];
   return {
     ...first,
     summary: {
@@ -114,8 +120,7 @@ function mergePipeline(parts: PipelineResult[], scenario: Record<string, unknown
       memory: mergedMemory(parts.map((p) => p.summary.memory)),
       load: {
         ...summary.load,
-        p95ScheduleLagMs: worst((p) => p.summary.load.p95ScheduleLagMs),
-        maxScheduleLagMs: worst((p) => p.summary.load.maxScheduleLagMs),
+        ...(lag ? {} : { p95ScheduleLagMs: worst((p) => p.summary.load.p95ScheduleLagMs), maxScheduleLagMs: worst((p) => p.summary.load.maxScheduleLagMs) }),
         clientCpuPct: worst((p) => p.summary.load.clientCpuPct),
       },
       valid: invalidReasons.length === 0,
@@ -123,6 +128,7 @@ function mergePipeline(parts: PipelineResult[], scenario: Record<string, unknown
     },
     samples,
     itlHistogram: itl.count > 0 ? itl.toData() : null,
+    dispatchLagHistogram: lag ? lag.toData() : null,
     samplesThinnedFrom: null,
     repeatStartsEpochMs: origin,
     resources: null,

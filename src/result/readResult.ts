@@ -117,6 +117,7 @@ const pipelineV2 = z.looseObject({
   requests: z.looseObject({ file: z.string().regex(/^[A-Za-z0-9._-]+$/), rows: num }).nullable().optional(),
   rows: z.array(z.array(z.unknown())).optional(),
   itlHistogram: histogram.nullable().optional(),
+  dispatchLagHistogram: histogram.nullable().optional(),
   samplesThinnedFrom: num.nullable().optional(),
   /** Set on a checkpoint of a pipeline still running: the summary does not cover the rows yet. */
   summaryStale: z.boolean().optional(),
@@ -198,6 +199,7 @@ function fromV2(p: V2Pipeline, samples: Sample[]): PipelineResult {
     ...(rest as unknown as PipelineResult),
     samples,
     itlHistogram: (p.itlHistogram ?? null) as HdrHistogramData | null,
+    dispatchLagHistogram: (p.dispatchLagHistogram ?? null) as HdrHistogramData | null,
     samplesThinnedFrom: p.samplesThinnedFrom ?? null,
   };
 }

@@ -142,6 +142,7 @@ export function buildPipelineResult(
     samples: [],
     repeatStartsEpochMs: outs.map((o) => o.startEpochMs),
     itlHistogram: mergedHistogram(all.map((r) => r.rec.itlHistogram)),
+    dispatchLagHistogram: mergedHistogram(all.map((r) => r.rec.dispatchLag)),
     resources: lastTrace ? { ...lastTrace, clientCpuPct: summary.load.clientCpuPct } : null,
     sweep,
     events: outs.flatMap((o) => o.events),

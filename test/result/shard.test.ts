@@ -96,6 +96,10 @@ pipelines:
     expect(pm.summary.counts.ok).toBe(180);
     // Histograms merged without loss: every gap of both shards is in the merged one.
     expect(pm.itlHistogram?.count).toBe((s0.pipelines[0]?.itlHistogram?.count ?? 0) + (s1.pipelines[0]?.itlHistogram?.count ?? 0));
+    // Dispatch lag too: the merged histogram holds every request's lag, its max is the worse shard's.
+    expect(pm.dispatchLagHistogram?.count).toBe(180);
+    const maxLagMs = Math.max(...[s0, s1].map((r) => (r.pipelines[0]?.dispatchLagHistogram?.maxUs ?? 0) / 1000));
+    expect(pm.summary.load.maxScheduleLagMs).toBeCloseTo(maxLagMs, 6);
     // Same distribution: medians within a factor of 1.5 (same server, same rate; generous for a busy machine),
     // and the merged window covers the same 3 s schedule.
     const ratio = (pm.summary.e2eMs.p50 as number) / (pw.summary.e2eMs.p50 as number);
