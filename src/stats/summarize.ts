@@ -75,14 +75,6 @@ export function measuredWindows(c: SampleColumns): Map<number, { startMs: number
   return out;
 }
 
-/** True when an ok sample meets every SLO limit. A non-streamed response's first token is its last. */
-export function meetsSlo(s: Pick<Sample, 'status' | 'ttftMs' | 'tpotMs' | 'e2eMs'>, slo: SloLimits): boolean {
-  if (s.status !== 'ok') return false;
-  if (slo.ttftMs !== null && (s.ttftMs ?? s.e2eMs) > slo.ttftMs) return false;
-  if (slo.tpotMs !== null && s.tpotMs !== null && s.tpotMs > slo.tpotMs) return false;
-  if (slo.e2eMs !== null && s.e2eMs > slo.e2eMs) return false;
-  return true;
-}
 
 /** Sum over processes at each sampling instant (all processes of a tick share its timestamp). */
 function totalsOverTime(trace: ResourceTrace, series: 'rss' | 'gpu'): Array<[number, number]> {
