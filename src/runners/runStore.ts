@@ -70,6 +70,9 @@ export class RunStore {
     const itl = this.liveItl.get(name) as HdrHistogram;
     this.running = name;
     this.log.start(pi);
+    // result.json names the running pipeline and its requests file from now on: rows the compressor flushes on
+    // its own before the next timed checkpoint are then read back after a crash, not taken for an empty pipeline.
+    this.queueCheckpoint().catch((e: unknown) => this.run.progress(`checkpoint failed: ${e instanceof Error ? e.message : String(e)}`));
     return (s) => {
       if (!s.warmup && s.status === 'ok') for (const g of s.itlMs) itl.record(g * 1000);
       const row = encodeRow(s);
