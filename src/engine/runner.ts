@@ -63,7 +63,7 @@ export class OrtRunner implements DecoderRunner {
     // earlier runs' into its KV arrays, so they are garbage, but V8 lets tens of MiB of dead buffers build up
     // before it collects them by itself. A young-generation collection once the outputs since the last one
     // reach COLLECT_AFTER_OUTPUT_BYTES frees them. Measured on gpt2 int4 (bench:memory, with the servers'
-    // MALLOC_MMAP_THRESHOLD_): peak RSS 1 stream 339 -> 311 MiB, 8 streams 593 -> 578 MiB; collections took
+    // MALLOC_MMAP_THRESHOLD_ then 4096): peak RSS 1 stream 339 -> 311 MiB, 8 streams 593 -> 578 MiB; collections took
     // 0.6-1.8% of onnxruntime's run time (2 cores at load 10).
     if (this.outputBytesSinceCollect >= COLLECT_AFTER_OUTPUT_BYTES) {
       collectGarbage('minor');

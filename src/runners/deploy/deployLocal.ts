@@ -29,12 +29,14 @@ export function serverEnv(): NodeJS.ProcessEnv {
     // no throughput change. Same for every pipeline; a value already in the environment wins.
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
     MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? '1048576',
-    // Blocks from 4 KiB up are mapped on their own and unmapped when freed, instead of coming from (and going
-    // back to) malloc's heap: onnxruntime-node's output copies leave RSS when collected. Otherwise freed copies
-    // stay resident for reuse, and as the next run's copies reuse them RSS stops following the JS side, so the
-    // memory breakdown cannot add up. Measured on gpt2 int4, 8 streams (bench:memory): breakdown other
-    // 92 -> 38 MiB (16% -> 7% of RSS) at the end.
-    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '4096',
+    // Blocks from 32 KiB up are mapped on their own and unmapped when freed, instead of coming from (and going
+    // back to) malloc's heap: onnxruntime-node's larger output copies leave RSS when collected. Otherwise freed
+    // copies stay resident for reuse, RSS stops following the JS side, and the memory breakdown cannot add up.
+    // Measured on gpt2 int4, 8 streams of 448 + 64 tokens, 2 cores at load ~2 (bench:memory with the variable
+    // set; /tmp-style A/B of output tok/s, 3 alternating server starts each): 4096 B: peak 578 MiB, breakdown
+    // within 6-9%, but -17.8% tok/s (183.6 -> 150.9); 32768 B: peak 587 MiB, breakdown -5.5%, -4.4% tok/s
+    // (178.1 -> 170.3, within the noise of single rounds); 262144 B: breakdown -25%. Unset: breakdown -14..-20%.
+    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '32768',
   };
 }
 
