@@ -33,7 +33,7 @@ export function serverEnv(): NodeJS.ProcessEnv {
     // back to) malloc's heap: onnxruntime-node's larger output copies leave RSS when collected. Otherwise freed
     // copies stay resident for reuse, RSS stops following the JS side, and the memory breakdown cannot add up.
     // Measured on gpt2 int4, 8 streams of 448 + 64 tokens, 2 cores at load ~2 (bench:memory with the variable
-    // set; /tmp-style A/B of output tok/s, 3 alternating server starts each): 4096 B: peak 578 MiB, breakdown
+    // set; `npm run bench:malloc -- gpt2 int4 3 <bytes>` for output tok/s, 3 alternating server starts each): 4096 B: peak 578 MiB, breakdown
     // within 6-9%, but -17.8% tok/s (183.6 -> 150.9); 32768 B: peak 587 MiB, breakdown -5.5%, -4.4% tok/s
     // (178.1 -> 170.3, within the noise of single rounds); 262144 B: breakdown -25%. Unset: breakdown -14..-20%.
     MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '32768',
