@@ -1,8 +1,8 @@
 // `llmbench generate` through the real CLI entry (in-process): JSON output fields, same seed same text,
 // and bad input -> exit 2 with a clear message.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/program.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TextTokenizer } from '../../src/engine/tokenizer.js';
+import { runCli } from '../helpers/inProcessCli.js';
 import { makeTinyModel } from './helpers.js';
 
 let fixture: Awaited<ReturnType<typeof makeTinyModel>>;
@@ -12,18 +12,10 @@ beforeAll(async () => {
 });
 afterAll(() => fixture.cleanup());
 
+/** `llmbench ...args` in process, with the output under the names these tests use. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'llmbench', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+  const r = await runCli(args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe('llmbench generate', () => {
