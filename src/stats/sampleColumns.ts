@@ -14,7 +14,7 @@ export const FALLBACK = 3;
 
 /**
  * Distinct strings a table keeps. An error text can differ per request (a server echoing an id): past this many,
- * further new texts share one placeholder, so memory stays bounded; the requests file keeps every text.
+ * further new texts share one stand-in text, so memory stays bounded; the requests file keeps every text.
  */
 const MAX_STRINGS = 4096;
 const TOO_MANY = '(text not kept in memory: more than 4096 distinct texts; see the requests file)';
@@ -28,7 +28,8 @@ class StringTable {
     if (s === null || s === undefined) return 0;
     let id = this.ids.get(s);
     if (id !== undefined) return id;
-    if (this.list.length > MAX_STRINGS) return this.id(TOO_MANY);
+    // The stand-in itself takes the one slot past the limit.
+    if (this.list.length > MAX_STRINGS && s !== TOO_MANY) return this.id(TOO_MANY);
     id = this.list.length;
     this.list.push(s);
     this.ids.set(s, id);

@@ -95,3 +95,19 @@ describe('sample columns', () => {
     expect(Math.abs((hist.p95ScheduleLagMs as number) / (exact.p95ScheduleLagMs as number) - 1)).toBeLessThan(0.002);
   });
 });
+
+describe('SampleColumns string table', () => {
+  it('keeps 4096 distinct texts exactly and one stand-in for the rest (a server echoing an id per error)', () => {
+    const base = samples(1)[0] as Sample;
+    const c = new SampleColumns();
+    for (let i = 0; i < 5000; i++) c.push({ ...base, status: 'error', error: `HTTP 500: request ${i}` });
+    expect(c.length).toBe(5000);
+    expect(c.get(0).error).toBe('HTTP 500: request 0');
+    expect(c.get(4095).error).toBe('HTTP 500: request 4095');
+    expect(c.get(4096).error).toMatch(/not kept in memory: more than 4096 distinct texts/);
+    expect(c.get(4999).error).toBe(c.get(4096).error);
+    // A text seen before the table filled is still itself.
+    c.push({ ...base, status: 'error', error: 'HTTP 500: request 7' });
+    expect(c.get(5000).error).toBe('HTTP 500: request 7');
+  });
+});
