@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ModelError } from '../errors.js';
 import { onnx, type ModelProto, type TensorProto } from './builder.js';
-import { externalSpan, inlineExternalData, isExternal } from './tensorData.js';
+import { allInitializers, externalSpan, inlineExternalData, isExternal } from './tensorData.js';
 import type { WeightStore } from './weightStore.js';
 
 /** Inline raw_data below this many bytes is decoded into memory (small tensors are cheaper kept than re-read). */
@@ -171,12 +171,7 @@ function markExternal(model: ModelProto, baseDir: string, store: WeightStore): v
     t.dataLocation = 0;
     t.externalData = [];
   }
-  const nested: TensorProto[] = [];
-  const walk = (g: ModelProto['graph'], top: boolean): void => {
-    if (!g) return;
-    if (!top) nested.push(...(g.initializer ?? []));
-    for (const n of g.node ?? []) for (const a of n.attribute ?? []) [a.g, ...(a.graphs ?? [])].forEach((sg) => sg && walk(sg, false));
-  };
-  walk(model.graph, true);
-  inlineExternalData(nested, baseDir);
+  // Subgraph weights (If/Loop bodies) stay in memory: only the top graph's are streamed.
+  const top = new Set(model.graph?.initializer ?? []);
+  inlineExternalData(allInitializers(model).filter((t) => !top.has(t)), baseDir);
 }

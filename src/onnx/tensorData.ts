@@ -3,7 +3,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { ModelError } from '../errors.js';
-import { DT, type TensorProto } from './builder.js';
+import { DT, type ModelProto, type TensorProto } from './builder.js';
 import { fromFloat16Bits } from '../quantize/quantMath.js';
 
 /** protobufjs decodes int64 fields as Long objects; everything here wants plain numbers. */
@@ -186,4 +186,16 @@ export function externalizeData(initializers: TensorProto[], dataPath: string, l
     closeSync(fd);
   }
   return offset;
+}
+
+/** Initializers of every graph in the model (If/Loop/Scan bodies included), the top graph's first. */
+export function allInitializers(model: ModelProto): TensorProto[] {
+  const out: TensorProto[] = [];
+  const walk = (g: ModelProto['graph']): void => {
+    if (!g) return;
+    out.push(...(g.initializer ?? []));
+    for (const n of g.node ?? []) for (const a of n.attribute ?? []) [a.g, ...(a.graphs ?? [])].forEach((sg) => sg && walk(sg));
+  };
+  walk(model.graph);
+  return out;
 }

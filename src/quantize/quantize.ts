@@ -9,7 +9,7 @@ import { ModelError, UsageError } from '../errors.js';
 import { QUANT_METHODS, type QuantMethod } from '../types.js';
 import { checkVariantName, onnxFileBytes, readModelFolder } from '../onnx/loader.js';
 import { encodeModel, type ModelProto, type TensorProto } from '../onnx/builder.js';
-import { externalizeData } from '../onnx/tensorData.js';
+import { allInitializers, externalizeData } from '../onnx/tensorData.js';
 import { readModelLazy } from '../onnx/lazyModel.js';
 import { writeModelStreamed } from '../onnx/streamWrite.js';
 import { WeightStore } from '../onnx/weightStore.js';
@@ -169,18 +169,6 @@ export async function quantizeModelDir(src: string, methodIn: string, opts: Quan
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
-}
-
-/** Initializers of every graph in the model, the top graph's first (the order external data is written in). */
-function allInitializers(model: ModelProto): TensorProto[] {
-  const out: TensorProto[] = [];
-  const walk = (g: ModelProto['graph']): void => {
-    if (!g) return;
-    out.push(...(g.initializer ?? []));
-    for (const n of g.node ?? []) for (const a of n.attribute ?? []) [a.g, ...(a.graphs ?? [])].forEach((sg) => sg && walk(sg));
-  };
-  walk(model.graph);
-  return out;
 }
 
 /** Copies config, tokenizer and other small files (never ONNX files); records the quantization in config.json, re-points genai_config.json. */

@@ -9,7 +9,7 @@ import { decodeModel, DT, encodeModel, GraphBuilder, onnx, type GraphProto, type
 import { readModelLazy } from '../../src/onnx/lazyModel.js';
 import { readModelFolder } from '../../src/onnx/loader.js';
 import { writeModelStreamed } from '../../src/onnx/streamWrite.js';
-import { externalizeData, inlineExternalData } from '../../src/onnx/tensorData.js';
+import { allInitializers, externalizeData, inlineExternalData } from '../../src/onnx/tensorData.js';
 import { WeightStore } from '../../src/onnx/weightStore.js';
 import { writeModelBuilderFixture } from '../../src/modelgen/modelBuilderFixture.js';
 import { resolveModelDir } from '../../src/modelgen/resolve.js';
@@ -23,24 +23,15 @@ let extSrc: string;
 let builder: string;
 let builder16: string;
 
-function allInits(model: ModelProto): TensorProto[] {
-  const out: TensorProto[] = [];
-  const walk = (g: ModelProto['graph']): void => {
-    if (!g) return;
-    out.push(...(g.initializer ?? []));
-    for (const n of g.node ?? []) for (const a of n.attribute ?? []) [a.g, ...(a.graphs ?? [])].forEach((sg) => sg && walk(sg));
-  };
-  walk(model.graph);
-  return out;
-}
+
 
 /** The rewrite with every weight in memory: what quantize wrote before it streamed. */
 function inMemoryQuantize(onnxPath: string, method: string, outDir?: string): Uint8Array {
   const model = decodeModel(readFileSync(onnxPath));
-  inlineExternalData(allInits(model), dirname(onnxPath));
+  inlineExternalData(allInitializers(model), dirname(onnxPath));
   const { graph } = checkQuantizeOptions(method);
   quantizeGraph(model, { ...graph, int8WeightRange: '8bit' });
-  if (outDir) externalizeData(allInits(model), join(outDir, 'model.onnx_data'), 'model.onnx_data');
+  if (outDir) externalizeData(allInitializers(model), join(outDir, 'model.onnx_data'), 'model.onnx_data');
   return encodeModel(model);
 }
 
