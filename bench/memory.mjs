@@ -1,6 +1,8 @@
 // `npm run bench:memory`: peak RSS of `llmbench serve` (fp32, int8, int4 of the gpt2 preset) at 1 and 8 streams
 // that each hold 512 tokens of context, against 1.2 x weights + allocated KV + 150 MiB, with each server's own
-// memory breakdown. Run after `tsc` (the npm script does). Exit code 1 when a row misses the target.
+// memory breakdown. int4 is quantized at block size 32 (`--block-size N` to change): llmbench's default, and the
+// block size of llama.cpp's Q4_0, which the comparison with llama.cpp uses. Run after `tsc` (the npm script does).
+// Exit code 1 when a row misses the target.
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runMemoryBench } from '../dist/bench/memoryBench.js';
@@ -15,7 +17,7 @@ const { values: a } = parseArgs({
     output: { type: 'string', default: '64' },
     threads: { type: 'string', default: '2' },
     'max-batch': { type: 'string', default: '8' },
-    'block-size': { type: 'string', default: '16' },
+    'block-size': { type: 'string', default: '32' },
     'no-mmap': { type: 'boolean', default: false },
     'kv-dtype': { type: 'string' },
     replicas: { type: 'string', default: '1' },
@@ -29,7 +31,7 @@ const modes = a['replica-mode'].split(',');
 for (const m of modes) if (m !== 'process' && m !== 'shared') throw new Error(`--replica-mode: expected process, shared or both (comma-separated), got "${m}"`);
 const variants = a.variants.split(',').flatMap((v) =>
   modes.map((mode) => ({
-    label: `${v}${replicas > 1 ? ` x${replicas} ${mode}` : ''}${a['no-mmap'] ? ' (--no-mmap)' : ''}${a['kv-dtype'] ? ` (KV ${a['kv-dtype']})` : ''}`,
+    label: `${v}${v === 'int4' ? ` b${a['block-size']}` : ''}${replicas > 1 ? ` x${replicas} ${mode}` : ''}${a['no-mmap'] ? ' (--no-mmap)' : ''}${a['kv-dtype'] ? ` (KV ${a['kv-dtype']})` : ''}`,
     quantize: v === 'fp32' ? null : v,
     blockSize: v === 'int4' ? Number(a['block-size']) : null,
     extraArgs,

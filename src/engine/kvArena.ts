@@ -10,6 +10,8 @@
 // FILL_CHUNK_ELEMS zeroed); `prepare` runs them in slices of a few milliseconds and yields to the event loop
 // between slices, so a server's other streams and sockets are never stalled by one large copy.
 
+import { threadPreemptions } from '../sys/procStatus.js';
+
 /** Elements zeroed per step of a re-layout (64K elements, 256 KiB: well under a millisecond even where fresh pages fault in). */
 const FILL_CHUNK_ELEMS = 1 << 16;
 
@@ -22,8 +24,15 @@ export interface RelayoutStats {
   relayouts: number;
   /** Slices they were split into. */
   slices: number;
-  /** Longest synchronous slice, ms: the longest the event loop was held by KV growth. */
+  /** Longest synchronous slice, ms (wall time: includes any time the thread was switched out mid-slice). */
   maxSliceMs: number;
+  /**
+   * Longest slice during which the thread was not switched out by the scheduler, ms: what the re-layout's own
+   * work held the event loop for. Null where preemptions cannot be counted (off Linux).
+   */
+  maxUnpreemptedSliceMs: number | null;
+  /** Slices during which the thread lost its CPU to another runnable thread (0 where they cannot be counted). */
+  preemptedSlices: number;
   /** Wall time from the start to the end of re-layouts, summed (includes the turns given to the event loop). */
   totalMs: number;
 }
@@ -64,7 +73,7 @@ export class KvArena {
   /** One resizable buffer per array (keys, then values): growth commits pages in place, so no old copy is left for the GC. */
   private readonly buffers: ResizableBuffer[] = [];
 
-  readonly relayoutStats: RelayoutStats = { relayouts: 0, slices: 0, maxSliceMs: 0, totalMs: 0 };
+  readonly relayoutStats: RelayoutStats = { relayouts: 0, slices: 0, maxSliceMs: 0, maxUnpreemptedSliceMs: threadPreemptions() === null ? null : 0, preemptedSlices: 0, totalMs: 0 };
 
   constructor(readonly shape: KvArenaShape) {
     const maxBytes = shape.rows * shape.heads * shape.maxSlots * shape.headDim * (shape.dtype === 'float16' ? 2 : 4);
@@ -148,13 +157,20 @@ export class KvArena {
    */
   async prepare(rows: number, stride: number | null, sliceMs = 2): Promise<void> {
     const steps = this.prepareSteps(rows, stride);
+    const stats = this.relayoutStats;
     const t0 = performance.now();
     let sliceStart = t0;
+    let preemptionsAtStart = threadPreemptions();
     let slices = 0;
     let worked = false;
     const endSlice = (): void => {
       const ms = performance.now() - sliceStart;
-      if (ms > this.relayoutStats.maxSliceMs) this.relayoutStats.maxSliceMs = ms;
+      if (ms > stats.maxSliceMs) stats.maxSliceMs = ms;
+      const preemptions = preemptionsAtStart === null ? null : threadPreemptions();
+      if (preemptions !== null && preemptionsAtStart !== null) {
+        if (preemptions > preemptionsAtStart) stats.preemptedSlices += 1;
+        else if (ms > (stats.maxUnpreemptedSliceMs ?? 0)) stats.maxUnpreemptedSliceMs = ms;
+      }
       slices += 1;
     };
     for (let r = steps.next(); !r.done; r = steps.next()) {
@@ -163,13 +179,14 @@ export class KvArena {
         endSlice();
         await new Promise<void>((resolve) => setImmediate(resolve));
         sliceStart = performance.now();
+        preemptionsAtStart = threadPreemptions();
       }
     }
     if (!worked) return;
     endSlice();
-    this.relayoutStats.relayouts += 1;
-    this.relayoutStats.slices += slices;
-    this.relayoutStats.totalMs += performance.now() - t0;
+    stats.relayouts += 1;
+    stats.slices += slices;
+    stats.totalMs += performance.now() - t0;
   }
 
   private *prepareSteps(rows: number, stride: number | null): Generator<void> {

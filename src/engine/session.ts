@@ -142,6 +142,13 @@ export async function openDecoderSession(modelDir: string, opts: SessionOptions 
   if (mmapDir) config.model_external_initializers_file_folder_path = mmapDir;
   if (opts.prepack === false) config.disable_prepacking = '1';
   if (opts.cpuFallback === false) config.disable_cpu_ep_fallback = '1';
+  // onnxruntime-node runs sessions on the event-loop thread; after a run the pool's threads keep spinning for more
+  // work and, on a machine with few cores, take the CPU from that thread while it streams tokens and grows the KV
+  // cache. LLMBENCH_ORT_SPIN_STOP=1 stops the spin when a run returns (it resumes with the next run). Opt-in:
+  // measured on a 2-core EPYC, it cut bench:kv's longest KV-growth slice from 7.7-10.4 ms to 2.8-2.9 ms wall
+  // (preempted slices 16-17 -> 6-9; `npm run bench:kv`) but cost 12.3% of output tok/s (median of 6 alternating
+  // rounds, 162.3 vs 185.1 without it; `npm run bench:envab -- LLMBENCH_ORT_SPIN_STOP=1`).
+  if (process.env.LLMBENCH_ORT_SPIN_STOP === '1') config.force_spinning_stop = '1';
   if (Object.keys(config).length > 0) sessionOptions.extra = { session: config };
   if (external.length > 0) sessionOptions.externalData = external;
   let session: ort.InferenceSession;

@@ -25,6 +25,10 @@ export interface KvGauges {
   /** KV re-layouts (growth, new rows) and the longest the event loop was held by one of their slices. */
   relayouts: number;
   maxRelayoutSliceMs: number;
+  /** Longest slice the thread kept its CPU through (null: preemptions not countable), and slices that lost it. */
+  maxUnpreemptedRelayoutSliceMs: number | null;
+  preemptedRelayoutSlices: number;
+  relayoutSlices: number;
 }
 
 function kvGauges(engine: BatchEngine): KvGauges {
@@ -39,6 +43,9 @@ function kvGauges(engine: BatchEngine): KvGauges {
     slotsPerRow: usage?.slotsPerRow ?? null,
     relayouts: usage?.relayout?.relayouts ?? 0,
     maxRelayoutSliceMs: usage?.relayout?.maxSliceMs ?? 0,
+    maxUnpreemptedRelayoutSliceMs: usage?.relayout ? usage.relayout.maxUnpreemptedSliceMs : 0,
+    preemptedRelayoutSlices: usage?.relayout?.preemptedSlices ?? 0,
+    relayoutSlices: usage?.relayout?.slices ?? 0,
   };
 }
 

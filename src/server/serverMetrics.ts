@@ -1,6 +1,7 @@
 // The inference server's metrics: what /metrics exposes, named after what they count, with units in the names.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MemoryBreakdown } from '../types.js';
+import type { KvGauges } from './engineBinding.js';
 import { MetricsRegistry, type Counter, type Histogram } from './metricsRegistry.js';
 
 /** Live values the scheduler provides at scrape time. */
@@ -10,7 +11,7 @@ export interface SchedulerGauges {
   /** The process's memory breakdown (null while loading). */
   memory?: () => MemoryBreakdown | null;
   /** The KV cache's bound and current allocation (null while loading). */
-  kv?: () => { maxPositions: number; rows: number; maxBytes: number; slotsPerRow: number | null; relayouts: number; maxRelayoutSliceMs: number } | null;
+  kv?: () => KvGauges | null;
 }
 
 /** Every metric the server updates. */
@@ -90,7 +91,15 @@ export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): 
   r.gauge('llmbench_kv_cache_max_bytes', 'KV cache bytes with every batch row at the bound (rows x max positions x bytes per token): its ceiling.', () => gauges.kv?.()?.maxBytes ?? 0);
   r.gauge('llmbench_kv_cache_positions', 'Positions per batch row the KV arrays hold now (they grow with the longest row, up to the bound).', () => gauges.kv?.()?.slotsPerRow ?? 0);
   r.gauge('llmbench_kv_relayouts', 'KV cache re-layouts (stride growth or shrink, new rows), each run in slices with event-loop turns between them.', () => gauges.kv?.()?.relayouts ?? 0);
-  r.gauge('llmbench_kv_relayout_max_slice_seconds', 'Longest synchronous slice of a KV re-layout: the longest KV growth held the event loop.', () => (gauges.kv?.()?.maxRelayoutSliceMs ?? 0) / 1000);
+  r.gauge('llmbench_kv_relayout_max_slice_seconds', 'Longest synchronous slice of a KV re-layout, wall time (includes time the thread waited for a CPU mid-slice).', () => (gauges.kv?.()?.maxRelayoutSliceMs ?? 0) / 1000);
+  r.gauge('llmbench_kv_relayout_slices', 'Slices KV re-layouts ran in (event-loop turns between them).', () => gauges.kv?.()?.relayoutSlices ?? 0);
+  r.gauge('llmbench_kv_relayout_preempted_slices', 'Re-layout slices during which the scheduler switched the thread out for another runnable thread (Linux nonvoluntary context switches).', () => gauges.kv?.()?.preemptedRelayoutSlices ?? 0);
+  // NaN (not 0) where the count is unreadable: the figure is unknown there, not zero.
+  r.gauge('llmbench_kv_relayout_max_unpreempted_slice_seconds', "Longest re-layout slice the thread kept its CPU through: how long KV growth's own work held the event loop (NaN off Linux).", () => {
+    const kv = gauges.kv?.();
+    if (!kv) return 0;
+    return kv.maxUnpreemptedRelayoutSliceMs === null ? Number.NaN : kv.maxUnpreemptedRelayoutSliceMs / 1000;
+  });
   // onnxruntime-node runs a session synchronously on the event loop, so this includes every engine step's run.
   r.gauge('llmbench_event_loop_delay_max_seconds', 'Longest event-loop delay seen since start (perf_hooks, 1 ms resolution; includes onnxruntime runs, which block the loop).', () => loopDelay.max / 1e9);
   part('llmbench_kv_cache_bytes', 'KV cache arrays allocated (zero-filled, so resident).', 'kvAllocatedBytes');

@@ -1,7 +1,7 @@
 // The one reader of Linux /proc: a process's memory as the kernel counts it (the server's memory breakdown,
 // the run's resource monitor, benchmark children) and its command name. Off Linux every reader returns null
 // and callers say the figure is unavailable.
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 /** Resident memory of this process, split the way /proc/self/status splits it. */
@@ -75,4 +75,32 @@ export function requireProcStatus(): ProcStatus {
   const s = readProcStatus();
   if (!s) throw new Error('reading memory needs Linux /proc/self/status');
   return s;
+}
+
+let threadStatusFd: number | null | undefined;
+const threadStatusBuffer = Buffer.alloc(4096);
+
+/**
+ * Times the calling thread has been switched out by the scheduler while it could still run (Linux
+ * /proc/thread-self/status `nonvoluntary_ctxt_switches`), or null where that is unreadable. Two readings around a
+ * piece of synchronous code tell whether the thread lost its CPU to another thread in between: wall time that
+ * was then spent waiting for a core, not running the code. Reads one open file (~10 us; called per KV re-layout
+ * slice).
+ */
+export function threadPreemptions(): number | null {
+  if (threadStatusFd === undefined) {
+    try {
+      threadStatusFd = openSync('/proc/thread-self/status', 'r');
+    } catch {
+      threadStatusFd = null;
+    }
+  }
+  if (threadStatusFd === null) return null;
+  try {
+    const n = readSync(threadStatusFd, threadStatusBuffer, 0, threadStatusBuffer.length, 0);
+    const m = /nonvoluntary_ctxt_switches:\s+(\d+)/.exec(threadStatusBuffer.toString('latin1', 0, n));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
