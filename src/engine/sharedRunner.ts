@@ -65,7 +65,8 @@ export class RunnerView implements DecoderRunner {
 
   run(feeds: Feeds, fetches: readonly string[]): Promise<Record<string, ort.Tensor>> {
     if (this.disposed) return Promise.reject(new Error('decoder session already disposed'));
-    return this.queue(() => measuredRun(this.stats, this.trackRss, this.excludedBytes, () => this.inner.run(feeds, fetches)));
+    // The inner runner's run reaches onnxruntime-node's session.run synchronously, so the work starts on an immediate.
+    return this.queue(() => measuredRun(this.stats, this.trackRss, this.excludedBytes, () => this.inner.run(feeds, fetches), true));
   }
 
   async dispose(): Promise<void> {

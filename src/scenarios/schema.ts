@@ -147,6 +147,10 @@ const serving = z.strictObject({
   fallback: fallback.optional().describe('who answers past serving.deadline: a canned text or a cheaper model in the same server'),
   maxContext: posInt.min(2).max(1_048_576).optional().describe("tokens per sequence (prompt + output) the KV cache is bounded to; longer requests get 400 (default: the workload's longest request, capped by the model's context)"),
   kvDtype: z.enum(['float32', 'float16']).optional().describe('KV cache element type between steps; float16 halves KV memory of a float32 model (default: the graph\'s)'),
+  cpuFallback: z
+    .boolean()
+    .optional()
+    .describe("false: a server whose device's execution provider cannot run every node fails to start instead of running those nodes on CPU (serve --no-cpu-fallback; default true)"),
 });
 
 const balancer = z.strictObject({

@@ -106,6 +106,8 @@ export interface ServingSpec {
   maxContext: number | null;
   /** Element type of the KV cache kept between steps (`--kv-dtype`); null: the graph's. */
   kvDtype: 'float32' | 'float16' | null;
+  /** false: nodes the device's provider cannot run fail the server's start (`--no-cpu-fallback`) instead of running on CPU. */
+  cpuFallback: boolean;
 }
 
 /** `serving.deadline` + `serving.fallback`. */

@@ -78,10 +78,14 @@ pipelines:
   - name: c
     model: { source: tiny }
     serving: { kvDtype: float16, stages: 2 }
+  - name: d
+    model: { source: tiny }
+    serving: { cpuFallback: false, stages: 2 }
 `,
       [
         'pipelines[0].model.variant: cannot be combined with model.quantize; quantize the variant into its own folder first (llmbench quantize DIR --variant NAME --method M --out OUT) and use that as model.source',
         "pipelines[1].serving.kvDtype: cannot be combined with serving.stages (stage workers keep the graph's KV type)",
+        "pipelines[2].serving.cpuFallback: false cannot be combined with serving.stages yet (stage workers keep onnxruntime's CPU fallback)",
       ],
     ],
     [

@@ -45,7 +45,8 @@ export function serverProcessCount(spec: LocalPipelineSpec): number {
   return spec.serving.replicaMode === 'shared' ? 1 : spec.serving.replicas;
 }
 
-function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { args: string[]; env: NodeJS.ProcessEnv } {
+/** The `llmbench serve` command line (and environment) for one replica of a local pipeline. */
+export function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { args: string[]; env: NodeJS.ProcessEnv } {
   const s = spec.serving;
   // Shared: one process serves every replica (replica-0, replica-1, ...) over one session; it gets the CPU
   // threads the separate processes would have had together, used by one run at a time.
@@ -73,6 +74,7 @@ function serveArgs(spec: LocalPipelineSpec, replica: number, port: number): { ar
     ...deadlineArgs(s),
     ...(s.maxContext !== null ? ['--max-context', String(s.maxContext)] : []),
     ...(s.kvDtype !== null ? ['--kv-dtype', s.kvDtype] : []),
+    ...(s.cpuFallback ? [] : ['--no-cpu-fallback']),
     ...(shared ? ['--replica-name', 'replica', '--replicas', String(s.replicas)] : ['--replica-name', `replica-${replica}`]),
     '--drain-ms', '2000',
     '--exit-with-parent',
