@@ -223,7 +223,7 @@ export interface MemoryBreakdown {
   /** KV cache arrays allocated now (zero-filled, so resident) and the part holding cached tokens. */
   kvAllocatedBytes: number;
   kvInUseBytes: number;
-  /** Net RSS change across onnxruntime runs since load, less the JS side's change inside them (its arena and intermediates). */
+  /** Net RSS change across onnxruntime runs since load, less the part of each run's change the JS side's change inside it accounts for (its arena and intermediates). */
   ortRunBytes: number;
   /** V8 heap now minus before the load (the heap then is in runtimeBytes). */
   jsHeapGrowthBytes: number;

@@ -82,9 +82,9 @@ export class OrtRunner implements DecoderRunner {
 }
 
 /**
- * Runs `run` and adds its time to `stats`; with `trackRss`, also the process's RSS growth across it, less what
- * changed meanwhile in memory counted elsewhere: `excludedBytes` (KV arrays other code grew inside the window)
- * and the JS side (jsMemory). The JS side matters: onnxruntime-node copies every output into a new ArrayBuffer
+ * Runs `run` and adds its time to `stats`; with `trackRss`, also the process's RSS growth across it, less the part
+ * of it that memory counted elsewhere explains (`nativeGrowth`): `excludedBytes` (KV arrays other code grew inside
+ * the window) and the JS side (jsMemory). The JS side matters: onnxruntime-node copies every output into a new ArrayBuffer
  * inside the run, and the garbage collector frees those copies later, mostly between runs; counting the copies
  * as the run's growth but not their release made the sum climb by every prefill's outputs (about 200 MiB over 8
  * streams of 448-token prompts on gpt2, with the breakdown's "other" at -34% to -40% of RSS).
@@ -104,9 +104,22 @@ export async function measuredRun<T>(stats: RunnerStats, trackRss: boolean, excl
   const out = await run();
   stats.runMs += performance.now() - t0;
   const end = start === null ? null : snapshot();
-  if (start !== null && end !== null) stats.rssGrowthBytes = (stats.rssGrowthBytes ?? 0) + (end.rss - start.rss) - (end.elsewhere - start.elsewhere);
+  if (start !== null && end !== null) stats.rssGrowthBytes = (stats.rssGrowthBytes ?? 0) + nativeGrowth(end.rss - start.rss, end.elsewhere - start.elsewhere);
   stats.runs += 1;
   return out;
+}
+
+/**
+ * The part of a window's RSS change that was not the JS side's: the RSS change goes to the JS side first, up to
+ * what the JS side changed in the same direction, and the rest is native (onnxruntime's). Subtracting the JS
+ * change outright miscounted whenever JS memory moved without RSS moving: onnxruntime-node's output copies are
+ * usually allocated in memory the garbage collector had just freed (RSS unchanged, ArrayBuffers +4.5 MiB per
+ * decode step on gpt2 at batch 1), which summed to -228 MiB of "onnxruntime runs" over a 15 s study pipeline
+ * and the same amount of unexplained "other".
+ */
+export function nativeGrowth(rssDelta: number, jsDelta: number): number {
+  const jsShare = jsDelta > 0 ? Math.min(jsDelta, Math.max(rssDelta, 0)) : Math.max(jsDelta, Math.min(rssDelta, 0));
+  return rssDelta - jsShare;
 }
 
 /** Bytes the breakdown names outside onnxruntime: `excludedBytes` plus the V8 heap and ArrayBuffers. */

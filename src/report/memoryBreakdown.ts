@@ -35,7 +35,7 @@ export const BREAKDOWN_LEGEND =
   'Measured inside each server process (Linux /proc/self/status, V8, the engine\'s KV arrays): runtime = RSS before the model ' +
   'loaded; weights mapped / weight copies = file-backed / anonymous RSS gained while loading (after a full GC); KV allocated = ' +
   'the KV arrays held at that moment (zero-filled, so resident); onnxruntime runs = net RSS change across its runs since load, ' +
-  'less the JS side\'s change inside them (arena, intermediates); JS heap growth / JS buffers = V8 heap / ArrayBuffer bytes now ' +
+  'less the part of each run\'s change that the JS side\'s change inside it accounts for (arena, intermediates); JS heap growth / JS buffers = V8 heap / ArrayBuffer bytes now ' +
   'minus before the load (buffers include onnxruntime-node\'s output copies until collected); other = RSS minus all of these ' +
   '(its share of RSS in brackets). Peak RSS is the kernel\'s high-water mark ' +
   'since the process started, load included; load peak is that mark right after loading.';

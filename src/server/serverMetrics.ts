@@ -107,7 +107,7 @@ export function createServerMetrics(maxBatch: number, gauges: SchedulerGauges): 
   part('llmbench_weight_file_bytes', 'Bytes of the model weights on disk.', 'weightFileBytes');
   part('llmbench_weights_mapped_bytes', 'File-backed RSS gained while loading (weights mapped from the file).', 'weightsMappedBytes');
   part('llmbench_weight_copies_bytes', "Anonymous RSS gained while loading (onnxruntime's prepacked weights and copies).", 'weightCopiesBytes');
-  part('llmbench_onnxruntime_run_bytes', "Net RSS change across onnxruntime runs since load, less the JS side's change inside them (arena, intermediates).", 'ortRunBytes');
+  part('llmbench_onnxruntime_run_bytes', "Net RSS change across onnxruntime runs since load, less the part of each run's change the JS side's own change accounts for (arena, intermediates).", 'ortRunBytes');
   part('llmbench_runtime_base_bytes', 'RSS before the model loaded (node, libraries, startup JS heap).', 'runtimeBytes');
   part('llmbench_js_heap_growth_bytes', 'V8 heap now minus before the model load.', 'jsHeapGrowthBytes');
   part('llmbench_js_buffers_bytes', "ArrayBuffer bytes now minus before the model load (onnxruntime-node's output copies until collected, request bodies; not the KV arrays).", 'jsBuffersBytes');
