@@ -164,7 +164,6 @@ function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems
   if (raw.serving.kvDtype !== undefined && raw.serving.stages !== undefined) problems.push(`${at}.serving.kvDtype: cannot be combined with serving.stages (stage workers keep the graph's KV type)`);
   if (raw.serving.cpuFallback === false && raw.serving.stages !== undefined) problems.push(`${at}.serving.cpuFallback: false cannot be combined with serving.stages yet (stage workers keep onnxruntime's CPU fallback)`);
   if (raw.model.variant !== undefined && raw.serving.stages !== undefined) problems.push(`${at}.model.variant: cannot be combined with serving.stages yet (the staged engine loads onnx/model.onnx)`);
-  if (raw.model.variant !== undefined && raw.model.quantize !== undefined) problems.push(`${at}.model.variant: cannot be combined with model.quantize; quantize the variant into its own folder first (llmbench quantize DIR --variant NAME --method M --out OUT) and use that as model.source`);
   const serving = servingSpec(raw.serving, ctx, at, problems);
   const fb = raw.balancer?.fallback;
   const balancer: BalancerSpec = raw.balancer

@@ -75,7 +75,15 @@ function placementOptions(opts: ServeOptions): { placementCheck?: boolean; cpuFa
 
 /** Resolves `opts.model` (and `opts.quantize`) to a folder: the preset cache or a quantized copy. */
 async function servedModelDir(opts: ServeOptions, onProgress?: (msg: string) => void): Promise<string> {
-  return opts.quantize ? resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress, ...(opts.quantBlockSize ? { blockSize: opts.quantBlockSize } : {}) }) : resolveModelDir(opts.model, onProgress);
+  // With --variant, the chosen file is what gets quantized (the copy is cached per source file's hash).
+  return opts.quantize
+    ? resolveQuantizedModelDir(opts.model, opts.quantize, { onProgress, ...(opts.quantBlockSize ? { blockSize: opts.quantBlockSize } : {}), ...(opts.variant !== null ? { variant: opts.variant } : {}) })
+    : resolveModelDir(opts.model, onProgress);
+}
+
+/** The variant to load from the served folder: a quantized copy holds only onnx/model.onnx. */
+function servedVariant(opts: ServeOptions): string | null {
+  return opts.quantize ? null : opts.variant;
 }
 
 /** Resolves `opts.model` (and `opts.quantize`) to a folder and loads it with `opts.maxBatch` rows. */
@@ -92,7 +100,7 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
     maxContext: opts.maxContext ?? undefined,
     mmapWeights: opts.mmapWeights,
     // With stages, --threads is per stage; unset, each stage gets the CPUs divided among the stages.
-    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant, ...placementOptions(opts), split: stages, onProgress }),
+    openSession: (dir) => ENGINES[kind](dir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: servedVariant(opts), ...placementOptions(opts), split: stages, onProgress }),
   });
   const runner = engine.session.runner;
   if (runner instanceof OrtRunner) {
@@ -109,7 +117,7 @@ export async function loadServingEngine(opts: ServeOptions, onProgress?: (msg: s
 export async function loadSharedServingEngines(opts: ServeOptions, count: number, onProgress?: (msg: string) => void): Promise<ServingEngine[]> {
   if (opts.stages) throw new UsageError('--replicas > 1 shares one session; it cannot be combined with --stages', 'Use one replica per process for a layer split.');
   const modelDir = await servedModelDir(opts, onProgress);
-  const session = await ENGINES.single(modelDir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: opts.variant, ...placementOptions(opts) });
+  const session = await ENGINES.single(modelDir, { device: opts.device, threads: opts.threads, mmapWeights: opts.mmapWeights, kvDtype: opts.kvDtype, variant: servedVariant(opts), ...placementOptions(opts) });
   const engines: ServingEngine[] = [];
   const shared = new SharedRunner(session.runner, () => engines.reduce((a, e) => a + e.memory.kvAllocatedBytes(), 0));
   try {

@@ -1,8 +1,8 @@
 // model.variant / --variant: picking onnx/model_<variant>.onnx in a transformers.js-style folder, and the errors
 // that list what a folder offers when the choice is ambiguous or missing.
-import { copyFileSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchEngine } from '../../src/engine/batchEngine.js';
 import { writeLlamaFixture } from '../../src/modelgen/llamaFixture.js';
@@ -82,8 +82,25 @@ describe('--variant', () => {
     }
   }, 60_000);
 
-  it('serve options refuse a malformed variant and --variant with --quantize', () => {
+  it('serve options refuse a malformed variant', () => {
     expect(() => resolveServeOptions({ model: both, variant: '../x' })).toThrow(/--variant: letters and digits only/);
-    expect(() => resolveServeOptions({ model: both, variant: 'fp16', quantize: 'int8' })).toThrow(/cannot be combined with --quantize/);
   });
+
+  it('--variant with --quantize quantizes the chosen file, not onnx/model.onnx, and serves the copy', async () => {
+    const h = await startInferenceServer(resolveServeOptions({ model: both, port: 0, threads: 1, maxBatch: 1, variant: 'fp16', quantize: 'int8' }));
+    try {
+      const served = h.state.model?.info;
+      // The fp16 graph's float16 KV cache survives int8 quantization; onnx/model.onnx would have given float32.
+      expect(served?.kvDtype).toBe('float16');
+      const q = JSON.parse(readFileSync(join(dirname(dirname(served?.onnxPath as string)), 'llmbench_quantization.json'), 'utf8')) as { method: string; variant: string; srcOnnxFile: string };
+      expect(q.method).toBe('int8');
+      expect(q.variant).toBe('fp16');
+      expect(q.srcOnnxFile).toBe(join('onnx', 'model_fp16.onnx'));
+      const r = await fetch(`${h.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: [5, 6, 7], max_tokens: 3, temperature: 0, ignore_eos: true }) });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
+    } finally {
+      await h.close();
+    }
+  }, 120_000);
 });

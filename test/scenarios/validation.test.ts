@@ -70,11 +70,12 @@ pipelines:
       ],
     ],
     [
-      'KV dtype or variant with stages, variant with quantize',
+      'KV dtype, variant or CPU fallback off with stages',
       `name: x
 pipelines:
   - name: a
-    model: { source: tiny, variant: fp16, quantize: int8 }
+    model: { source: tiny, variant: fp16 }
+    serving: { stages: 2 }
   - name: c
     model: { source: tiny }
     serving: { kvDtype: float16, stages: 2 }
@@ -83,7 +84,7 @@ pipelines:
     serving: { cpuFallback: false, stages: 2 }
 `,
       [
-        'pipelines[0].model.variant: cannot be combined with model.quantize; quantize the variant into its own folder first (llmbench quantize DIR --variant NAME --method M --out OUT) and use that as model.source',
+        'pipelines[0].model.variant: cannot be combined with serving.stages yet (the staged engine loads onnx/model.onnx)',
         "pipelines[1].serving.kvDtype: cannot be combined with serving.stages (stage workers keep the graph's KV type)",
         "pipelines[2].serving.cpuFallback: false cannot be combined with serving.stages yet (stage workers keep onnxruntime's CPU fallback)",
       ],
