@@ -19,7 +19,7 @@ export const ENGINES = {
   /** The model split by layers, one worker-thread stage per slice (pipeline parallelism). */
   staged: (dir, o) => {
     if (!o.split) throw new Error('the staged engine needs a layer split');
-    return loadStagedRunner(dir, o.split.plan, { device: o.device, threads: o.threads ?? undefined, stages: o.split.stages, onProgress: o.onProgress });
+    return loadStagedRunner(dir, o.split.plan, { device: o.device, threads: o.threads ?? undefined, stages: o.split.stages, variant: o.variant ?? null, onProgress: o.onProgress });
   },
 } satisfies Record<string, EngineOpener>;
 

@@ -163,7 +163,6 @@ function servingSpec(raw: RawLocal['serving'], ctx: FinalizeContext, at: string,
 function localPipeline(raw: RawLocal, at: string, ctx: FinalizeContext, problems: string[]): LocalPipelineSpec {
   if (raw.serving.kvDtype !== undefined && raw.serving.stages !== undefined) problems.push(`${at}.serving.kvDtype: cannot be combined with serving.stages (stage workers keep the graph's KV type)`);
   if (raw.serving.cpuFallback === false && raw.serving.stages !== undefined) problems.push(`${at}.serving.cpuFallback: false cannot be combined with serving.stages yet (stage workers keep onnxruntime's CPU fallback)`);
-  if (raw.model.variant !== undefined && raw.serving.stages !== undefined) problems.push(`${at}.model.variant: cannot be combined with serving.stages yet (the staged engine loads onnx/model.onnx)`);
   const serving = servingSpec(raw.serving, ctx, at, problems);
   const fb = raw.balancer?.fallback;
   const balancer: BalancerSpec = raw.balancer

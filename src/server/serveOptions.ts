@@ -89,7 +89,6 @@ export function resolveServeOptions(partial: Partial<ServeOptions> & { model: st
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new UsageError(`--port: expected 0..65535, got ${o.port}`);
   if (o.maxContext !== null && (!Number.isInteger(o.maxContext) || o.maxContext < 2)) throw new UsageError(`--max-context: expected an integer >= 2, got ${o.maxContext}`);
   checkVariantName(o.variant);
-  if (o.variant !== null && o.stages !== null) throw new UsageError('--variant cannot be combined with --stages yet (the staged engine loads onnx/model.onnx)', 'Quantize or copy the variant into its own folder as onnx/model.onnx (llmbench quantize DIR --variant NAME ...) and split that.');
   if (!o.cpuFallback && o.stages !== null) throw new UsageError('--no-cpu-fallback cannot be combined with --stages yet (stage workers keep onnxruntime\'s CPU fallback and are not placement-checked)', 'Serve the unsplit model to check placement, or leave --no-cpu-fallback out.');
   if (o.deadline) checkDeadline(o.deadline.deadlineMs, o.timeoutMs);
   return o;

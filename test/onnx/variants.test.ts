@@ -9,6 +9,7 @@ import { writeLlamaFixture } from '../../src/modelgen/llamaFixture.js';
 import { listVariants, readModelFolder } from '../../src/onnx/loader.js';
 import { startInferenceServer } from '../../src/server/inferenceServer.js';
 import { resolveServeOptions } from '../../src/server/serveOptions.js';
+import { parseStagesOption } from '../../src/engine/staged/stagedOptions.js';
 
 let root: string;
 let both: string;
@@ -81,6 +82,19 @@ describe('--variant', () => {
       await h.close();
     }
   }, 60_000);
+
+  it('--variant with --stages splits the chosen file: the stages run the float16 graph', async () => {
+    const h = await startInferenceServer(resolveServeOptions({ model: both, port: 0, threads: 1, maxBatch: 1, variant: 'fp16', stages: parseStagesOption('2') }));
+    try {
+      expect(h.state.model?.info.kvDtype).toBe('float16');
+      expect(h.state.model?.info.onnxPath).toBe(join(both, 'onnx', 'model_fp16.onnx'));
+      const r = await fetch(`${h.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: [5, 6, 7], max_tokens: 3, temperature: 0, ignore_eos: true }) });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
+    } finally {
+      await h.close();
+    }
+  }, 120_000);
 
   it('serve options refuse a malformed variant', () => {
     expect(() => resolveServeOptions({ model: both, variant: '../x' })).toThrow(/--variant: letters and digits only/);

@@ -70,12 +70,9 @@ pipelines:
       ],
     ],
     [
-      'KV dtype, variant or CPU fallback off with stages',
+      'KV dtype or CPU fallback off with stages',
       `name: x
 pipelines:
-  - name: a
-    model: { source: tiny, variant: fp16 }
-    serving: { stages: 2 }
   - name: c
     model: { source: tiny }
     serving: { kvDtype: float16, stages: 2 }
@@ -84,9 +81,8 @@ pipelines:
     serving: { cpuFallback: false, stages: 2 }
 `,
       [
-        'pipelines[0].model.variant: cannot be combined with serving.stages yet (the staged engine loads onnx/model.onnx)',
-        "pipelines[1].serving.kvDtype: cannot be combined with serving.stages (stage workers keep the graph's KV type)",
-        "pipelines[2].serving.cpuFallback: false cannot be combined with serving.stages yet (stage workers keep onnxruntime's CPU fallback)",
+        "pipelines[0].serving.kvDtype: cannot be combined with serving.stages (stage workers keep the graph's KV type)",
+        "pipelines[1].serving.cpuFallback: false cannot be combined with serving.stages yet (stage workers keep onnxruntime's CPU fallback)",
       ],
     ],
     [

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ModelError } from '../../errors.js';
-import { readModelFolder } from '../../onnx/loader.js';
+import { checkVariantName, readModelFolder } from '../../onnx/loader.js';
 import { resolveModelDir } from '../../modelgen/resolve.js';
 import { splitModel } from '../../split/splitModel.js';
 import type { SplitPlan } from '../../split/splitPlan.js';
@@ -47,7 +47,8 @@ export interface StagedDecoderSession extends DecoderSession {
 export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadStagedOptions = {}): Promise<StagedDecoderSession> {
   const t0 = performance.now();
   const modelDir = await resolveModelDir(dir, opts.onProgress);
-  const base = readModelFolder(modelDir);
+  const variant = checkVariantName(opts.variant ?? null);
+  const base = readModelFolder(modelDir, variant);
   // The same checks, KV strategy and patch as openDecoderSession, so the engine fetches the same outputs.
   const raw = readFileSync(base.onnxPath);
   // A merged decoder is split as its with-cache branch (see mergedDecoder.ts).
@@ -65,7 +66,7 @@ export async function loadStagedRunner(dir: string, plan: SplitPlan, opts: LoadS
           },
         }
       : undefined;
-  const split = await splitModel(modelDir, plan, { transform, onProgress: opts.onProgress });
+  const split = await splitModel(modelDir, plan, { transform, variant, onProgress: opts.onProgress });
 
   const stageCount = split.manifest.stages.length;
   const device: DeviceName = opts.device ?? 'cpu';
