@@ -29,7 +29,31 @@ function servers(p: PipelineResult): MemoryBreakdown[] {
   return (p.memoryBreakdown ?? []).map((m) => m.breakdown);
 }
 
-/** One line per variant: servers' summed peak RSS vs the baseline's, per replica and in total. */
+/** The breakdown's parts, grouped as the difference between two pipelines is explained. */
+const PART_GROUPS: ReadonlyArray<readonly [string, (b: MemoryBreakdown) => number]> = [
+  ['weights (mapped + copies)', (b) => b.weightsMappedBytes + b.weightCopiesBytes],
+  ['KV allocated', (b) => b.kvAllocatedBytes],
+  ['runtime', (b) => b.runtimeBytes],
+  ['onnxruntime runs', (b) => b.ortRunBytes],
+  ['JS heap + buffers', (b) => b.jsHeapGrowthBytes + b.jsBuffersBytes],
+  ['other', (b) => b.otherBytes],
+  // Peak RSS is the sum of the parts (RSS at the snapshot) and how far the high-water mark rose above it.
+  ['peak above RSS', (b) => b.peakRssBytes - b.rssBytes],
+];
+
+/**
+ * Where two pipelines' total peak RSS differs, part by part, largest difference first (parts under 1 MiB left
+ * out): the parts add up to the difference in peak RSS.
+ */
+function differenceByPart(t: MemoryBreakdown, base: MemoryBreakdown): string {
+  const parts = PART_GROUPS.map(([name, f]) => ({ name, delta: f(t) - f(base) }))
+    .filter((p) => Math.abs(p.delta) >= 1024 * 1024)
+    .sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta));
+  if (parts.length === 0) return 'no part differs by 1 MiB or more';
+  return parts.map((p) => `${p.name} ${p.delta > 0 ? '+' : '-'}${formatBytes(Math.abs(p.delta))}`).join(', ');
+}
+
+/** One line per variant: servers' summed peak RSS vs the baseline's, per replica and in total, and where it differs. */
 function comparisonLines(result: ResultFile): string[] {
   const base = result.pipelines.find((p) => p.baseline);
   const baseList = base ? servers(base) : [];
@@ -44,7 +68,8 @@ function comparisonLines(result: ResultFile): string[] {
       return (
         `- **${p.name}** vs ${base.name}: servers' peak RSS ${formatBytes(t.peakRssBytes)} vs ${formatBytes(baseTotal.peakRssBytes)} ` +
         `(${change(t.peakRssBytes, baseTotal.peakRssBytes)}) in total, ${formatBytes(perReplica(t))} vs ${formatBytes(perReplica(baseTotal))} ` +
-        `(${change(perReplica(t), perReplica(baseTotal))}) per replica (${t.replicas} vs ${baseTotal.replicas} replicas)`
+        `(${change(perReplica(t), perReplica(baseTotal))}) per replica (${t.replicas} vs ${baseTotal.replicas} replicas); ` +
+        `by part, in total: ${differenceByPart(t, baseTotal)}`
       );
     });
 }

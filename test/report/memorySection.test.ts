@@ -42,7 +42,18 @@ describe('memorySection', () => {
     const md = memorySection(result);
     expect(md).toContain('## Memory per server process');
     // 500 MiB vs 1000 MiB in total (-50%); per replica 250 vs 1000 (-75%).
-    expect(md).toContain(`- **${variant.name}** vs ${base.name}: servers' peak RSS 500.0 MiB vs 1000.0 MiB (-50.0%) in total, 250.0 MiB vs 1000.0 MiB (-75.0%) per replica (2 vs 1 replicas)`);
+    expect(md).toContain(`- **${variant.name}** vs ${base.name}: servers' peak RSS 500.0 MiB vs 1000.0 MiB (-50.0%) in total, 250.0 MiB vs 1000.0 MiB (-75.0%) per replica (2 vs 1 replicas); by part, in total: `);
+    // Where the 500 MiB went: weights 2 x 132 vs 632 (-368); a second runtime, KV, onnxruntime runs, JS heap and
+    // peak-above-RSS (+80, +36, +20, +2, +10); other -60 vs 220 (-280). They add up to the -500 MiB.
+    const clause = (md.split('\n').find((l) => l.startsWith(`- **${variant.name}**`)) ?? '').split('by part, in total: ')[1] ?? '';
+    expect(clause.split(', ')[0]).toBe('weights (mapped + copies) -368.0 MiB');
+    expect(clause).toContain('runtime +80.0 MiB');
+    expect(clause).toContain('KV allocated +36.0 MiB');
+    const sum = clause.split(', ').reduce((a, part) => {
+      const m = /([+-])([\d.]+) MiB$/.exec(part);
+      return a + (m ? (m[1] === '-' ? -1 : 1) * Number(m[2]) : 0);
+    }, 0);
+    expect(sum).toBeCloseTo(-500, 5);
     const rows = md.split('\n').filter((l) => l.startsWith(`| ${variant.name} |`));
     expect(rows.map((r) => r.split('|')[2]?.trim())).toEqual(['replica-0', 'replica-1', '**total**']);
     expect(rows[2]).toContain('| 500.0 MiB |');
