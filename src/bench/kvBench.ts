@@ -44,9 +44,12 @@ async function stream(url: string, prompt: number[], maxTokens: number): Promise
 }
 
 async function main(): Promise<void> {
-  const { values: a } = parseArgs({ options: { streams: { type: 'string', default: '8' }, tokens: { type: 'string', default: '960' }, threads: { type: 'string', default: '2' } } });
+  const { values: a } = parseArgs({ options: { streams: { type: 'string', default: '8' }, tokens: { type: 'string', default: '960' }, threads: { type: 'string', default: '2' }, 'max-context': { type: 'string', default: '2048' } } });
   const streams = Number(a.streams);
   const tokens = Number(a.tokens);
+  const maxContext = Number(a['max-context']);
+  if (!Number.isInteger(maxContext) || maxContext < 64 || maxContext > 2048) throw new Error(`--max-context: expected an integer 64..2048 (the fixture's context is 2048), got ${a['max-context']}`);
+  if (32 + tokens > maxContext) throw new Error(`--tokens ${tokens} plus the 32-token prompt exceeds --max-context ${maxContext}`);
   const shape = { hiddenSize: 512, intermediateSize: 1024, numLayers: 8, numHeads: 8, numKvHeads: 8, headDim: 64 };
   const root = mkdtempSync(join(tmpdir(), 'llmbench-kvbench-'));
   try {
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
     const server = await spawnLlmbench({
       name: 'bench-kv',
       role: 'server',
-      args: ['serve', '--model', dir, '--host', '127.0.0.1', '--port', '0', '--threads', a.threads, '--max-batch', String(streams), '--max-context', '2048', '--timeout-ms', '0', '--exit-with-parent'],
+      args: ['serve', '--model', dir, '--host', '127.0.0.1', '--port', '0', '--threads', a.threads, '--max-batch', String(streams), '--max-context', String(maxContext), '--timeout-ms', '0', '--exit-with-parent'],
       env: serverEnv(),
       readyTimeoutMs: 120_000,
     });
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
     const ownMs = metric(m, 'llmbench_kv_relayout_max_unpreempted_slice_seconds') * 1000;
     const judgedMs = Number.isNaN(ownMs) ? sliceMs : ownMs;
     const lines = [
-      `## bench:kv: ${streams} streams x ${tokens} tokens (32-token prompts), 8 layers x 8 KV heads x 64 dims, --threads ${a.threads}, ${wallS.toFixed(1)} s`,
+      `## bench:kv: ${streams} streams x ${tokens} tokens (32-token prompts), 8 layers x 8 KV heads x 64 dims, --threads ${a.threads} --max-context ${maxContext}, ${wallS.toFixed(1)} s`,
       '',
       '| measured | value |',
       '|---|---:|',
