@@ -84,7 +84,7 @@ const threadStatusBuffer = Buffer.alloc(4096);
  * Times the calling thread has been switched out by the scheduler while it could still run (Linux
  * /proc/thread-self/status `nonvoluntary_ctxt_switches`), or null where that is unreadable. Two readings around a
  * piece of synchronous code tell whether the thread lost its CPU to another thread in between: wall time that
- * was then spent waiting for a core, not running the code. Reads one open file (~10 us; called per KV re-layout
+ * was then spent waiting for a core, not running the code. Reads one open file (~17 us; called per KV re-layout
  * slice).
  */
 export function threadPreemptions(): number | null {
