@@ -1,6 +1,6 @@
 // model.variant / --variant: picking onnx/model_<variant>.onnx in a transformers.js-style folder, and the errors
 // that list what a folder offers when the choice is ambiguous or missing.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { listVariants, readModelFolder } from '../../src/onnx/loader.js';
 import { startInferenceServer } from '../../src/server/inferenceServer.js';
 import { resolveServeOptions } from '../../src/server/serveOptions.js';
 import { parseStagesOption } from '../../src/engine/staged/stagedOptions.js';
+import { readStagesManifest } from '../../src/split/splitManifest.js';
 
 let root: string;
 let both: string;
@@ -27,6 +28,13 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Completion tokens a served model returns for a 3-token greedy request (fails the test on a non-200). */
+async function completionTokens(url: string): Promise<number> {
+  const r = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: [5, 6, 7], max_tokens: 3, temperature: 0, ignore_eos: true }) });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens;
+}
 
 describe('--variant', () => {
   it('picks onnx/model_<variant>.onnx; no variant or fp32 is onnx/model.onnx', () => {
@@ -76,23 +84,33 @@ describe('--variant', () => {
     const h = await startInferenceServer(resolveServeOptions({ model: both, port: 0, threads: 1, maxBatch: 1, variant: 'fp16' }));
     try {
       expect(h.state.model?.info.kvDtype).toBe('float16');
-      const r = await fetch(`${h.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: [5, 6, 7], max_tokens: 3, temperature: 0, ignore_eos: true }) });
-      expect(r.status).toBe(200);
+      expect(await completionTokens(h.url)).toBe(3);
     } finally {
       await h.close();
     }
   }, 60_000);
 
   it('--variant with --stages splits the chosen file: the stages run the float16 graph', async () => {
-    const h = await startInferenceServer(resolveServeOptions({ model: both, port: 0, threads: 1, maxBatch: 1, variant: 'fp16', stages: parseStagesOption('2') }));
+    // A cache of its own, so the split found below is the one this server built.
+    const cache = join(root, 'cache-stages');
+    const before = process.env.LLMBENCH_CACHE;
+    process.env.LLMBENCH_CACHE = cache;
     try {
-      expect(h.state.model?.info.kvDtype).toBe('float16');
-      expect(h.state.model?.info.onnxPath).toBe(join(both, 'onnx', 'model_fp16.onnx'));
-      const r = await fetch(`${h.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: [5, 6, 7], max_tokens: 3, temperature: 0, ignore_eos: true }) });
-      expect(r.status).toBe(200);
-      expect(((await r.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
+      const h = await startInferenceServer(resolveServeOptions({ model: both, port: 0, threads: 1, maxBatch: 1, variant: 'fp16', stages: parseStagesOption('2') }));
+      try {
+        expect(h.state.model?.info.kvDtype).toBe('float16');
+        expect(h.state.model?.info.onnxPath).toBe(join(both, 'onnx', 'model_fp16.onnx'));
+        // The one split built came from the fp16 file.
+        const splits = readdirSync(join(cache, 'splits'));
+        expect(splits).toHaveLength(1);
+        expect(readStagesManifest(join(cache, 'splits', splits[0] as string)).source.onnxFile).toBe(join('onnx', 'model_fp16.onnx'));
+        expect(await completionTokens(h.url)).toBe(3);
+      } finally {
+        await h.close();
+      }
     } finally {
-      await h.close();
+      if (before === undefined) delete process.env.LLMBENCH_CACHE;
+      else process.env.LLMBENCH_CACHE = before;
     }
   }, 120_000);
 
@@ -110,9 +128,7 @@ describe('--variant', () => {
       expect(q.method).toBe('int8');
       expect(q.variant).toBe('fp16');
       expect(q.srcOnnxFile).toBe(join('onnx', 'model_fp16.onnx'));
-      const r = await fetch(`${h.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: [5, 6, 7], max_tokens: 3, temperature: 0, ignore_eos: true }) });
-      expect(r.status).toBe(200);
-      expect(((await r.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
+      expect(await completionTokens(h.url)).toBe(3);
     } finally {
       await h.close();
     }

@@ -4,7 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { QuantizeError } from '../../src/errors.js';
-import { DT, encodeModel, GraphBuilder, onnx, type GraphProto, type ModelProto } from '../../src/onnx/builder.js';
+import { DT, encodeModel, GraphBuilder, type GraphProto, type ModelProto } from '../../src/onnx/builder.js';
 import { INT8_MAX_CODE, blockwiseCode, dequantizeBlockwise, quantizeBlockwise, quantizeBlockwiseRows, quantizeInt8PerColumn, roundHalfEven } from '../../src/quantize/quantMath.js';
 import { quantizeGraph, type QuantizeOptions } from '../../src/quantize/quantizeGraph.js';
 import { detectInt8Dot, resolveWeightRange, runInt8Probe } from '../../src/quantize/int8Dot.js';
@@ -225,16 +225,7 @@ describe('subgraphs (merged decoder exports put the layers inside If branches)',
       g.input('X', DT.FLOAT, [2, 3, K]);
       g.input('cond', DT.BOOL, []);
       g.f32('W', [K, N], weights);
-      g.nodes.push({
-        opType: 'If',
-        name: 'if',
-        input: ['cond'],
-        output: ['Y'],
-        attribute: [
-          { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('then', 1) },
-          { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('else', 2) },
-        ],
-      });
+      g.opMulti('If', ['cond'], ['Y'], { then_branch: { graph: branch('then', 1) }, else_branch: { graph: branch('else', 2) } });
       g.output('Y', DT.FLOAT, [2, 3, N]);
       return { irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('ifs') };
     };

@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeModel, DT, encodeModel, GraphBuilder, onnx, type GraphProto, type ModelProto, type TensorProto } from '../../src/onnx/builder.js';
+import { decodeModel, DT, encodeModel, GraphBuilder, type GraphProto, type ModelProto, type TensorProto } from '../../src/onnx/builder.js';
 import { readModelLazy } from '../../src/onnx/lazyModel.js';
 import { readModelFolder } from '../../src/onnx/loader.js';
 import { writeModelStreamed } from '../../src/onnx/streamWrite.js';
@@ -148,16 +148,7 @@ describe('subgraphs (merged decoders: layers inside If branches)', () => {
     g.input('X', DT.FLOAT, [1, K]);
     g.input('cond', DT.BOOL, []);
     g.f32('W', [K, N], vals(K * N, 1));
-    g.nodes.push({
-      opType: 'If',
-      name: 'if',
-      input: ['cond'],
-      output: ['Y'],
-      attribute: [
-        { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('then') },
-        { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch('elsewise') },
-      ],
-    });
+    g.opMulti('If', ['cond'], ['Y'], { then_branch: { graph: branch('then') }, else_branch: { graph: branch('elsewise') } });
     g.output('Y', DT.FLOAT, [1, N]);
     const src = join(work, 'if.onnx');
     writeFileSync(src, encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: g.graph('ifs') }));
