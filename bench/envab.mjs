@@ -1,25 +1,16 @@
 // npm run bench:envab -- NAME=VALUE [MODEL QUANT ROUNDS] — output tokens/s of `llmbench serve` without and with
 // one environment variable set (NAME unset vs NAME=VALUE), alternating fresh servers ROUNDS times each on the
 // same machine (8 concurrent greedy completions of 128 tokens after one warm-up request), and the median change.
-// Loopback only. `bench:malloc` is this A/B for MALLOC_MMAP_THRESHOLD_.
-import { spawn } from 'node:child_process';
+// Both arms get the environment llmbench gives the servers it starts (deployLocal's serverEnv). Loopback only.
+// Run after `tsc` (the npm script does). `bench:malloc` is this A/B for MALLOC_MMAP_THRESHOLD_.
 import { fileURLToPath } from 'node:url';
+import { serverEnv } from '../dist/runners/deploy/deployLocal.js';
+import { spawnLlmbench } from '../dist/runners/deploy/processes.js';
 
-const BIN = fileURLToPath(new URL('../bin/llmbench.js', import.meta.url));
-
-async function start(env, model, quant) {
-  const args = [BIN, 'serve', '--model', model, ...(quant !== 'none' ? ['--quantize', quant] : []), '--port', '0', '--threads', '2', '--max-batch', '8', '--timeout-ms', '0', '--exit-with-parent'];
-  const p = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = /llmbench-ready (\{.*\})/.exec(out);
-      if (m) resolve(JSON.parse(m[1]).url);
-    });
-    p.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { p, url };
+/** A `llmbench serve` started the way pipelines start it (`serverEnv`), with `env` as its environment. */
+function start(env, model, quant) {
+  const args = ['serve', '--model', model, ...(quant !== 'none' ? ['--quantize', quant] : []), '--host', '127.0.0.1', '--port', '0', '--threads', '2', '--max-batch', '8', '--timeout-ms', '0', '--exit-with-parent'];
+  return spawnLlmbench({ name: 'bench-envab', role: 'server', args, env, readyTimeoutMs: 300_000 });
 }
 
 async function tokensPerSecond(url) {
@@ -29,7 +20,9 @@ async function tokensPerSecond(url) {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: `Request ${i}: ` + 'The quick brown fox jumps over the lazy dog. '.repeat(8), max_tokens: 128, temperature: 0, ignore_eos: true }),
     });
-    return (await r.json()).usage.completion_tokens;
+    const body = await r.json();
+    if (r.status !== 200) throw new Error(`the server answered ${r.status}: ${body?.error?.message ?? JSON.stringify(body)} (the A/B needs a model whose context holds ~190 prompt + 128 output tokens: gpt2, small, or a folder)`);
+    return body.usage.completion_tokens;
   };
   await one(99);
   const t0 = performance.now();
@@ -43,16 +36,20 @@ export async function envAb(assignment, model = 'gpt2', quant = 'int4', rounds =
   if (eq <= 0) throw new Error(`expected NAME=VALUE, got "${assignment}"`);
   const name = assignment.slice(0, eq);
   const value = assignment.slice(eq + 1);
-  const plain = { ...process.env };
+  // The servers' usual environment (glibc settings included), with the variable unset in one arm and set in the other.
+  const plain = serverEnv();
   delete plain[name];
   const arms = [[`${name} unset`, plain], [assignment, { ...plain, [name]: value }]];
   const got = new Map(arms.map(([label]) => [label, []]));
   for (let r = 0; r < rounds; r++) {
     for (const [label, env] of arms) {
       const s = await start(env, model, quant);
-      const tps = await tokensPerSecond(s.url);
-      s.p.kill('SIGTERM');
-      await new Promise((resolve) => s.p.on('exit', resolve));
+      let tps;
+      try {
+        tps = await tokensPerSecond(s.ready.url);
+      } finally {
+        await s.stop(10_000);
+      }
       got.get(label).push(tps);
       process.stdout.write(`round ${r + 1} ${label}: ${tps.toFixed(1)} output tok/s\n`);
     }
@@ -64,9 +61,14 @@ export async function envAb(assignment, model = 'gpt2', quant = 'int4', rounds =
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [assignment, model, quant, rounds] = process.argv.slice(2);
-  if (!assignment) {
+  if (!assignment || assignment.indexOf('=') <= 0 || (rounds !== undefined && !(Number(rounds) >= 1))) {
     process.stderr.write('usage: npm run bench:envab -- NAME=VALUE [MODEL QUANT ROUNDS]\n');
     process.exit(2);
   }
-  await envAb(assignment, model, quant, rounds ? Number(rounds) : undefined);
+  try {
+    await envAb(assignment, model, quant, rounds ? Number(rounds) : undefined);
+  } catch (e) {
+    process.stderr.write(`bench:envab: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
 }

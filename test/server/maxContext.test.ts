@@ -73,6 +73,8 @@ describe('serve --max-context', () => {
     expect(metricValue(m, 'llmbench_kv_relayout_preempted_slices')).toBeLessThanOrEqual(slices);
     const own = metricValue(m, 'llmbench_kv_relayout_max_unpreempted_slice_seconds');
     expect(Number.isFinite(own)).toBe(true);
+    // Some slice kept its CPU (slices here last microseconds), so the figure was measured, not left at 0.
+    expect(own).toBeGreaterThan(0);
     expect(own).toBeLessThanOrEqual(metricValue(m, 'llmbench_kv_relayout_max_slice_seconds'));
     // (The 5 ms bound on it is checked by `npm run bench:kv` under streaming load, not by a timed test.)
   });
